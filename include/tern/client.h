@@ -1,0 +1,145 @@
+/* tern/client.h - requests and Observe (RFC 7641 section 3) from the client
+ * side, on top of an endpoint. Sans-I/O: every entry point takes the current
+ * time; src/io (or a test) drives it.
+ *
+ * A request is a tern_msgb the caller fills (code, CON or NON, options such
+ * as those of tern_uri_to_opts, payload). The client gives it a fresh token,
+ * keeps a copy (so the caller's builder may go away at once), sends it
+ * through the endpoint and matches the answer by token and peer (RFC 7252
+ * section 5.3.2). Retransmission, the empty ACK of a separate response and
+ * the ACK of a CON response or notification are the endpoint's job; the
+ * client adds a deadline for the whole request and the Observe rules.
+ *
+ * Every outcome reaches one callback, tern_client_fn: each response or
+ * notification, and a final error (timeout, reset, cancelled). For a URI with
+ * a host name and for a blocking call, see tern/request.h (in src/io). */
+#ifndef TERN_CLIENT_H
+#define TERN_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tern/endpoint.h"
+#include "tern/uri.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tern_client tern_client;
+
+/* RFC 7252 section 4.8.2 MAX_TRANSMIT_WAIT: the longest a CON request can be
+ * outstanding with the default transmission parameters. */
+#define TERN_CLIENT_DEFAULT_TIMEOUT_MS 93000u
+
+typedef struct tern_client_config {
+    uint32_t max_requests;      /* requests and observations at once; 0: 16 */
+    uint32_t max_request_size;  /* bytes of an encoded request kept for
+                                   re-registration; 0: 1152 (section 4.6) */
+    uint32_t timeout_ms;        /* whole-request deadline when the call says 0;
+                                   0: TERN_CLIENT_DEFAULT_TIMEOUT_MS */
+    uint32_t observe_margin_ms; /* RFC 7641 section 3.3.1: wait this long past
+                                   Max-Age before re-registering; 0: 2000 */
+} tern_client_config;
+
+void tern_client_config_default(tern_client_config *cfg);
+
+/* Create a client sending through ep. The endpoint's callbacks must forward
+ * to tern_client_handle_response / tern_client_handle_reset (tern_io does
+ * this). Allocates its table once; NULL on a bad config or out of memory. */
+tern_client *tern_client_new(tern_endpoint *ep, const tern_client_config *cfg);
+/* Free it without calling any callback; ongoing CONs are cancelled. */
+void tern_client_free(tern_client *cli);
+
+/* Entry points for the endpoint's callbacks: 0 to accept a response, or
+ * TERN_E_REJECT when no request or observation of this client matches (the
+ * endpoint then answers a CON with RST: section 5.3.2, RFC 7641 section 3.6). */
+int tern_client_handle_response(tern_client *cli, const tern_addr *peer, const tern_msg *resp,
+                                uint64_t now_ms);
+void tern_client_handle_reset(tern_client *cli, const tern_addr *peer, uint16_t mid,
+                              uint64_t now_ms);
+/* Timers (request timeouts, Observe re-registration). */
+void tern_client_tick(tern_client *cli, uint64_t now_ms);
+uint64_t tern_client_next_deadline(const tern_client *cli);
+
+/* ---- Requests and observations --------------------------------------------- */
+
+/* Names one request or observation of a client; 0 never names one. */
+typedef uint32_t tern_req;
+
+/* What the callback is told. */
+typedef struct tern_client_event {
+    /* 0: resp holds a response or notification. Otherwise the request ended
+     * without (further) answer: TERN_E_TIMEOUT (retransmissions or the
+     * request's deadline ran out), TERN_E_RESET (the peer answered with RST),
+     * TERN_E_CANCELLED (tern_client_deregister finished; resp is the server's
+     * answer to the deregistration, or NULL), TERN_E_FULL / TERN_E_NOSPACE
+     * (a re-registration could not be sent). */
+    int err;
+    /* The response, valid during the callback only; NULL when there is none. */
+    const tern_msg *resp;
+    const tern_addr *peer;
+    /* true: an observation stands and more notifications may follow.
+     * false: this is the last call for this request; its id is spent. */
+    bool observing;
+    /* The Observe option of a notification (RFC 7641 section 4.4). */
+    bool has_observe;
+    uint32_t observe;
+} tern_client_event;
+
+typedef void (*tern_client_fn)(void *ctx, tern_client *cli, tern_req id,
+                               const tern_client_event *ev, uint64_t now_ms);
+
+/* Send a request to peer. req holds the code, the type (TERN_TYPE_CON or
+ * TERN_TYPE_NON; tern_msgb_init's), options and payload; its token and MID
+ * are set here (req is modified and may be reused or dropped afterwards).
+ * fn is called once with the response or the error. timeout_ms bounds the
+ * whole request (0: the configured default), independent of retransmission.
+ * A separate response (empty ACK, then a CON response) is handled inside.
+ * Returns 0 and *id (may be NULL), or TERN_E_FULL (table, endpoint),
+ * TERN_E_NOSPACE (request larger than max_request_size), TERN_E_INVAL. */
+int tern_client_request(tern_client *cli, const tern_addr *peer, tern_msgb *req,
+                        uint32_t timeout_ms, tern_client_fn fn, void *ctx, uint64_t now_ms,
+                        tern_req *id);
+
+/* Observe (RFC 7641 section 3): like tern_client_request with Observe=0
+ * added (req is normally a GET). fn gets every fresh notification in order
+ * (section 3.4: reordered stale ones are dropped silently, still ACKed) with
+ * ev->observing true. A server that answers without Observe, or with an
+ * error code, ends it: that answer comes with observing false (section 3.2,
+ * 3.3.1). When Max-Age (default 60 s) plus the margin runs out without a
+ * notification, the client re-registers with the same token (section 3.3.1);
+ * timeout_ms bounds the registration and each re-registration. */
+int tern_client_observe(tern_client *cli, const tern_addr *peer, tern_msgb *req,
+                        uint32_t timeout_ms, tern_client_fn fn, void *ctx, uint64_t now_ms,
+                        tern_req *id);
+
+/* Forget a request or observation now; fn is not called again. Later
+ * notifications of a forgotten observation no longer match and the endpoint
+ * answers the next CON one with RST, which ends it at the server (RFC 7641
+ * section 3.6). Safe inside fn. 0 or TERN_E_NOTFOUND. */
+int tern_client_cancel(tern_client *cli, tern_req id, uint64_t now_ms);
+
+/* Cancel an observation actively (RFC 7641 section 3.6): a GET with
+ * Observe=1 and the same token and options. Notifications that arrive
+ * meanwhile are ACKed but not delivered; fn is then called once with
+ * err TERN_E_CANCELLED (resp: the server's answer, if one came). Safe inside
+ * fn. 0, TERN_E_NOTFOUND, TERN_E_STATE (not an observation), or a send error
+ * (the observation then stays). */
+int tern_client_deregister(tern_client *cli, tern_req id, uint64_t now_ms);
+
+/* Add the options of RFC 7252 section 6.4 for a request sent to uri's own
+ * host and port: Uri-Host unless the host is an IP literal, Uri-Path,
+ * Uri-Query; never Uri-Port, since the datagram goes to that very port (step
+ * 6). Options already in req are kept. The builder points into uri, which
+ * must outlive the request call. 0, TERN_E_FULL or TERN_E_INVAL. */
+int tern_client_uri_opts(const tern_uri *uri, tern_msgb *req);
+
+/* How many requests and observations are in progress. */
+size_t tern_client_active(const tern_client *cli);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

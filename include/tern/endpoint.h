@@ -1,0 +1,177 @@
+/* tern/endpoint.h - the CoAP messaging layer (RFC 7252 section 4, 5.2, 5.3),
+ * sans-I/O.
+ *
+ * An endpoint never touches a socket, a clock or a thread. The caller feeds
+ * it datagrams with the current time (tern_endpoint_recv), lets it act on
+ * timers (tern_endpoint_tick), drains the datagrams it wants sent
+ * (tern_endpoint_send) and asks when it next needs to run
+ * (tern_endpoint_next_deadline). What the endpoint wants from the
+ * application is a set of callbacks given once at creation.
+ *
+ * The endpoint owns: message IDs per peer, tokens (from the injected random
+ * source), CON retransmission with exponential back-off (4.2, 4.8),
+ * deduplication with replay of the cached answer (4.5), piggybacked and
+ * separate responses (5.2), CoAP ping (4.3), NSTART per peer (4.7).
+ * All state lives in tables whose capacities come from the config; the
+ * endpoint allocates them once in tern_endpoint_new and never again. */
+#ifndef TERN_ENDPOINT_H
+#define TERN_ENDPOINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tern/msg.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A transport address as opaque bytes (the io layer stores a zeroed
+ * struct sockaddr_in6 or sockaddr_in). Two addresses are the same peer when
+ * len and bytes match. */
+#define TERN_ADDR_MAX 28
+typedef struct tern_addr {
+    uint8_t len;
+    uint8_t bytes[TERN_ADDR_MAX];
+} tern_addr;
+
+bool tern_addr_equal(const tern_addr *a, const tern_addr *b);
+uint32_t tern_addr_hash(const tern_addr *a);
+
+typedef struct tern_endpoint tern_endpoint;
+
+/* Handle of a received request that still awaits its answer. */
+typedef uint32_t tern_reqid;
+
+/* Outcome of a confirmable message sent with tern_endpoint_send_msg. */
+typedef enum tern_tx_status {
+    TERN_TX_ACKED = 0,  /* ACK arrived (empty or with a piggybacked response) */
+    TERN_TX_RESET,      /* the peer answered with RST */
+    TERN_TX_TIMEOUT,    /* MAX_RETRANSMIT retransmissions went unanswered */
+    TERN_TX_CANCELLED   /* tern_endpoint_cancel or tern_endpoint_free */
+} tern_tx_status;
+
+typedef void (*tern_tx_done_fn)(void *ctx, tern_endpoint *ep, tern_tx_status status,
+                                uint64_t now_ms);
+
+typedef struct tern_endpoint_callbacks {
+    /* A new (deduplicated) request. Answer with tern_endpoint_respond, during
+     * this call (piggybacked) or later (separate response). May be NULL: then
+     * every request is answered 5.01 Not Implemented. */
+    void (*on_request)(void *user, tern_endpoint *ep, tern_reqid id, const tern_addr *peer,
+                       const tern_msg *req, uint64_t now_ms);
+    /* A response: piggybacked in an ACK, or a separate CON/NON response or
+     * notification. Return 0 to accept it (a CON is then ACKed) or
+     * TERN_E_REJECT when no request of yours matches its token (a CON is then
+     * answered with RST, section 5.3.2; a NON is dropped). May be NULL: then
+     * every CON response is rejected. */
+    int (*on_response)(void *user, tern_endpoint *ep, const tern_addr *peer,
+                       const tern_msg *resp, uint64_t now_ms);
+    /* A RST that matches no confirmable message being tracked, e.g. the
+     * answer to a NON notification (RFC 7641 section 3.6). May be NULL. */
+    void (*on_reset)(void *user, tern_endpoint *ep, const tern_addr *peer, uint16_t mid,
+                     uint64_t now_ms);
+    /* Every datagram in and out, parsed, for -v logging. May be NULL. */
+    void (*on_trace)(void *user, bool outgoing, const tern_addr *peer, const tern_msg *msg);
+} tern_endpoint_callbacks;
+
+typedef struct tern_endpoint_config {
+    /* Section 4.8 transmission parameters. */
+    uint32_t ack_timeout_ms;           /* ACK_TIMEOUT, 2000 */
+    uint32_t ack_random_factor_milli;  /* ACK_RANDOM_FACTOR x 1000, 1500 */
+    uint32_t max_retransmit;           /* MAX_RETRANSMIT, 4 */
+    uint32_t nstart;                   /* NSTART, 1 */
+    uint32_t exchange_lifetime_ms;     /* EXCHANGE_LIFETIME, 247000 */
+    uint32_t non_lifetime_ms;          /* NON_LIFETIME, 145000 */
+    /* How long a request may wait for its answer before the endpoint sends an
+     * empty ACK for it (section 5.2.2). 0 sends it as soon as on_request
+     * returns without an answer. */
+    uint32_t ack_delay_ms;
+    /* Max-Age of the 5.03 answered when a table is full (section 5.9.3.4). */
+    uint32_t busy_max_age_s;
+    /* Capacities of the fixed tables. */
+    uint32_t max_peers;       /* peers with message-ID state */
+    uint32_t max_exchanges;   /* outgoing CON/NON messages being tracked */
+    uint32_t max_pending;     /* received requests not answered yet */
+    uint32_t max_dedup;       /* remembered (peer, MID) pairs with their answer */
+    uint32_t max_message;     /* largest datagram sent or cached, bytes */
+    uint32_t tx_queue_bytes;  /* datagrams waiting for tern_endpoint_send */
+    uint8_t token_len;        /* bytes of fresh request tokens, 4..8 */
+    /* Randomness: fills len bytes. Required (tokens, first MIDs, the
+     * retransmission jitter). */
+    void (*random)(void *ctx, uint8_t *out, size_t len);
+    void *random_ctx;
+} tern_endpoint_config;
+
+/* Fill cfg with the RFC 7252 defaults and modest capacities. */
+void tern_endpoint_config_default(tern_endpoint_config *cfg);
+
+/* Create an endpoint (the only allocation it makes). NULL on a bad config or
+ * out of memory. */
+tern_endpoint *tern_endpoint_new(const tern_endpoint_config *cfg,
+                                 const tern_endpoint_callbacks *cb, void *user);
+/* Free it; tracked messages end with TERN_TX_CANCELLED. */
+void tern_endpoint_free(tern_endpoint *ep);
+
+/* Feed one received datagram. Format errors in a CON are answered with RST
+ * (section 4.2); other bad datagrams are dropped. Returns 0, or the parse
+ * error for a datagram that was rejected. */
+int tern_endpoint_recv(tern_endpoint *ep, const tern_addr *peer, const uint8_t *buf,
+                       size_t len, uint64_t now_ms);
+
+/* Act on timers due at now_ms: retransmissions, give-ups, delayed empty ACKs,
+ * expiry of dedup entries. */
+void tern_endpoint_tick(tern_endpoint *ep, uint64_t now_ms);
+
+/* The next datagram to put on the wire: its length (> 0) with *peer filled,
+ * 0 when nothing is queued, TERN_E_NOSPACE if cap is too small (the datagram
+ * stays queued). */
+int tern_endpoint_send(tern_endpoint *ep, uint8_t *buf, size_t cap, tern_addr *peer);
+
+/* Milliseconds timestamp at which tern_endpoint_tick must next run, or
+ * UINT64_MAX when nothing is scheduled. */
+uint64_t tern_endpoint_next_deadline(const tern_endpoint *ep);
+
+/* Fill a fresh request token of cfg.token_len random bytes; returns length. */
+size_t tern_endpoint_new_token(tern_endpoint *ep, uint8_t token[TERN_TOKEN_MAX]);
+
+/* Send a CON or NON message (request, separate response or notification) to
+ * peer. The endpoint assigns the MID (written back into m->mid); the token is
+ * the caller's. A CON is retransmitted until ACK/RST/give-up, and done(ctx)
+ * reports the outcome; if NSTART CONs to this peer are outstanding it waits
+ * in line. A NON is sent once and done is not called.
+ * Returns 0, TERN_E_FULL (no exchange slot, peer slot or queue space),
+ * TERN_E_NOSPACE (larger than max_message) or TERN_E_INVAL. */
+int tern_endpoint_send_msg(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m,
+                           uint64_t now_ms, tern_tx_done_fn done, void *ctx);
+
+/* Stop tracking the CON sent with ctx (no more retransmissions, done gets
+ * TERN_TX_CANCELLED). 0 or TERN_E_NOTFOUND. */
+int tern_endpoint_cancel(tern_endpoint *ep, void *ctx);
+
+/* Answer a request. Code, options and payload come from resp; type, MID and
+ * token are set by the endpoint: piggybacked in the ACK if the CON is not yet
+ * acknowledged, otherwise a separate CON response (section 5.2.2); a NON
+ * request gets a NON response. TERN_E_NOTFOUND for an unknown or expired id
+ * (the id is spent after a successful call). */
+int tern_endpoint_respond(tern_endpoint *ep, tern_reqid id, tern_msgb *resp, uint64_t now_ms);
+
+/* Details of a request still awaiting its answer (peer, token, type). */
+int tern_endpoint_request_info(const tern_endpoint *ep, tern_reqid id, tern_addr *peer,
+                               uint8_t token[TERN_TOKEN_MAX], uint8_t *token_len);
+
+/* Counters for tests, -v and benchmarks. */
+typedef struct tern_endpoint_stats {
+    uint64_t rx, tx, retransmissions, duplicates, rejected, timeouts, resets;
+    uint64_t busy_answers;   /* 5.03 answers for a full table */
+    uint64_t dedup_evicted;  /* dedup entries dropped before their lifetime */
+    uint64_t tx_dropped;     /* datagrams dropped for a full send queue */
+} tern_endpoint_stats;
+
+void tern_endpoint_get_stats(const tern_endpoint *ep, tern_endpoint_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,85 @@
+/* tern/linkformat.h - CoRE Link Format (RFC 6690) writer and parser.
+ *
+ * The writer appends links to a caller buffer; the parser walks a link-format
+ * document in place and hands out pointers into it (nothing is copied). */
+#ifndef TERN_LINKFORMAT_H
+#define TERN_LINKFORMAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tern/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Writer -------------------------------------------------------------- */
+
+typedef struct tern_linkw {
+    char *buf;
+    size_t cap;
+    size_t len;
+    bool overflow;  /* something did not fit; len stays at the last whole link */
+    size_t n_links;
+    size_t link_start;
+} tern_linkw;
+
+void tern_linkw_init(tern_linkw *w, char *buf, size_t cap);
+/* Start a link "<target>", separated from the previous one by ",". */
+int tern_linkw_begin(tern_linkw *w, const char *target);
+/* ;name="value" (quoted string; '"' and '\' escaped per RFC 6690 section 2). */
+int tern_linkw_attr_str(tern_linkw *w, const char *name, const char *value);
+/* ;name=value (a token or number, unquoted). */
+int tern_linkw_attr_token(tern_linkw *w, const char *name, const char *value);
+/* ;name=N */
+int tern_linkw_attr_uint(tern_linkw *w, const char *name, uint32_t value);
+/* ;name (no value, e.g. "obs"). */
+int tern_linkw_attr_flag(tern_linkw *w, const char *name);
+/* Drop the link being written (used when it would not fit). */
+void tern_linkw_abort(tern_linkw *w);
+/* Finish the current link; TERN_E_NOSPACE if it did not fit, in which case
+ * the buffer is left ending at the previous whole link. */
+int tern_linkw_end(tern_linkw *w);
+
+/* ---- Parser -------------------------------------------------------------- */
+
+typedef struct tern_link {
+    const char *target; /* between < and >, not decoded */
+    size_t target_len;
+    const char *params; /* the ";..." run after '>' */
+    size_t params_len;
+} tern_link;
+
+typedef struct tern_link_attr {
+    const char *name;
+    size_t name_len;
+    const char *value; /* NULL for a flag such as "obs"; quotes stripped */
+    size_t value_len;
+    bool quoted;       /* value was a quoted-string (may hold \-escapes) */
+} tern_link_attr;
+
+typedef struct tern_link_iter {
+    const char *pos, *end;
+} tern_link_iter;
+
+void tern_link_iter_init(tern_link_iter *it, const char *doc, size_t len);
+/* 1 and *link filled, 0 at the end, TERN_E_FORMAT on malformed input. */
+int tern_link_next(tern_link_iter *it, tern_link *link);
+
+/* Walk a link's parameters: *pos starts at 0. 1, 0 at the end, or
+ * TERN_E_FORMAT. */
+int tern_link_attr_next(const tern_link *link, size_t *pos, tern_link_attr *attr);
+/* First attribute with this name: 1 found, 0 not found, or TERN_E_FORMAT. */
+int tern_link_find_attr(const tern_link *link, const char *name, tern_link_attr *attr);
+/* Does a (possibly space-separated, as rt and if allow) attribute value
+ * contain word, honouring a trailing '*' in word as a prefix match
+ * (RFC 6690 section 4.1)? */
+bool tern_link_value_matches(const char *value, size_t value_len, const char *word,
+                             size_t word_len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

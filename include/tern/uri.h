@@ -1,0 +1,96 @@
+/* tern/uri.h - CoAP URIs and the Uri-* options (RFC 7252 sections 6.1-6.5,
+ * RFC 8323 section 8 for coap+tcp).
+ *
+ * tern_uri_parse() splits and percent-decodes a URI into a value struct that
+ * owns its storage (no allocation). tern_uri_to_opts() turns it into Uri-Host,
+ * Uri-Port, Uri-Path and Uri-Query options (section 6.4); tern_uri_from_msg()
+ * composes the URI a request was aimed at from its options (section 6.5). */
+#ifndef TERN_URI_H
+#define TERN_URI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tern/msg.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum tern_scheme {
+    TERN_SCHEME_COAP,      /* coap://      default port 5683 */
+    TERN_SCHEME_COAPS,     /* coaps://     default port 5684 */
+    TERN_SCHEME_COAP_TCP,  /* coap+tcp://  default port 5683 */
+    TERN_SCHEME_COAPS_TCP  /* coaps+tcp:// default port 5684 */
+} tern_scheme;
+
+#ifndef TERN_URI_STORE
+#define TERN_URI_STORE 1024 /* decoded host, segments and query parameters */
+#endif
+#ifndef TERN_URI_MAX_PARTS
+#define TERN_URI_MAX_PARTS 32 /* path segments plus query parameters */
+#endif
+
+/* A string inside tern_uri.store: not NUL-terminated, may contain NUL after
+ * percent-decoding. */
+typedef struct tern_uri_part {
+    uint16_t off, len;
+} tern_uri_part;
+
+typedef struct tern_uri {
+    tern_scheme scheme;
+    bool host_is_ip_literal; /* IPv4 dotted quad or [IPv6] */
+    uint16_t port;           /* explicit or the scheme's default */
+    bool port_explicit;
+    tern_uri_part host;      /* lower-cased; IPv6 without brackets */
+    size_t n_path;
+    tern_uri_part path[TERN_URI_MAX_PARTS];
+    size_t n_query;
+    tern_uri_part query[TERN_URI_MAX_PARTS];
+    size_t store_len;
+    char store[TERN_URI_STORE];
+} tern_uri;
+
+/* The default port of a scheme. */
+uint16_t tern_scheme_default_port(tern_scheme s);
+/* "coap", "coaps", "coap+tcp", "coaps+tcp". */
+const char *tern_scheme_name(tern_scheme s);
+
+/* Section 6.4 steps 1-8: parse an absolute URI. Rejects a fragment, a
+ * relative reference, an unknown scheme, a bad port, bad percent-encoding and
+ * anything that does not fit the fixed storage: TERN_E_URI. Dot segments are
+ * removed (RFC 3986 section 5.2.4), a trailing "/" of an empty path produces
+ * no Uri-Path, and the host is lower-cased. */
+int tern_uri_parse(tern_uri *uri, const char *text);
+
+/* Pointer to a part's bytes inside uri->store. */
+static inline const char *tern_uri_str(const tern_uri *uri, tern_uri_part p) {
+    return uri->store + p.off;
+}
+
+/* Add the options of section 6.4 to a request: Uri-Host unless the host is
+ * an IP literal, Uri-Port unless it is the default, then Uri-Path and
+ * Uri-Query. The builder points into uri, which must outlive the encode. */
+int tern_uri_to_opts(const tern_uri *uri, tern_msgb *b);
+
+/* Section 6.5: compose "scheme://host[:port]/path?query" from a request's
+ * options; host and port fill in where Uri-Host / Uri-Port are absent (host
+ * may be NULL for a path-only result "/a/b?c"). Returns the length written,
+ * or TERN_E_NOSPACE. Characters outside unreserved / sub-delims / ":" / "@"
+ * are percent-encoded. */
+int tern_uri_from_msg(const tern_msg *msg, tern_scheme scheme, const char *host,
+                      uint16_t port, char *out, size_t cap);
+
+/* Write the path of a request ("/a/b", "/" for none) into out, percent-
+ * encoding as above. Returns the length, or TERN_E_NOSPACE. */
+int tern_uri_path_format(const tern_msg *msg, char *out, size_t cap);
+
+/* Percent-encode len bytes for a path segment or query; returns the length
+ * written or TERN_E_NOSPACE. */
+int tern_uri_pct_encode(const uint8_t *in, size_t len, bool query, char *out, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

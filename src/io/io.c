@@ -1,0 +1,425 @@
+/* io.c - UDP sockets and the epoll loop that drives an endpoint, a server and
+ * a client (see tern/io.h). This is the only file family in tern that calls
+ * the operating system: the clock, sockets, signals and the random source.
+ *
+ * One round (tern_io_step): sleep in epoll_wait until input arrives or the
+ * earliest deadline of the endpoint, server and client passes; read every
+ * queued datagram with recvmmsg and hand each to the endpoint with the
+ * current time; run the timers; then drain the endpoint's output with
+ * sendmmsg. Nothing polls: an idle server sleeps until a datagram or a
+ * deadline wakes it. */
+#include "tern/io.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io/addr.h"
+
+#define IO_BATCH 32          /* datagrams per recvmmsg/sendmmsg call */
+#define IO_RX_ROUNDS 8       /* recvmmsg calls per step before timers run */
+#define IO_DGRAM_MAX 1500    /* largest datagram read; bigger ones are cut */
+
+struct tern_io {
+    int fd;        /* the UDP socket */
+    int epfd;      /* epoll over fd and sigfd */
+    int sigfd;     /* -1 until tern_io_catch_signals */
+    int family;    /* AF_INET6 (dual-stack) or AF_INET */
+    uint16_t port;
+    bool stopped;
+    tern_io_config cfg;
+    tern_endpoint *ep;
+    tern_server *server;
+    tern_client *client;
+    uint8_t rx[IO_BATCH][IO_DGRAM_MAX];
+    uint8_t tx[IO_BATCH][IO_DGRAM_MAX];
+};
+
+uint64_t tern_io_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The default random source: the kernel's CSPRNG. Tokens guard against
+ * off-path spoofing (RFC 7252 section 5.3.1), so they must be unpredictable. */
+static void io_random(void *ctx, uint8_t *out, size_t len) {
+    (void)ctx;
+    while (len > 0) {
+        ssize_t n = getrandom(out, len, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            abort(); /* no randomness means no safe tokens: refuse to go on */
+        }
+        out += n;
+        len -= (size_t)n;
+    }
+}
+
+/* ---- endpoint callbacks, routed to the server and client ---------------- */
+
+static void io_on_request(void *user, tern_endpoint *ep, tern_reqid id, const tern_addr *peer,
+                          const tern_msg *req, uint64_t now_ms) {
+    tern_io *io = user;
+    if (io->server) {
+        tern_server_handle_request(io->server, id, peer, req, now_ms);
+        return;
+    }
+    /* No server on this socket: a client-only process still answers. */
+    tern_msgb b;
+    tern_msgb_init(&b, TERN_TYPE_ACK, TERN_CODE_NOT_FOUND, 0);
+    tern_endpoint_respond(ep, id, &b, now_ms);
+}
+
+static int io_on_response(void *user, tern_endpoint *ep, const tern_addr *peer,
+                          const tern_msg *resp, uint64_t now_ms) {
+    (void)ep;
+    tern_io *io = user;
+    if (!io->client) return TERN_E_REJECT;
+    return tern_client_handle_response(io->client, peer, resp, now_ms);
+}
+
+static void io_on_reset(void *user, tern_endpoint *ep, const tern_addr *peer, uint16_t mid,
+                        uint64_t now_ms) {
+    (void)ep;
+    tern_io *io = user;
+    /* A RST to a NON may answer a notification or a NON request. */
+    if (io->server) tern_server_handle_reset(io->server, peer, mid, now_ms);
+    if (io->client) tern_client_handle_reset(io->client, peer, mid, now_ms);
+}
+
+static void io_on_trace(void *user, bool outgoing, const tern_addr *peer, const tern_msg *msg) {
+    tern_io *io = user;
+    if (io->cfg.trace) io->cfg.trace(io->cfg.trace_ctx, outgoing, peer, msg);
+}
+
+/* ---- setup ---------------------------------------------------------------- */
+
+void tern_io_config_default(tern_io_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->bind_host = "::";
+    cfg->port = 5683;
+    tern_endpoint_config_default(&cfg->endpoint);
+    tern_server_config_default(&cfg->server);
+    tern_client_config_default(&cfg->client);
+}
+
+/* Zeroed fields of a caller's endpoint config take the defaults, so that a
+ * program can set only the capacities it cares about. */
+static void io_fill_endpoint_config(tern_endpoint_config *c) {
+    tern_endpoint_config d;
+    tern_endpoint_config_default(&d);
+#define FILL(f) if (c->f == 0) c->f = d.f
+    FILL(ack_timeout_ms);
+    FILL(ack_random_factor_milli);
+    FILL(max_retransmit);
+    FILL(nstart);
+    FILL(exchange_lifetime_ms);
+    FILL(non_lifetime_ms);
+    FILL(busy_max_age_s);
+    FILL(max_peers);
+    FILL(max_exchanges);
+    FILL(max_pending);
+    FILL(max_dedup);
+    FILL(max_message);
+    FILL(tx_queue_bytes);
+    FILL(token_len);
+#undef FILL
+    if (!c->random) c->random = io_random;
+}
+
+static int io_open_socket(tern_io *io, const char *host, uint16_t port) {
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char portstr[8];
+    snprintf(portstr, sizeof portstr, "%u", port);
+    if (getaddrinfo(host, portstr, &hints, &res) != 0 || !res) return TERN_E_NOTFOUND;
+
+    int err = TERN_E_SYSTEM;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) continue;
+        if (ai->ai_family == AF_INET6) {
+            /* Dual-stack: "::" also receives IPv4 as v4-mapped addresses. */
+            int off = 0;
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+        }
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+            struct sockaddr_storage ss;
+            socklen_t sl = sizeof ss;
+            getsockname(fd, (struct sockaddr *)&ss, &sl);
+            io->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                      : ((struct sockaddr_in *)&ss)->sin_port);
+            io->fd = fd;
+            io->family = ai->ai_family;
+            err = 0;
+            break;
+        }
+        int saved = errno;
+        close(fd);
+        errno = saved;
+    }
+    freeaddrinfo(res);
+    return err;
+}
+
+tern_io *tern_io_new(const tern_io_config *cfg, int *err) {
+    int e = TERN_E_SYSTEM;
+    tern_io *io = calloc(1, sizeof *io);
+    if (!io) goto fail;
+    io->fd = io->epfd = io->sigfd = -1;
+    if (cfg) {
+        io->cfg = *cfg;
+    } else {
+        tern_io_config_default(&io->cfg);
+    }
+    io_fill_endpoint_config(&io->cfg.endpoint);
+
+    const char *host = io->cfg.bind_host ? io->cfg.bind_host : "::";
+    e = io_open_socket(io, host, io->cfg.port);
+    /* A machine without IPv6 still serves IPv4 when asked for "::". */
+    if (e < 0 && strcmp(host, "::") == 0) e = io_open_socket(io, "0.0.0.0", io->cfg.port);
+    if (e < 0) goto fail;
+
+    io->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (io->epfd < 0) { e = TERN_E_SYSTEM; goto fail; }
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = io->fd};
+    if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->fd, &ev) < 0) { e = TERN_E_SYSTEM; goto fail; }
+
+    tern_endpoint_callbacks cb = {
+        .on_request = io_on_request,
+        .on_response = io_on_response,
+        .on_reset = io_on_reset,
+        .on_trace = io->cfg.trace ? io_on_trace : NULL,
+    };
+    io->ep = tern_endpoint_new(&io->cfg.endpoint, &cb, io);
+    if (!io->ep) { e = TERN_E_INVAL; goto fail; }
+    return io;
+
+fail:
+    if (err) *err = e;
+    tern_io_free(io);
+    return NULL;
+}
+
+void tern_io_free(tern_io *io) {
+    if (!io) return;
+    if (io->server) tern_server_free(io->server);
+    if (io->client) tern_client_free(io->client);
+    if (io->ep) tern_endpoint_free(io->ep);
+    if (io->sigfd >= 0) close(io->sigfd);
+    if (io->epfd >= 0) close(io->epfd);
+    if (io->fd >= 0) close(io->fd);
+    free(io);
+}
+
+tern_endpoint *tern_io_endpoint(tern_io *io) { return io->ep; }
+
+tern_server *tern_io_server(tern_io *io) {
+    if (!io->server) io->server = tern_server_new(io->ep, &io->cfg.server);
+    return io->server;
+}
+
+tern_client *tern_io_client(tern_io *io) {
+    if (!io->client) io->client = tern_client_new(io->ep, &io->cfg.client);
+    return io->client;
+}
+
+uint16_t tern_io_port(const tern_io *io) { return io->port; }
+int tern_io_fd(const tern_io *io) { return io->epfd; }
+void tern_io_stop(tern_io *io) { io->stopped = true; }
+bool tern_io_stopped(const tern_io *io) { return io->stopped; }
+
+int tern_io_catch_signals(tern_io *io) {
+    if (io->sigfd >= 0) return 0;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) return TERN_E_SYSTEM;
+    io->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (io->sigfd < 0) return TERN_E_SYSTEM;
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = io->sigfd};
+    if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->sigfd, &ev) < 0) return TERN_E_SYSTEM;
+    return 0;
+}
+
+/* ---- addresses ------------------------------------------------------------ */
+
+int tern_io_resolve(tern_io *io, const char *host, uint16_t port, tern_addr *out) {
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = io->family == AF_INET ? AF_INET : AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    hints.ai_flags = AI_ADDRCONFIG;
+    int rc = getaddrinfo(host, NULL, &hints, &res);
+    if (rc == EAI_ADDRFAMILY || rc == EAI_NONAME || rc == EAI_NODATA) {
+        /* AI_ADDRCONFIG hides loopback-only setups; ask once more without. */
+        hints.ai_flags = 0;
+        rc = getaddrinfo(host, NULL, &hints, &res);
+    }
+    if (rc != 0 || !res) return rc == EAI_SYSTEM ? TERN_E_SYSTEM : TERN_E_NOTFOUND;
+    int err = TERN_E_NOTFOUND;
+    for (struct addrinfo *ai = res; ai && err; ai = ai->ai_next) {
+        if (io_addr_from_sockaddr(ai->ai_addr, io->family, out) == 0) {
+            io_addr_set_port(out, port);
+            err = 0;
+        }
+    }
+    freeaddrinfo(res);
+    return err;
+}
+
+int tern_io_addr_format(const tern_addr *addr, char *out, size_t cap) {
+    return io_addr_format(addr, out, cap);
+}
+
+/* ---- the loop ------------------------------------------------------------- */
+
+static uint64_t io_next_deadline(const tern_io *io) {
+    uint64_t d = tern_endpoint_next_deadline(io->ep);
+    if (io->server) {
+        uint64_t s = tern_server_next_deadline(io->server);
+        if (s < d) d = s;
+    }
+    if (io->client) {
+        uint64_t c = tern_client_next_deadline(io->client);
+        if (c < d) d = c;
+    }
+    return d;
+}
+
+int tern_io_timeout_ms(tern_io *io) {
+    uint64_t d = io_next_deadline(io);
+    if (d == UINT64_MAX) return -1;
+    uint64_t now = tern_io_now();
+    if (d <= now) return 0;
+    uint64_t wait = d - now;
+    return wait > INT32_MAX ? INT32_MAX : (int)wait;
+}
+
+static void io_tick(tern_io *io, uint64_t now) {
+    tern_endpoint_tick(io->ep, now);
+    if (io->server) tern_server_tick(io->server, now);
+    if (io->client) tern_client_tick(io->client, now);
+}
+
+/* Read until the socket is empty or IO_RX_ROUNDS batches were taken, so that
+ * timers still run under a flood. */
+static int io_receive(tern_io *io) {
+    struct mmsghdr msgs[IO_BATCH];
+    struct iovec iov[IO_BATCH];
+    struct sockaddr_storage from[IO_BATCH];
+    for (int round = 0; round < IO_RX_ROUNDS; round++) {
+        memset(msgs, 0, sizeof msgs);
+        for (int i = 0; i < IO_BATCH; i++) {
+            iov[i].iov_base = io->rx[i];
+            iov[i].iov_len = sizeof io->rx[i];
+            msgs[i].msg_hdr.msg_iov = &iov[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+            msgs[i].msg_hdr.msg_name = &from[i];
+            msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+        }
+        int n = recvmmsg(io->fd, msgs, IO_BATCH, MSG_DONTWAIT, NULL);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return 0;
+            /* ICMP errors (port unreachable) surface here on Linux; they are
+             * not fatal for a UDP socket. */
+            if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH) continue;
+            return TERN_E_SYSTEM;
+        }
+        uint64_t now = tern_io_now();
+        for (int i = 0; i < n; i++) {
+            tern_addr peer;
+            if (io_addr_from_sockaddr((struct sockaddr *)&from[i], io->family, &peer) < 0)
+                continue;
+            /* A datagram cut by MSG_TRUNC is larger than tern accepts; the
+             * endpoint sees it whole-or-not, never a silent prefix. */
+            if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue;
+            tern_endpoint_recv(io->ep, &peer, io->rx[i], msgs[i].msg_len, now);
+        }
+        if (n < IO_BATCH) return 0;
+    }
+    return 0;
+}
+
+static int io_flush(tern_io *io) {
+    struct mmsghdr msgs[IO_BATCH];
+    struct iovec iov[IO_BATCH];
+    tern_addr peers[IO_BATCH];
+    for (;;) {
+        int n = 0;
+        while (n < IO_BATCH) {
+            int len = tern_endpoint_send(io->ep, io->tx[n], sizeof io->tx[n], &peers[n]);
+            if (len <= 0) break;
+            memset(&msgs[n], 0, sizeof msgs[n]);
+            iov[n].iov_base = io->tx[n];
+            iov[n].iov_len = (size_t)len;
+            msgs[n].msg_hdr.msg_iov = &iov[n];
+            msgs[n].msg_hdr.msg_iovlen = 1;
+            msgs[n].msg_hdr.msg_name = peers[n].bytes;
+            msgs[n].msg_hdr.msg_namelen = peers[n].len;
+            n++;
+        }
+        if (n == 0) return 0;
+        int sent = 0;
+        while (sent < n) {
+            int r = sendmmsg(io->fd, msgs + sent, (unsigned)(n - sent), 0);
+            if (r < 0) {
+                if (errno == EINTR) continue;
+                /* A full socket buffer or an unreachable peer loses this
+                 * datagram, as the network might: CONs are retransmitted. */
+                sent++;
+                continue;
+            }
+            sent += r;
+        }
+        if (n < IO_BATCH) return 0;
+    }
+}
+
+static void io_read_signals(tern_io *io) {
+    struct signalfd_siginfo si;
+    while (read(io->sigfd, &si, sizeof si) == (ssize_t)sizeof si) io->stopped = true;
+}
+
+int tern_io_step(tern_io *io, int timeout_ms) {
+    /* Output queued by application code between steps (a notification after
+     * a state change) goes out before sleeping. */
+    io_flush(io);
+    int wait = tern_io_timeout_ms(io);
+    if (timeout_ms >= 0 && (wait < 0 || timeout_ms < wait)) wait = timeout_ms;
+
+    struct epoll_event evs[4];
+    int n = epoll_wait(io->epfd, evs, 4, wait);
+    if (n < 0 && errno != EINTR) return TERN_E_SYSTEM;
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        if (evs[i].data.fd == io->fd) rc = io_receive(io);
+        else if (evs[i].data.fd == io->sigfd) io_read_signals(io);
+    }
+    io_tick(io, tern_io_now());
+    io_flush(io);
+    return rc;
+}
+
+int tern_io_run(tern_io *io) {
+    while (!io->stopped) {
+        int rc = tern_io_step(io, -1);
+        if (rc < 0) return rc;
+    }
+    io_flush(io);
+    return 0;
+}
