@@ -20,12 +20,17 @@ extern "C" {
 typedef struct tern_linkw {
     char *buf;
     size_t cap;
-    size_t len;
+    size_t len;     /* bytes of buf in use; buf is not NUL-terminated */
     bool overflow;  /* something did not fit; len stays at the last whole link */
-    size_t n_links;
-    size_t link_start;
+    size_t n_links; /* whole links written */
+    size_t link_start; /* where the open link begins; SIZE_MAX when none is */
 } tern_linkw;
 
+/* Every call below returns 0, TERN_E_NOSPACE once something did not fit,
+ * TERN_E_INVAL for a target, name or value the grammar cannot carry (nothing
+ * is written then), or TERN_E_STATE when called with no link open (or begin
+ * with one open). Overflow is sticky: after it every call fails with
+ * TERN_E_NOSPACE, so the document is always a prefix of whole links. */
 void tern_linkw_init(tern_linkw *w, char *buf, size_t cap);
 /* Start a link "<target>", separated from the previous one by ",". */
 int tern_linkw_begin(tern_linkw *w, const char *target);
@@ -65,13 +70,16 @@ typedef struct tern_link_iter {
 } tern_link_iter;
 
 void tern_link_iter_init(tern_link_iter *it, const char *doc, size_t len);
-/* 1 and *link filled, 0 at the end, TERN_E_FORMAT on malformed input. */
+/* 1 and *link filled, 0 at the end, TERN_E_FORMAT on malformed input (and
+ * again on every later call). Blanks and line breaks are allowed around ","
+ * ";" and "=". */
 int tern_link_next(tern_link_iter *it, tern_link *link);
 
 /* Walk a link's parameters: *pos starts at 0. 1, 0 at the end, or
  * TERN_E_FORMAT. */
 int tern_link_attr_next(const tern_link *link, size_t *pos, tern_link_attr *attr);
-/* First attribute with this name: 1 found, 0 not found, or TERN_E_FORMAT. */
+/* First attribute with this name (compared case-insensitively): 1 found
+ * (attr may be NULL), 0 not found, or TERN_E_FORMAT. */
 int tern_link_find_attr(const tern_link *link, const char *name, tern_link_attr *attr);
 /* Does a (possibly space-separated, as rt and if allow) attribute value
  * contain word, honouring a trailing '*' in word as a prefix match

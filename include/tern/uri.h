@@ -29,7 +29,7 @@ typedef enum tern_scheme {
 #define TERN_URI_STORE 1024 /* decoded host, segments and query parameters */
 #endif
 #ifndef TERN_URI_MAX_PARTS
-#define TERN_URI_MAX_PARTS 32 /* path segments plus query parameters */
+#define TERN_URI_MAX_PARTS 32 /* path segments plus query parameters, together */
 #endif
 
 /* A string inside tern_uri.store: not NUL-terminated, may contain NUL after
@@ -58,10 +58,14 @@ uint16_t tern_scheme_default_port(tern_scheme s);
 const char *tern_scheme_name(tern_scheme s);
 
 /* Section 6.4 steps 1-8: parse an absolute URI. Rejects a fragment, a
- * relative reference, an unknown scheme, a bad port, bad percent-encoding and
- * anything that does not fit the fixed storage: TERN_E_URI. Dot segments are
- * removed (RFC 3986 section 5.2.4), a trailing "/" of an empty path produces
- * no Uri-Path, and the host is lower-cased. */
+ * relative reference, an unknown scheme, a bad port, bad percent-encoding,
+ * characters outside the RFC 3986 grammar, a host or segment longer than the
+ * 255 bytes its option allows (section 5.10) and anything that does not fit
+ * the fixed storage: TERN_E_URI (TERN_E_INVAL for NULL arguments). Dot
+ * segments are removed (RFC 3986 section 5.2.4; only literal "." and "..",
+ * "%2E" is data), a trailing "/" of an empty path produces no Uri-Path, and
+ * the host is percent-decoded then lower-cased. An IPv6 zone id
+ * ("[fe80::1%25eth0]", RFC 6874) is kept as "fe80::1%eth0". */
 int tern_uri_parse(tern_uri *uri, const char *text);
 
 /* Pointer to a part's bytes inside uri->store. */
@@ -76,18 +80,24 @@ int tern_uri_to_opts(const tern_uri *uri, tern_msgb *b);
 
 /* Section 6.5: compose "scheme://host[:port]/path?query" from a request's
  * options; host and port fill in where Uri-Host / Uri-Port are absent (host
- * may be NULL for a path-only result "/a/b?c"). Returns the length written,
- * or TERN_E_NOSPACE. Characters outside unreserved / sub-delims / ":" / "@"
- * are percent-encoded. */
+ * may be NULL for a path-only result "/a/b?c"; an IPv6 host gets brackets).
+ * out is NUL-terminated. Returns the length written (without the NUL),
+ * TERN_E_NOSPACE if that does not fit in cap, or TERN_E_FORMAT for a
+ * Uri-Port longer than 2 bytes. Characters outside unreserved / sub-delims /
+ * ":" / "@" are percent-encoded (see tern_uri_pct_encode). */
 int tern_uri_from_msg(const tern_msg *msg, tern_scheme scheme, const char *host,
                       uint16_t port, char *out, size_t cap);
 
 /* Write the path of a request ("/a/b", "/" for none) into out, percent-
- * encoding as above. Returns the length, or TERN_E_NOSPACE. */
+ * encoding as above and NUL-terminated. Returns the length, or
+ * TERN_E_NOSPACE. */
 int tern_uri_path_format(const tern_msg *msg, char *out, size_t cap);
 
-/* Percent-encode len bytes for a path segment or query; returns the length
- * written or TERN_E_NOSPACE. */
+/* Percent-encode len bytes for a path segment or (query true) a query
+ * argument, NUL-terminated; returns the length written or TERN_E_NOSPACE.
+ * A query keeps "/" and "?" but encodes "&", which would split the argument;
+ * a segment that is exactly "." or ".." becomes "%2E" / "%2E%2E" so that it
+ * is not taken for a dot segment when parsed again. */
 int tern_uri_pct_encode(const uint8_t *in, size_t len, bool query, char *out, size_t cap);
 
 #ifdef __cplusplus
