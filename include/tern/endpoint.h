@@ -41,7 +41,9 @@ uint32_t tern_addr_hash(const tern_addr *a);
 
 typedef struct tern_endpoint tern_endpoint;
 
-/* Handle of a received request that still awaits its answer. */
+/* Handle of a received request that still awaits its answer. Never 0, so 0
+ * can mean "none"; a spent or expired id is never reused for a while (a
+ * 16-bit generation per slot). */
 typedef uint32_t tern_reqid;
 
 /* Outcome of a confirmable message sent with tern_endpoint_send_msg. */
@@ -55,24 +57,43 @@ typedef enum tern_tx_status {
 typedef void (*tern_tx_done_fn)(void *ctx, tern_endpoint *ep, tern_tx_status status,
                                 uint64_t now_ms);
 
+/* Callbacks run inside tern_endpoint_recv, _tick, _cancel and _free. They may
+ * call tern_endpoint_send_msg, _respond, _cancel, _new_token,
+ * _request_info and _get_stats on the same endpoint (e.g. send the next
+ * notification from done()); they must not call tern_endpoint_recv, _tick or
+ * _free. on_trace must not call into the endpoint at all. A tern_msg given to
+ * a callback is valid only during the call. */
 typedef struct tern_endpoint_callbacks {
     /* A new (deduplicated) request. Answer with tern_endpoint_respond, during
      * this call (piggybacked) or later (separate response). May be NULL: then
-     * every request is answered 5.01 Not Implemented. */
+     * every request is answered 5.01 Not Implemented. Not answered during the
+     * call, a CON gets an empty ACK ack_delay_ms after its arrival (at once
+     * if a retransmitted copy arrives first); the request stays pending for
+     * exchange_lifetime_ms at most. Never called twice for one (peer, MID)
+     * within its dedup lifetime. */
     void (*on_request)(void *user, tern_endpoint *ep, tern_reqid id, const tern_addr *peer,
                        const tern_msg *req, uint64_t now_ms);
     /* A response: piggybacked in an ACK, or a separate CON/NON response or
      * notification. Return 0 to accept it (a CON is then ACKed) or
      * TERN_E_REJECT when no request of yours matches its token (a CON is then
      * answered with RST, section 5.3.2; a NON is dropped). May be NULL: then
-     * every CON response is rejected. */
+     * every CON response is rejected.
+     * Piggybacked (resp->type == TERN_TYPE_ACK): called before done(ACKED) of
+     * the CON it acknowledges; the return value is ignored (an ACK is never
+     * answered). An ACK with a response that matches no tracked CON (a
+     * duplicate ACK, or one after give-up or cancel) is offered here too, so
+     * match tokens and ignore what you no longer wait for. The endpoint does
+     * not compare tokens; that is the caller's job (section 5.3.2).
+     * Separate (CON/NON): called once per (peer, MID); duplicates of an
+     * accepted CON are ACKed again from the dedup cache. */
     int (*on_response)(void *user, tern_endpoint *ep, const tern_addr *peer,
                        const tern_msg *resp, uint64_t now_ms);
     /* A RST that matches no confirmable message being tracked, e.g. the
      * answer to a NON notification (RFC 7641 section 3.6). May be NULL. */
     void (*on_reset)(void *user, tern_endpoint *ep, const tern_addr *peer, uint16_t mid,
                      uint64_t now_ms);
-    /* Every datagram in and out, parsed, for -v logging. May be NULL. */
+    /* Every datagram in (after a successful parse) and out (when queued),
+     * for -v logging. May be NULL. */
     void (*on_trace)(void *user, bool outgoing, const tern_addr *peer, const tern_msg *msg);
 } tern_endpoint_callbacks;
 
@@ -90,7 +111,12 @@ typedef struct tern_endpoint_config {
     uint32_t ack_delay_ms;
     /* Max-Age of the 5.03 answered when a table is full (section 5.9.3.4). */
     uint32_t busy_max_age_s;
-    /* Capacities of the fixed tables. */
+    /* Capacities of the fixed tables. Memory is about
+     * (max_exchanges + max_dedup) * max_message + tx_queue_bytes + ~100 bytes
+     * per table entry: each tracked CON keeps its datagram for
+     * retransmission, each dedup entry room for a piggybacked answer.
+     * exchange_lifetime_ms is not derived from the other parameters: raise it
+     * (section 4.8.2) when raising max_retransmit or ack_timeout_ms. */
     uint32_t max_peers;       /* peers with message-ID state */
     uint32_t max_exchanges;   /* outgoing CON/NON messages being tracked */
     uint32_t max_pending;     /* received requests not answered yet */
@@ -108,15 +134,23 @@ typedef struct tern_endpoint_config {
 void tern_endpoint_config_default(tern_endpoint_config *cfg);
 
 /* Create an endpoint (the only allocation it makes). NULL on a bad config or
- * out of memory. */
+ * out of memory. A config is refused when random is NULL, ack_timeout_ms is
+ * 0, ack_random_factor_milli < 1000 or ack_timeout_ms * (factor - 1000)
+ * exceeds 2^32, max_retransmit > 20, nstart 0, a lifetime 0,
+ * ack_delay_ms >= exchange_lifetime_ms, a table size 0 or over 2^24
+ * (max_pending over 65535), max_message outside 64..65535, tx_queue_bytes
+ * < max_message + 32, or token_len outside 4..8. */
 tern_endpoint *tern_endpoint_new(const tern_endpoint_config *cfg,
                                  const tern_endpoint_callbacks *cb, void *user);
-/* Free it; tracked messages end with TERN_TX_CANCELLED. */
+/* Free it; tracked messages end with TERN_TX_CANCELLED (with the latest
+ * now_ms the endpoint saw); sends from those done() calls get TERN_E_STATE.
+ * Not from inside a callback. */
 void tern_endpoint_free(tern_endpoint *ep);
 
 /* Feed one received datagram. Format errors in a CON are answered with RST
  * (section 4.2); other bad datagrams are dropped. Returns 0, or the parse
- * error for a datagram that was rejected. */
+ * error for a datagram that was rejected (TERN_E_FORMAT, also for a request
+ * code in an ACK/RST, a non-empty RST or a reserved code class). */
 int tern_endpoint_recv(tern_endpoint *ep, const tern_addr *peer, const uint8_t *buf,
                        size_t len, uint64_t now_ms);
 
@@ -142,27 +176,57 @@ size_t tern_endpoint_new_token(tern_endpoint *ep, uint8_t token[TERN_TOKEN_MAX])
  * reports the outcome; if NSTART CONs to this peer are outstanding it waits
  * in line. A NON is sent once and done is not called.
  * Returns 0, TERN_E_FULL (no exchange slot, peer slot or queue space),
- * TERN_E_NOSPACE (larger than max_message) or TERN_E_INVAL. */
+ * TERN_E_NOSPACE (larger than max_message) or TERN_E_INVAL.
+ * An Empty CON is a CoAP ping (section 4.3): the pong ends it with
+ * TERN_TX_RESET. A CON that finds the send queue full is still accepted (the
+ * dropped datagram counts in tx_dropped and its retransmission follows); a
+ * NON then gets TERN_E_FULL. NSTART counts every CON to the peer: requests,
+ * separate responses and notifications alike. done() runs after the slot is
+ * freed and the next queued CON to that peer started, so it may send. */
 int tern_endpoint_send_msg(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m,
                            uint64_t now_ms, tern_tx_done_fn done, void *ctx);
 
 /* Stop tracking the CON sent with ctx (no more retransmissions, done gets
- * TERN_TX_CANCELLED). 0 or TERN_E_NOTFOUND. */
+ * TERN_TX_CANCELLED). 0 or TERN_E_NOTFOUND. Every CON (sent or still queued)
+ * tracked under ctx when the call starts is cancelled; one sent from inside
+ * those done() calls is not. A NULL ctx matches nothing. */
 int tern_endpoint_cancel(tern_endpoint *ep, void *ctx);
 
 /* Answer a request. Code, options and payload come from resp; type, MID and
  * token are set by the endpoint: piggybacked in the ACK if the CON is not yet
  * acknowledged, otherwise a separate CON response (section 5.2.2); a NON
  * request gets a NON response. TERN_E_NOTFOUND for an unknown or expired id
- * (the id is spent after a successful call). */
+ * (the id is spent after a successful call).
+ * They are written back into resp: afterwards resp->type says which shape it
+ * took (ACK, CON or NON) and resp->mid its MID. Other errors leave the id
+ * valid for another try: TERN_E_INVAL (resp->code is not a response code),
+ * TERN_E_NOSPACE (larger than max_message: answer something smaller, e.g.
+ * 5.00), TERN_E_FULL (a separate or NON answer found no exchange slot, peer
+ * slot or, for NON, queue space). */
 int tern_endpoint_respond(tern_endpoint *ep, tern_reqid id, tern_msgb *resp, uint64_t now_ms);
 
-/* Details of a request still awaiting its answer (peer, token, type). */
+/* tern_endpoint_respond, and if the answer goes out as a separate CON
+ * response, done(ctx) reports its fate like for tern_endpoint_send_msg (e.g.
+ * RFC 7641 section 3.6: a RST to a notification ends the observation; a
+ * give-up means the observer is gone). done is not called when the answer
+ * is piggybacked or NON (resp->type then says TERN_TYPE_ACK or _NON). */
+int tern_endpoint_respond_tracked(tern_endpoint *ep, tern_reqid id, tern_msgb *resp,
+                                  uint64_t now_ms, tern_tx_done_fn done, void *ctx);
+
+/* Details of a request still awaiting its answer: peer and token (its type
+ * and options are in the tern_msg given to on_request). 0 or
+ * TERN_E_NOTFOUND; NULL outputs are skipped. */
 int tern_endpoint_request_info(const tern_endpoint *ep, tern_reqid id, tern_addr *peer,
                                uint8_t token[TERN_TOKEN_MAX], uint8_t *token_len);
 
 /* Counters for tests, -v and benchmarks. */
 typedef struct tern_endpoint_stats {
+    /* rx: datagrams fed to tern_endpoint_recv. tx: datagrams queued for the
+     * wire (retransmissions and replays included). retransmissions: CON
+     * retransmissions. duplicates: CON/NON copies recognised by dedup.
+     * rejected: datagrams refused as format errors, and CON/NON responses
+     * refused by on_response. timeouts: CONs given up. resets: RSTs
+     * received (matched or not). */
     uint64_t rx, tx, retransmissions, duplicates, rejected, timeouts, resets;
     uint64_t busy_answers;   /* 5.03 answers for a full table */
     uint64_t dedup_evicted;  /* dedup entries dropped before their lifetime */

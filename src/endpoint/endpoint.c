@@ -1,0 +1,322 @@
+/* endpoint.c - the CoAP messaging layer engine, sans-I/O (RFC 7252
+ * sections 4 and 5.2; see DESIGN.md and STYLE.md, "the protocol core never
+ * touches the world").
+ *
+ * Datagrams come in through tern_endpoint_recv with the time, timers run in
+ * tern_endpoint_tick, datagrams go out through tern_endpoint_send, and
+ * tern_endpoint_next_deadline says when to call tick next. This file creates
+ * and frees the endpoint (one allocation holding every table), and sorts each
+ * received datagram by type and code class (section 4.1-4.3, 12.1):
+ *
+ *   unparseable      CON -> RST with its MID (4.2), else dropped
+ *   Empty CON        ping -> RST (4.3), no state kept
+ *   Empty NON        dropped (4.3: "MUST NOT be an Empty message")
+ *   ACK / RST        retransmit.c matches (peer, MID) to a tracked CON
+ *   request CON/NON  pending.c (dedup, on_request, piggybacked or separate)
+ *   response CON/NON dedup, on_response; CON is ACKed or, rejected, RST (5.3.2)
+ *   request in ACK/RST, non-empty RST, reserved classes 1/3/6/7:
+ *                    format errors: RST for a CON, otherwise dropped */
+#include <stdlib.h>
+#include <string.h>
+
+#include "endpoint/endpoint_int.h"
+
+void tern_endpoint_config_default(tern_endpoint_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->ack_timeout_ms = 2000;
+    cfg->ack_random_factor_milli = 1500;
+    cfg->max_retransmit = 4;
+    cfg->nstart = 1;
+    cfg->exchange_lifetime_ms = 247000;
+    cfg->non_lifetime_ms = 145000;
+    /* Half the smallest ACK_TIMEOUT: a handler that answers within a second
+     * still gets a piggybacked response, and the client is acknowledged
+     * before its first retransmission. */
+    cfg->ack_delay_ms = 1000;
+    cfg->busy_max_age_s = 5;
+    cfg->max_peers = 256;
+    cfg->max_exchanges = 64;
+    cfg->max_pending = 32;
+    cfg->max_dedup = 256;
+    cfg->max_message = 1152; /* section 4.6 */
+    cfg->tx_queue_bytes = 64 * 1024;
+    cfg->token_len = 8;
+}
+
+static bool config_ok(const tern_endpoint_config *c) {
+    if (c->random == NULL) return false;
+    if (c->ack_timeout_ms == 0 || c->ack_random_factor_milli < 1000) return false;
+    /* initial_timeout() multiplies this by a 32-bit random value. */
+    if ((uint64_t)c->ack_timeout_ms * (c->ack_random_factor_milli - 1000u) > UINT32_MAX)
+        return false;
+    if (c->max_retransmit > EP_MAX_RETRANSMIT || c->nstart == 0) return false;
+    if (c->exchange_lifetime_ms == 0 || c->non_lifetime_ms == 0) return false;
+    if (c->ack_delay_ms >= c->exchange_lifetime_ms) return false;
+    if (c->max_peers == 0 || c->max_peers > EP_MAX_TABLE) return false;
+    if (c->max_exchanges == 0 || c->max_exchanges > EP_MAX_TABLE) return false;
+    if (c->max_pending == 0 || c->max_pending > EP_MAX_PENDING) return false;
+    if (c->max_dedup == 0 || c->max_dedup > EP_MAX_TABLE) return false;
+    if (c->max_message < 64 || c->max_message > EP_MAX_MESSAGE) return false;
+    if (c->tx_queue_bytes < c->max_message + EP_TXQ_HDR) return false;
+    if (c->token_len < 4 || c->token_len > TERN_TOKEN_MAX) return false;
+    return true;
+}
+
+/* ---- the one allocation ------------------------------------------------- */
+
+typedef struct ep_arena {
+    uint8_t *base; /* NULL while measuring */
+    size_t off;
+    bool overflow;
+} ep_arena;
+
+static void *arena_take(ep_arena *a, size_t n, size_t size) {
+    const size_t align = _Alignof(max_align_t);
+    if (a->off > SIZE_MAX - align) {
+        a->overflow = true;
+        return NULL;
+    }
+    size_t off = (a->off + align - 1) & ~(align - 1);
+    if (size != 0 && n > (SIZE_MAX - off) / size) {
+        a->overflow = true;
+        return NULL;
+    }
+    a->off = off + n * size;
+    return a->base && !a->overflow ? a->base + off : NULL;
+}
+
+static uint32_t pow2_at_least(uint32_t n) {
+    uint32_t p = 1;
+    while (p < n) p <<= 1;
+    return p;
+}
+
+static void layout(tern_endpoint *ep, const tern_endpoint_config *c, ep_arena *a) {
+    uint32_t pb = pow2_at_least(c->max_peers);
+    uint32_t xb = pow2_at_least(c->max_exchanges);
+    uint32_t db = pow2_at_least(c->max_dedup);
+
+    ep->peers.cap = c->max_peers;
+    ep->peers.mask = pb - 1;
+    ep->peers.v = arena_take(a, c->max_peers, sizeof(ep_peer));
+    ep->peers.buckets = arena_take(a, pb, sizeof(uint32_t));
+
+    ep->x.cap = c->max_exchanges;
+    ep->x.mask = xb - 1;
+    ep->x.v = arena_take(a, c->max_exchanges, sizeof(ep_xch));
+    ep->x.bytes = arena_take(a, c->max_exchanges, c->max_message);
+    ep->x.buckets = arena_take(a, xb, sizeof(uint32_t));
+    ep->x.cbuckets = arena_take(a, xb, sizeof(uint32_t));
+    ep->x.heap = arena_take(a, c->max_exchanges, sizeof(uint32_t));
+
+    ep->d.cap = c->max_dedup;
+    ep->d.mask = db - 1;
+    ep->d.v = arena_take(a, c->max_dedup, sizeof(ep_dedup));
+    ep->d.bytes = arena_take(a, c->max_dedup, c->max_message);
+    ep->d.buckets = arena_take(a, db, sizeof(uint32_t));
+    ep->d.ring = arena_take(a, c->max_dedup, sizeof(uint32_t));
+
+    ep->p.cap = c->max_pending;
+    ep->p.v = arena_take(a, c->max_pending, sizeof(ep_pend));
+
+    ep->scratch = arena_take(a, c->max_message, 1);
+    ep->txq.buf = arena_take(a, c->tx_queue_bytes, 1);
+}
+
+tern_endpoint *tern_endpoint_new(const tern_endpoint_config *cfg,
+                                 const tern_endpoint_callbacks *cb, void *user) {
+    if (cfg == NULL || !config_ok(cfg)) return NULL;
+
+    tern_endpoint probe;
+    ep_arena a = {NULL, 0, false};
+    (void)arena_take(&a, 1, sizeof(tern_endpoint));
+    layout(&probe, cfg, &a);
+    if (a.overflow) return NULL;
+
+    uint8_t *mem = malloc(a.off);
+    if (mem == NULL) return NULL;
+    a = (ep_arena){mem, 0, false};
+    tern_endpoint *ep = arena_take(&a, 1, sizeof(tern_endpoint));
+    memset(ep, 0, sizeof *ep);
+    ep->cfg = *cfg;
+    if (cb) ep->cb = *cb;
+    ep->user = user;
+    ep->mem = mem;
+    layout(ep, cfg, &a);
+
+    ep_peers_init(&ep->peers);
+    ep_xchs_init(&ep->x);
+    ep_dedups_init(&ep->d);
+    ep_pends_init(&ep->p);
+    ep_txq_init(&ep->txq, ep->txq.buf, cfg->tx_queue_bytes);
+    ep->seed = ep_random32(ep);
+    return ep;
+}
+
+void tern_endpoint_free(tern_endpoint *ep) {
+    if (ep == NULL) return;
+    /* done(CANCELLED) callbacks may try to send: they get TERN_E_STATE. */
+    ep->closing = true;
+    ep_xch_cancel_all(ep, ep->last_now);
+    free(ep->mem);
+}
+
+/* ---- shared helpers ----------------------------------------------------- */
+
+uint32_t ep_random32(tern_endpoint *ep) {
+    uint8_t b[4] = {0, 0, 0, 0};
+    ep->cfg.random(ep->cfg.random_ctx, b, sizeof b);
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+int ep_emit(tern_endpoint *ep, const tern_addr *peer, const uint8_t *data, size_t len) {
+    if (ep_txq_push(&ep->txq, peer, data, len) < 0) {
+        ep->stats.tx_dropped++;
+        return TERN_E_FULL;
+    }
+    ep->stats.tx++;
+    if (ep->cb.on_trace) {
+        tern_msg m;
+        if (tern_msg_parse(&m, data, len) == 0) ep->cb.on_trace(ep->user, true, peer, &m);
+    }
+    return 0;
+}
+
+void ep_emit_empty(tern_endpoint *ep, const tern_addr *peer, uint8_t type, uint16_t mid) {
+    uint8_t b[4] = {(uint8_t)(TERN_VERSION << 6 | (type & 3u) << 4), TERN_CODE_EMPTY,
+                    (uint8_t)(mid >> 8), (uint8_t)mid};
+    ep_emit(ep, peer, b, sizeof b);
+}
+
+int ep_send_non(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m) {
+    uint32_t pi = ep_peer_get(ep, peer);
+    if (pi == EP_NONE) return TERN_E_FULL;
+    ep_peer *p = &ep->peers.v[pi];
+    m->type = TERN_TYPE_NON;
+    m->mid = p->next_mid;
+    int n = tern_msgb_encode(m, ep->scratch, ep->cfg.max_message);
+    if (n < 0) return n;
+    if (ep_emit(ep, peer, ep->scratch, (size_t)n) < 0) return TERN_E_FULL;
+    p->next_mid++;
+    return 0;
+}
+
+/* ---- receive ------------------------------------------------------------ */
+
+/* A separate response or notification in a CON or NON (sections 5.2.2,
+ * 5.3.2; RFC 7641 section 4.2). */
+static void recv_response(tern_endpoint *ep, const tern_addr *peer, const tern_msg *msg,
+                          uint64_t now) {
+    bool con = msg->type == TERN_TYPE_CON;
+    uint32_t di = ep_dedup_lookup(ep, peer, msg->mid, now);
+    if (di != EP_NONE) {
+        /* Section 4.5: ACK the copy again, do not deliver it twice. */
+        ep->stats.duplicates++;
+        if (con) ep_dedup_replay(ep, di);
+        return;
+    }
+    int rc = TERN_E_REJECT;
+    if (ep->cb.on_response) rc = ep->cb.on_response(ep->user, ep, peer, msg, now);
+    if (rc != 0) {
+        /* Section 5.3.2/4.2: a response nobody asked for; RST makes the
+         * sender stop (and an observer registration end, RFC 7641 3.6). */
+        ep->stats.rejected++;
+        if (con) ep_emit_empty(ep, peer, TERN_TYPE_RST, msg->mid);
+        return;
+    }
+    (void)ep_dedup_insert(ep, peer, msg->mid, con ? EP_D_EMPTY_ACK : EP_D_SEEN,
+                          con ? ep->cfg.exchange_lifetime_ms : ep->cfg.non_lifetime_ms, now);
+    if (con) ep_emit_empty(ep, peer, TERN_TYPE_ACK, msg->mid);
+}
+
+int tern_endpoint_recv(tern_endpoint *ep, const tern_addr *peer, const uint8_t *buf,
+                       size_t len, uint64_t now_ms) {
+    if (ep == NULL || peer == NULL || peer->len > TERN_ADDR_MAX || (buf == NULL && len > 0))
+        return TERN_E_INVAL;
+    if (ep->closing) return TERN_E_STATE;
+    if (now_ms > ep->last_now) ep->last_now = now_ms;
+    ep->stats.rx++;
+
+    tern_msg m;
+    int rc = tern_msg_parse(&m, buf, len);
+    if (rc < 0) {
+        uint8_t type;
+        uint16_t mid;
+        ep->stats.rejected++;
+        /* Section 4.2: "Rejecting a Confirmable message is effected by
+         * sending a matching Reset message". */
+        if (tern_msg_peek_header(buf, len, &type, &mid) == 0 && type == TERN_TYPE_CON)
+            ep_emit_empty(ep, peer, TERN_TYPE_RST, mid);
+        return rc;
+    }
+    if (ep->cb.on_trace) ep->cb.on_trace(ep->user, false, peer, &m);
+
+    if (m.code == TERN_CODE_EMPTY) {
+        switch (m.type) {
+        case TERN_TYPE_CON: /* section 4.3: CoAP ping */
+            ep_emit_empty(ep, peer, TERN_TYPE_RST, m.mid);
+            break;
+        case TERN_TYPE_NON: /* section 4.3: meaningless, ignore */
+            break;
+        default:
+            ep_xch_recv_ack_rst(ep, peer, &m, now_ms);
+            break;
+        }
+        return 0;
+    }
+    if (tern_code_is_request(m.code) && m.type <= TERN_TYPE_NON) {
+        ep_request_recv(ep, peer, &m, now_ms);
+        return 0;
+    }
+    if (tern_code_is_response(m.code) && m.type != TERN_TYPE_RST) {
+        if (m.type == TERN_TYPE_ACK) ep_xch_recv_ack_rst(ep, peer, &m, now_ms);
+        else recv_response(ep, peer, &m, now_ms);
+        return 0;
+    }
+    /* A request in an ACK or RST, a non-empty RST (section 4.2 and 4.3 say
+     * what ACK and RST may carry) or a reserved code class (section 12.1):
+     * a message format error. */
+    ep->stats.rejected++;
+    if (m.type == TERN_TYPE_CON) ep_emit_empty(ep, peer, TERN_TYPE_RST, m.mid);
+    return TERN_E_FORMAT;
+}
+
+/* ---- timers and output -------------------------------------------------- */
+
+void tern_endpoint_tick(tern_endpoint *ep, uint64_t now_ms) {
+    if (ep == NULL || ep->closing) return;
+    if (now_ms > ep->last_now) ep->last_now = now_ms;
+    ep_xch_tick(ep, now_ms);
+    ep_pend_tick(ep, now_ms);
+    ep_dedup_tick(ep, now_ms);
+}
+
+uint64_t tern_endpoint_next_deadline(const tern_endpoint *ep) {
+    if (ep == NULL) return UINT64_MAX;
+    uint64_t a = ep_xch_next_deadline(ep);
+    uint64_t b = ep_pend_next_deadline(ep);
+    return a < b ? a : b;
+}
+
+int tern_endpoint_send(tern_endpoint *ep, uint8_t *buf, size_t cap, tern_addr *peer) {
+    if (ep == NULL || (buf == NULL && cap > 0)) return TERN_E_INVAL;
+    tern_addr to;
+    const uint8_t *data;
+    size_t len = ep_txq_peek(&ep->txq, &to, &data);
+    if (len == 0) return 0;
+    if (len > cap) return TERN_E_NOSPACE;
+    memcpy(buf, data, len);
+    if (peer) *peer = to;
+    ep_txq_pop(&ep->txq);
+    return (int)len;
+}
+
+size_t tern_endpoint_new_token(tern_endpoint *ep, uint8_t token[TERN_TOKEN_MAX]) {
+    if (ep == NULL || token == NULL) return 0;
+    ep->cfg.random(ep->cfg.random_ctx, token, ep->cfg.token_len);
+    return ep->cfg.token_len;
+}
+
+void tern_endpoint_get_stats(const tern_endpoint *ep, tern_endpoint_stats *st) {
+    if (ep && st) *st = ep->stats;
+}

@@ -1,0 +1,270 @@
+/* endpoint_int.h - private state of the CoAP messaging layer (RFC 7252
+ * sections 4 and 5.2), shared by the files of src/endpoint only.
+ *
+ * Every table is a fixed array carved out of the one allocation made by
+ * tern_endpoint_new; entries refer to each other by uint32_t index (EP_NONE
+ * for "no entry"), never by pointer, so that a callback that sends or
+ * answers from inside the engine can never leave a dangling reference behind:
+ * after a callback the engine looks its entry up again by index and serial.
+ *
+ * Who owns what:
+ *   txqueue.c  ep_txq     datagrams waiting for tern_endpoint_send
+ *   peer.c     ep_peers   per-peer MID counter, NSTART count and queue (4.4, 4.7)
+ *   retransmit.c ep_xchs  outgoing CONs: back-off, give-up, ACK/RST match (4.2, 4.8)
+ *   dedup.c    ep_dedups  received (peer, MID) with what to replay (4.5)
+ *   pending.c  ep_pends   received requests not answered yet (5.2.1, 5.2.2)
+ *   endpoint.c            create/free, receive dispatch, timers, stats */
+#ifndef TERN_ENDPOINT_INT_H
+#define TERN_ENDPOINT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tern/endpoint.h"
+
+#define EP_NONE UINT32_MAX
+
+/* Bounds checked by tern_endpoint_new so that index and size arithmetic
+ * cannot overflow. Pending ids carry the slot index in 16 bits. */
+#define EP_MAX_TABLE (1u << 24)
+#define EP_MAX_PENDING 65535u
+#define EP_MAX_RETRANSMIT 20u
+#define EP_MAX_MESSAGE 65535u
+
+static inline uint64_t ep_add_sat(uint64_t a, uint64_t b) {
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* ---- hashing (seeded, so that a remote peer cannot aim at one bucket) ---- */
+
+static inline uint32_t ep_fmix32(uint32_t h) {
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    h ^= h >> 16;
+    return h;
+}
+
+static inline uint32_t ep_hash_addr_mid(uint32_t seed, const tern_addr *a, uint16_t mid) {
+    uint32_t h = 2166136261u ^ seed;
+    size_t n = a->len <= TERN_ADDR_MAX ? a->len : TERN_ADDR_MAX;
+    h = (h ^ a->len) * 16777619u;
+    for (size_t i = 0; i < n; i++) h = (h ^ a->bytes[i]) * 16777619u;
+    h = (h ^ (uint32_t)(mid >> 8)) * 16777619u;
+    h = (h ^ (uint32_t)(mid & 0xFFu)) * 16777619u;
+    return ep_fmix32(h ^ seed);
+}
+
+/* ---- txqueue.c: ring of outgoing datagrams -------------------------------- */
+
+typedef struct ep_txq {
+    uint8_t *buf;
+    size_t cap;
+    size_t head, tail, wrap; /* data in [head, tail) or [head, wrap) + [0, tail) */
+    bool wrapped;
+    uint32_t n;
+} ep_txq;
+
+#define EP_TXQ_HDR 32 /* u16 length, u8 address length, pad, 28 address bytes */
+
+void ep_txq_init(ep_txq *q, uint8_t *buf, size_t cap);
+/* 0, or TERN_E_FULL when the datagram does not fit now. */
+int ep_txq_push(ep_txq *q, const tern_addr *peer, const uint8_t *data, size_t len);
+/* Oldest datagram without removing it: its length, or 0 when empty. */
+size_t ep_txq_peek(const ep_txq *q, tern_addr *peer, const uint8_t **data);
+void ep_txq_pop(ep_txq *q);
+
+/* ---- peer.c ------------------------------------------------------------- */
+
+typedef struct ep_peer {
+    tern_addr addr;
+    bool used;
+    uint16_t next_mid;
+    uint32_t hnext;              /* hash chain; free list when unused */
+    uint32_t lru_prev, lru_next; /* idle list: only peers with n_xch == 0 */
+    uint32_t n_xch;              /* exchanges tracked, active or queued */
+    uint32_t n_active;           /* CONs sent and not yet acknowledged (4.7) */
+    uint32_t q_head, q_tail;     /* CONs waiting for NSTART, FIFO */
+} ep_peer;
+
+typedef struct ep_peers {
+    ep_peer *v;
+    uint32_t cap;
+    uint32_t *buckets;
+    uint32_t mask;
+    uint32_t free_head;
+    uint32_t lru_head, lru_tail;
+} ep_peers;
+
+/* ---- retransmit.c ------------------------------------------------------- */
+
+enum { EP_X_FREE = 0, EP_X_QUEUED, EP_X_ACTIVE };
+
+typedef struct ep_xch {
+    uint8_t state;
+    uint16_t mid;
+    uint16_t len;
+    uint32_t peer;
+    uint32_t retries;
+    uint64_t timeout, deadline;
+    uint64_t serial;
+    tern_tx_done_fn done;
+    void *ctx;
+    uint32_t hnext;          /* (peer, MID) chain while active; free list */
+    uint32_t cnext;          /* ctx chain */
+    uint32_t qprev, qnext;   /* the peer's NSTART queue while queued */
+    uint32_t heap_pos;
+} ep_xch;
+
+typedef struct ep_xchs {
+    ep_xch *v;
+    uint8_t *bytes; /* cap * max_message: the datagram of each slot */
+    uint32_t cap;
+    uint32_t *buckets, *cbuckets;
+    uint32_t mask;
+    uint32_t free_head;
+    uint32_t *heap; /* active exchanges ordered by deadline */
+    uint32_t heap_n;
+} ep_xchs;
+
+/* ---- dedup.c ------------------------------------------------------------ */
+
+enum {
+    EP_D_FREE = 0,
+    EP_D_DEAD,      /* expired, unhashed, waiting to leave the ring */
+    EP_D_SEEN,      /* duplicates are dropped (NON, or nothing to replay) */
+    EP_D_NOACK,     /* CON request, ACK not sent yet: a duplicate makes us send it */
+    EP_D_EMPTY_ACK, /* duplicates get an empty ACK with the same MID */
+    EP_D_RESPONSE   /* duplicates get the cached piggybacked response */
+};
+
+typedef struct ep_dedup {
+    tern_addr peer;
+    uint16_t mid;
+    uint8_t kind;
+    uint16_t len;      /* cached bytes for EP_D_RESPONSE */
+    uint32_t hnext;    /* hash chain; free list when free */
+    uint32_t pending;  /* pinned by this pending request, else EP_NONE */
+    uint64_t expires;
+} ep_dedup;
+
+typedef struct ep_dedups {
+    ep_dedup *v;
+    uint8_t *bytes; /* cap * max_message: cached answers */
+    uint32_t cap;
+    uint32_t *buckets;
+    uint32_t mask;
+    uint32_t free_head;
+    uint32_t *ring; /* entry indices, oldest first */
+    uint32_t ring_head, ring_n;
+} ep_dedups;
+
+/* ---- pending.c ---------------------------------------------------------- */
+
+enum { EP_ACK_NONE = 0, EP_ACK_OWED, EP_ACK_SENT };
+
+typedef struct ep_pend {
+    bool used;
+    uint8_t type;
+    uint8_t ack;       /* EP_ACK_*: NONE for a NON request */
+    bool in_ack_list;
+    uint8_t token_len;
+    uint8_t token[TERN_TOKEN_MAX];
+    uint16_t mid;
+    uint16_t gen;
+    tern_addr peer;
+    uint32_t dedup;
+    uint64_t created, ack_deadline;
+    uint32_t age_prev, age_next; /* all pending, oldest first; free list */
+    uint32_t ack_prev, ack_next; /* empty ACK still owed, oldest first */
+} ep_pend;
+
+typedef struct ep_pends {
+    ep_pend *v;
+    uint32_t cap;
+    uint32_t free_head;
+    uint32_t age_head, age_tail;
+    uint32_t ack_head, ack_tail;
+} ep_pends;
+
+/* ---- the endpoint ------------------------------------------------------- */
+
+struct tern_endpoint {
+    tern_endpoint_config cfg;
+    tern_endpoint_callbacks cb;
+    void *user;
+    tern_endpoint_stats stats;
+    uint32_t seed;
+    bool closing;
+    uint64_t serial;   /* orders exchanges, to tell a slot's reuse apart */
+    uint64_t last_now; /* latest now_ms seen, for calls that take none */
+    uint8_t *scratch; /* max_message bytes to encode into */
+    ep_txq txq;
+    ep_peers peers;
+    ep_xchs x;
+    ep_dedups d;
+    ep_pends p;
+    void *mem;
+};
+
+/* endpoint.c */
+/* Queue a datagram for the wire (counts tx or tx_dropped, traces it). */
+int ep_emit(tern_endpoint *ep, const tern_addr *peer, const uint8_t *data, size_t len);
+/* An Empty ACK or RST carrying mid (sections 4.2, 4.3). */
+void ep_emit_empty(tern_endpoint *ep, const tern_addr *peer, uint8_t type, uint16_t mid);
+uint32_t ep_random32(tern_endpoint *ep);
+/* Send a NON with a fresh MID from the peer table: 0, TERN_E_FULL,
+ * TERN_E_NOSPACE or TERN_E_INVAL. */
+int ep_send_non(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m);
+
+/* peer.c */
+void ep_peers_init(ep_peers *t);
+uint32_t ep_peer_find(const tern_endpoint *ep, const tern_addr *a);
+/* Find or create; may evict the least recently used idle peer. EP_NONE when
+ * every peer has tracked exchanges. */
+uint32_t ep_peer_get(tern_endpoint *ep, const tern_addr *a);
+void ep_peer_hold(tern_endpoint *ep, uint32_t pi);
+void ep_peer_release(tern_endpoint *ep, uint32_t pi);
+
+/* retransmit.c */
+void ep_xchs_init(ep_xchs *t);
+/* Track and send (or queue behind NSTART) a CON; m->mid is assigned. */
+int ep_xch_send(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m, uint64_t now,
+                tern_tx_done_fn done, void *ctx);
+/* An ACK or RST arrived (already parsed and checked). */
+void ep_xch_recv_ack_rst(tern_endpoint *ep, const tern_addr *peer, const tern_msg *msg,
+                         uint64_t now);
+void ep_xch_tick(tern_endpoint *ep, uint64_t now);
+uint64_t ep_xch_next_deadline(const tern_endpoint *ep);
+/* tern_endpoint_free: end everything with TERN_TX_CANCELLED. */
+void ep_xch_cancel_all(tern_endpoint *ep, uint64_t now);
+
+/* dedup.c */
+void ep_dedups_init(ep_dedups *t);
+/* The live entry for (peer, mid), or EP_NONE (expired entries are dropped
+ * here, lazily). */
+uint32_t ep_dedup_lookup(tern_endpoint *ep, const tern_addr *peer, uint16_t mid, uint64_t now);
+/* A new entry of kind, evicting the oldest unpinned one if the table is full;
+ * EP_NONE when every entry is pinned by a pending request. */
+uint32_t ep_dedup_insert(tern_endpoint *ep, const tern_addr *peer, uint16_t mid, uint8_t kind,
+                         uint64_t lifetime, uint64_t now);
+static inline uint8_t *ep_dedup_buf(tern_endpoint *ep, uint32_t di) {
+    return ep->d.bytes + (size_t)di * ep->cfg.max_message;
+}
+/* Answer a duplicate CON the way its first copy was answered. */
+void ep_dedup_replay(tern_endpoint *ep, uint32_t di);
+void ep_dedup_tick(tern_endpoint *ep, uint64_t now);
+
+/* pending.c */
+void ep_pends_init(ep_pends *t);
+/* A CON or NON request (section 5.2): dedup, then on_request. */
+void ep_request_recv(tern_endpoint *ep, const tern_addr *peer, const tern_msg *msg,
+                     uint64_t now);
+/* A duplicate arrived while the request is pending: send the owed ACK now. */
+void ep_pend_ack_now(tern_endpoint *ep, uint32_t pi);
+void ep_pend_tick(tern_endpoint *ep, uint64_t now);
+uint64_t ep_pend_next_deadline(const tern_endpoint *ep);
+
+#endif

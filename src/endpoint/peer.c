@@ -1,0 +1,119 @@
+/* peer.c - per-peer message-ID state (RFC 7252 section 4.4) and the NSTART
+ * bookkeeping of section 4.7.
+ *
+ * Section 4.4: a Message ID must not be reused towards the same peer within
+ * EXCHANGE_LIFETIME. Each peer gets a random first MID (so that a restarted
+ * endpoint or a re-created peer entry does not replay the MIDs it used
+ * before) and then counts up by one per message.
+ *
+ * The table is a chained hash on the address. A peer with tracked exchanges
+ * is pinned (its index is stored in the exchanges); peers without any sit in
+ * an "idle" LRU list, and when the table is full the least recently used idle
+ * peer is evicted in O(1). If no peer is idle, the caller gets TERN_E_FULL. */
+#include <string.h>
+
+#include "endpoint/endpoint_int.h"
+
+bool tern_addr_equal(const tern_addr *a, const tern_addr *b) {
+    if (a->len != b->len) return false;
+    size_t n = a->len <= TERN_ADDR_MAX ? a->len : TERN_ADDR_MAX;
+    return memcmp(a->bytes, b->bytes, n) == 0;
+}
+
+uint32_t tern_addr_hash(const tern_addr *a) {
+    uint32_t h = 2166136261u;
+    size_t n = a->len <= TERN_ADDR_MAX ? a->len : TERN_ADDR_MAX;
+    h = (h ^ a->len) * 16777619u;
+    for (size_t i = 0; i < n; i++) h = (h ^ a->bytes[i]) * 16777619u;
+    return ep_fmix32(h);
+}
+
+static uint32_t peer_bucket(const tern_endpoint *ep, const tern_addr *a) {
+    return ep_hash_addr_mid(ep->seed, a, 0) & ep->peers.mask;
+}
+
+void ep_peers_init(ep_peers *t) {
+    for (uint32_t i = 0; i <= t->mask; i++) t->buckets[i] = EP_NONE;
+    for (uint32_t i = 0; i < t->cap; i++) {
+        memset(&t->v[i], 0, sizeof t->v[i]);
+        t->v[i].hnext = i + 1 < t->cap ? i + 1 : EP_NONE;
+    }
+    t->free_head = t->cap ? 0 : EP_NONE;
+    t->lru_head = t->lru_tail = EP_NONE;
+}
+
+uint32_t ep_peer_find(const tern_endpoint *ep, const tern_addr *a) {
+    const ep_peers *t = &ep->peers;
+    for (uint32_t i = t->buckets[peer_bucket(ep, a)]; i != EP_NONE; i = t->v[i].hnext)
+        if (tern_addr_equal(&t->v[i].addr, a)) return i;
+    return EP_NONE;
+}
+
+static void lru_unlink(ep_peers *t, uint32_t i) {
+    ep_peer *p = &t->v[i];
+    if (p->lru_prev != EP_NONE) t->v[p->lru_prev].lru_next = p->lru_next;
+    else t->lru_head = p->lru_next;
+    if (p->lru_next != EP_NONE) t->v[p->lru_next].lru_prev = p->lru_prev;
+    else t->lru_tail = p->lru_prev;
+    p->lru_prev = p->lru_next = EP_NONE;
+}
+
+static void lru_append(ep_peers *t, uint32_t i) {
+    ep_peer *p = &t->v[i];
+    p->lru_prev = t->lru_tail;
+    p->lru_next = EP_NONE;
+    if (t->lru_tail != EP_NONE) t->v[t->lru_tail].lru_next = i;
+    else t->lru_head = i;
+    t->lru_tail = i;
+}
+
+static void hash_unlink(tern_endpoint *ep, uint32_t i) {
+    ep_peers *t = &ep->peers;
+    uint32_t *link = &t->buckets[peer_bucket(ep, &t->v[i].addr)];
+    while (*link != i) link = &t->v[*link].hnext;
+    *link = t->v[i].hnext;
+}
+
+uint32_t ep_peer_get(tern_endpoint *ep, const tern_addr *a) {
+    ep_peers *t = &ep->peers;
+    uint32_t i = ep_peer_find(ep, a);
+    if (i != EP_NONE) {
+        /* Refresh its place among the idle peers. */
+        if (t->v[i].n_xch == 0) {
+            lru_unlink(t, i);
+            lru_append(t, i);
+        }
+        return i;
+    }
+    if (t->free_head != EP_NONE) {
+        i = t->free_head;
+        t->free_head = t->v[i].hnext;
+    } else if (t->lru_head != EP_NONE) {
+        i = t->lru_head;
+        lru_unlink(t, i);
+        hash_unlink(ep, i);
+    } else {
+        return EP_NONE;
+    }
+    ep_peer *p = &t->v[i];
+    memset(p, 0, sizeof *p);
+    p->addr = *a;
+    p->used = true;
+    p->next_mid = (uint16_t)ep_random32(ep);
+    p->q_head = p->q_tail = EP_NONE;
+    uint32_t b = peer_bucket(ep, a);
+    p->hnext = t->buckets[b];
+    t->buckets[b] = i;
+    lru_append(t, i);
+    return i;
+}
+
+void ep_peer_hold(tern_endpoint *ep, uint32_t pi) {
+    ep_peers *t = &ep->peers;
+    if (t->v[pi].n_xch++ == 0) lru_unlink(t, pi);
+}
+
+void ep_peer_release(tern_endpoint *ep, uint32_t pi) {
+    ep_peers *t = &ep->peers;
+    if (--t->v[pi].n_xch == 0) lru_append(t, pi);
+}

@@ -1,0 +1,262 @@
+/* pending.c - received requests and their answers (RFC 7252 sections 4.5,
+ * 5.2.1, 5.2.2, 5.2.3).
+ *
+ * A new request (after dedup, section 4.5) takes a pending slot and is
+ * handed to on_request with a tern_reqid. The answer decides the shape:
+ *  - answered during on_request, or later while the ACK is still owed:
+ *    piggybacked in the ACK (5.2.1); the bytes are cached in the dedup entry
+ *    so that a retransmitted request gets the identical ACK again;
+ *  - not answered: an empty ACK goes out ack_delay_ms after arrival (5.2.2:
+ *    "the server SHOULD send an empty ACK ... as soon as possible" once it
+ *    knows the answer will take a while), or at once when a duplicate shows
+ *    the client retransmitting; the later answer is then a separate CON
+ *    response, tracked and retransmitted by retransmit.c;
+ *  - a NON request gets a NON response with a fresh MID (5.2.3).
+ * Slots expire after EXCHANGE_LIFETIME, by which time the client has given
+ * up, so a handler that never answers cannot leak them.
+ *
+ * Ids are (generation << 16 | slot): a stale id from an answered or expired
+ * request never reaches a reused slot. Id 0 is never handed out.
+ *
+ * When no pending slot or dedup entry is free the request is answered
+ * statelessly with 5.03 Service Unavailable and Max-Age (section 5.9.3.4),
+ * telling the client when to try again instead of letting it time out. */
+#include <string.h>
+
+#include "endpoint/endpoint_int.h"
+
+void ep_pends_init(ep_pends *t) {
+    for (uint32_t i = 0; i < t->cap; i++) {
+        memset(&t->v[i], 0, sizeof t->v[i]);
+        t->v[i].gen = 1;
+        t->v[i].dedup = EP_NONE;
+        t->v[i].age_next = i + 1 < t->cap ? i + 1 : EP_NONE;
+    }
+    t->free_head = t->cap ? 0 : EP_NONE;
+    t->age_head = t->age_tail = EP_NONE;
+    t->ack_head = t->ack_tail = EP_NONE;
+}
+
+static tern_reqid pend_id(const ep_pends *t, uint32_t pi) {
+    return (uint32_t)t->v[pi].gen << 16 | pi;
+}
+
+static uint32_t pend_from_id(const ep_pends *t, tern_reqid id) {
+    uint32_t pi = id & 0xFFFFu;
+    if (pi >= t->cap || !t->v[pi].used || t->v[pi].gen != (uint16_t)(id >> 16)) return EP_NONE;
+    return pi;
+}
+
+static void age_unlink(ep_pends *t, uint32_t pi) {
+    ep_pend *p = &t->v[pi];
+    if (p->age_prev != EP_NONE) t->v[p->age_prev].age_next = p->age_next;
+    else t->age_head = p->age_next;
+    if (p->age_next != EP_NONE) t->v[p->age_next].age_prev = p->age_prev;
+    else t->age_tail = p->age_prev;
+}
+
+static void ack_unlink(ep_pends *t, uint32_t pi) {
+    ep_pend *p = &t->v[pi];
+    if (!p->in_ack_list) return;
+    if (p->ack_prev != EP_NONE) t->v[p->ack_prev].ack_next = p->ack_next;
+    else t->ack_head = p->ack_next;
+    if (p->ack_next != EP_NONE) t->v[p->ack_next].ack_prev = p->ack_prev;
+    else t->ack_tail = p->ack_prev;
+    p->in_ack_list = false;
+}
+
+/* Both lists stay sorted by deadline because every entry gets the same
+ * offset (ack_delay_ms, exchange_lifetime_ms) from its arrival time. */
+static void ack_append(ep_pends *t, uint32_t pi) {
+    ep_pend *p = &t->v[pi];
+    p->ack_prev = t->ack_tail;
+    p->ack_next = EP_NONE;
+    if (t->ack_tail != EP_NONE) t->v[t->ack_tail].ack_next = pi;
+    else t->ack_head = pi;
+    t->ack_tail = pi;
+    p->in_ack_list = true;
+}
+
+static void pend_free(tern_endpoint *ep, uint32_t pi) {
+    ep_pends *t = &ep->p;
+    ep_pend *p = &t->v[pi];
+    age_unlink(t, pi);
+    ack_unlink(t, pi);
+    if (p->dedup != EP_NONE) ep->d.v[p->dedup].pending = EP_NONE;
+    uint16_t gen = (uint16_t)(p->gen + 1);
+    memset(p, 0, sizeof *p);
+    p->gen = gen ? gen : 1;
+    p->dedup = EP_NONE;
+    p->age_next = t->free_head;
+    t->free_head = pi;
+}
+
+void ep_pend_ack_now(tern_endpoint *ep, uint32_t pi) {
+    ep_pend *p = &ep->p.v[pi];
+    if (p->ack != EP_ACK_OWED) return;
+    ack_unlink(&ep->p, pi);
+    p->ack = EP_ACK_SENT;
+    if (p->dedup != EP_NONE) ep->d.v[p->dedup].kind = EP_D_EMPTY_ACK;
+    ep_emit_empty(ep, &p->peer, TERN_TYPE_ACK, p->mid);
+}
+
+/* 5.03 with Max-Age, piggybacked for a CON; no state is kept. */
+static void pend_busy(tern_endpoint *ep, const tern_addr *peer, const tern_msg *req) {
+    tern_msgb b;
+    tern_msgb_init(&b, req->type == TERN_TYPE_CON ? TERN_TYPE_ACK : TERN_TYPE_NON,
+                   TERN_CODE_SERVICE_UNAVAILABLE, req->mid);
+    (void)tern_msgb_set_token(&b, req->token, req->token_len);
+    (void)tern_msgb_add_uint(&b, TERN_OPT_MAX_AGE, ep->cfg.busy_max_age_s);
+    ep->stats.busy_answers++;
+    if (req->type == TERN_TYPE_NON) {
+        (void)ep_send_non(ep, peer, &b);
+        return;
+    }
+    int n = tern_msgb_encode(&b, ep->scratch, ep->cfg.max_message);
+    if (n > 0) ep_emit(ep, peer, ep->scratch, (size_t)n);
+}
+
+void ep_request_recv(tern_endpoint *ep, const tern_addr *peer, const tern_msg *msg,
+                     uint64_t now) {
+    ep_pends *t = &ep->p;
+    bool con = msg->type == TERN_TYPE_CON;
+
+    uint32_t di = ep_dedup_lookup(ep, peer, msg->mid, now);
+    if (di != EP_NONE) {
+        /* Section 4.5: process once, answer every CON copy the same way;
+         * a duplicate NON is silently dropped. */
+        ep->stats.duplicates++;
+        if (con) ep_dedup_replay(ep, di);
+        return;
+    }
+    if (t->free_head == EP_NONE) {
+        pend_busy(ep, peer, msg);
+        return;
+    }
+    di = ep_dedup_insert(ep, peer, msg->mid, con ? EP_D_NOACK : EP_D_SEEN,
+                         con ? ep->cfg.exchange_lifetime_ms : ep->cfg.non_lifetime_ms, now);
+    if (di == EP_NONE) {
+        pend_busy(ep, peer, msg);
+        return;
+    }
+
+    uint32_t pi = t->free_head;
+    ep_pend *p = &t->v[pi];
+    t->free_head = p->age_next;
+    uint16_t gen = p->gen;
+    memset(p, 0, sizeof *p);
+    p->used = true;
+    p->gen = gen;
+    p->type = msg->type;
+    p->ack = con ? EP_ACK_OWED : EP_ACK_NONE;
+    p->token_len = msg->token_len;
+    memcpy(p->token, msg->token, msg->token_len);
+    p->mid = msg->mid;
+    p->peer = *peer;
+    p->dedup = di;
+    p->created = now;
+    p->ack_prev = p->ack_next = EP_NONE;
+    p->age_prev = t->age_tail;
+    p->age_next = EP_NONE;
+    if (t->age_tail != EP_NONE) t->v[t->age_tail].age_next = pi;
+    else t->age_head = pi;
+    t->age_tail = pi;
+    ep->d.v[di].pending = pi;
+
+    tern_reqid id = pend_id(t, pi);
+    if (ep->cb.on_request) {
+        ep->cb.on_request(ep->user, ep, id, peer, msg, now);
+    } else {
+        tern_msgb b;
+        tern_msgb_init(&b, TERN_TYPE_ACK, TERN_CODE_NOT_IMPLEMENTED, 0);
+        (void)tern_endpoint_respond(ep, id, &b, now);
+    }
+
+    /* Not answered during the call: owe the empty ACK (section 5.2.2). */
+    pi = pend_from_id(t, id);
+    if (pi == EP_NONE) return;
+    p = &t->v[pi];
+    if (p->ack != EP_ACK_OWED || p->in_ack_list) return;
+    if (ep->cfg.ack_delay_ms == 0) {
+        ep_pend_ack_now(ep, pi);
+    } else {
+        p->ack_deadline = ep_add_sat(now, ep->cfg.ack_delay_ms);
+        ack_append(t, pi);
+    }
+}
+
+void ep_pend_tick(tern_endpoint *ep, uint64_t now) {
+    ep_pends *t = &ep->p;
+    while (t->ack_head != EP_NONE && t->v[t->ack_head].ack_deadline <= now)
+        ep_pend_ack_now(ep, t->ack_head);
+    while (t->age_head != EP_NONE &&
+           ep_add_sat(t->v[t->age_head].created, ep->cfg.exchange_lifetime_ms) <= now)
+        pend_free(ep, t->age_head);
+}
+
+uint64_t ep_pend_next_deadline(const tern_endpoint *ep) {
+    const ep_pends *t = &ep->p;
+    uint64_t d = UINT64_MAX;
+    if (t->ack_head != EP_NONE) d = t->v[t->ack_head].ack_deadline;
+    if (t->age_head != EP_NONE) {
+        uint64_t e = ep_add_sat(t->v[t->age_head].created, ep->cfg.exchange_lifetime_ms);
+        if (e < d) d = e;
+    }
+    return d;
+}
+
+int tern_endpoint_respond(tern_endpoint *ep, tern_reqid id, tern_msgb *resp, uint64_t now_ms) {
+    return tern_endpoint_respond_tracked(ep, id, resp, now_ms, NULL, NULL);
+}
+
+int tern_endpoint_respond_tracked(tern_endpoint *ep, tern_reqid id, tern_msgb *resp,
+                                  uint64_t now_ms, tern_tx_done_fn done, void *ctx) {
+    if (ep == NULL || resp == NULL) return TERN_E_INVAL;
+    uint32_t pi = pend_from_id(&ep->p, id);
+    if (pi == EP_NONE) return TERN_E_NOTFOUND;
+    if (ep->closing) return TERN_E_STATE;
+    if (!tern_code_is_response(resp->code)) return TERN_E_INVAL;
+    if (now_ms > ep->last_now) ep->last_now = now_ms;
+    ep_pend *p = &ep->p.v[pi];
+    int rc = tern_msgb_set_token(resp, p->token, p->token_len);
+    if (rc < 0) return rc;
+
+    if (p->type == TERN_TYPE_CON && p->ack == EP_ACK_OWED) {
+        /* Section 5.2.1: piggybacked, same MID as the request. */
+        resp->type = TERN_TYPE_ACK;
+        resp->mid = p->mid;
+        uint8_t *buf = p->dedup != EP_NONE ? ep_dedup_buf(ep, p->dedup) : ep->scratch;
+        int n = tern_msgb_encode(resp, buf, ep->cfg.max_message);
+        if (n < 0) return n;
+        if (p->dedup != EP_NONE) {
+            ep->d.v[p->dedup].kind = EP_D_RESPONSE;
+            ep->d.v[p->dedup].len = (uint16_t)n;
+        }
+        ep_emit(ep, &p->peer, buf, (size_t)n);
+    } else if (p->type == TERN_TYPE_CON) {
+        /* Section 5.2.2: the empty ACK went out; a separate CON response. */
+        tern_addr peer = p->peer;
+        rc = ep_xch_send(ep, &peer, resp, now_ms, done, ctx);
+        if (rc < 0) return rc;
+    } else {
+        /* Section 5.2.3: a NON request gets a NON response. */
+        resp->type = TERN_TYPE_NON;
+        tern_addr peer = p->peer;
+        rc = ep_send_non(ep, &peer, resp);
+        if (rc < 0) return rc;
+    }
+    pend_free(ep, pi);
+    return 0;
+}
+
+int tern_endpoint_request_info(const tern_endpoint *ep, tern_reqid id, tern_addr *peer,
+                               uint8_t token[TERN_TOKEN_MAX], uint8_t *token_len) {
+    if (ep == NULL) return TERN_E_INVAL;
+    uint32_t pi = pend_from_id(&ep->p, id);
+    if (pi == EP_NONE) return TERN_E_NOTFOUND;
+    const ep_pend *p = &ep->p.v[pi];
+    if (peer) *peer = p->peer;
+    if (token) memcpy(token, p->token, p->token_len);
+    if (token_len) *token_len = p->token_len;
+    return 0;
+}
