@@ -74,12 +74,13 @@ typedef struct tern_client_event {
      * without (further) answer: TERN_E_TIMEOUT (retransmissions or the
      * request's deadline ran out), TERN_E_RESET (the peer answered with RST),
      * TERN_E_CANCELLED (tern_client_deregister finished; resp is the server's
-     * answer to the deregistration, or NULL), TERN_E_FULL / TERN_E_NOSPACE
-     * (a re-registration could not be sent). */
+     * answer to the deregistration, or NULL), or the endpoint's error when
+     * a send that had to wait for the next tick (a request made inside a
+     * callback, a re-registration) failed: TERN_E_FULL, TERN_E_NOSPACE. */
     int err;
     /* The response, valid during the callback only; NULL when there is none. */
     const tern_msg *resp;
-    const tern_addr *peer;
+    const tern_addr *peer;   /* the server the request went to */
     /* true: an observation stands and more notifications may follow.
      * false: this is the last call for this request; its id is spent. */
     bool observing;

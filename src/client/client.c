@@ -1,0 +1,370 @@
+/* client.c - the client's request table: tokens and matching (RFC 7252
+ * sections 5.3.1 and 5.3.2), the whole-request deadline, and the outcome of
+ * confirmable requests reported by the endpoint (section 4.2: RST, give-up).
+ *
+ * Every request or observation owns a slot found by token and peer. The
+ * endpoint reports a CON's fate through done(ctx = slot); a slot stays
+ * reserved (SLOT_ZOMBIE) until that report came, so slots are never confused.
+ * Nothing here calls into the endpoint from inside one of its callbacks:
+ * what must be sent then waits for the next tick (send_pending), which the
+ * io loop runs at once because next_deadline says "now". */
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/client_int.h"
+
+#define CLIENT_DEFAULT_MAX_REQUESTS 16u
+#define CLIENT_DEFAULT_REQUEST_SIZE 1152u /* section 4.6: fits any path MTU */
+#define CLIENT_DEFAULT_MARGIN_MS 2000u
+
+void tern_client_config_default(tern_client_config *cfg) {
+    cfg->max_requests = CLIENT_DEFAULT_MAX_REQUESTS;
+    cfg->max_request_size = CLIENT_DEFAULT_REQUEST_SIZE;
+    cfg->timeout_ms = TERN_CLIENT_DEFAULT_TIMEOUT_MS;
+    cfg->observe_margin_ms = CLIENT_DEFAULT_MARGIN_MS;
+}
+
+tern_client *tern_client_new(tern_endpoint *ep, const tern_client_config *cfg) {
+    if (!ep) return NULL;
+    tern_client_config c;
+    tern_client_config_default(&c);
+    if (cfg) {
+        if (cfg->max_requests) c.max_requests = cfg->max_requests;
+        if (cfg->max_request_size) c.max_request_size = cfg->max_request_size;
+        if (cfg->timeout_ms) c.timeout_ms = cfg->timeout_ms;
+        if (cfg->observe_margin_ms) c.observe_margin_ms = cfg->observe_margin_ms;
+    }
+    if (c.max_requests > 65536 || c.max_request_size < TERN_HEADER_LEN + TERN_TOKEN_MAX ||
+        c.max_request_size > 65536)
+        return NULL;
+    tern_client *cli = calloc(1, sizeof *cli);
+    if (!cli) return NULL;
+    cli->slots = calloc(c.max_requests, sizeof *cli->slots);
+    cli->store = malloc((size_t)c.max_requests * c.max_request_size);
+    if (!cli->slots || !cli->store) {
+        free(cli->slots);
+        free(cli->store);
+        free(cli);
+        return NULL;
+    }
+    cli->ep = ep;
+    cli->cfg = c;
+    cli->next_id = 1;
+    for (uint32_t i = 0; i < c.max_requests; i++) {
+        cli->slots[i].cli = cli;
+        cli->slots[i].req = cli->store + (size_t)i * c.max_request_size;
+    }
+    return cli;
+}
+
+void tern_client_free(tern_client *cli) {
+    if (!cli) return;
+    /* The endpoint may outlive us (io frees the client first): no done()
+     * may point at freed slots afterwards. */
+    for (uint32_t i = 0; i < cli->cfg.max_requests; i++) {
+        client_slot *s = &cli->slots[i];
+        s->fn = NULL;
+        s->state = SLOT_ZOMBIE;
+        if (s->tx_count) tern_endpoint_cancel(cli->ep, s);
+    }
+    free(cli->slots);
+    free(cli->store);
+    free(cli);
+}
+
+size_t tern_client_active(const tern_client *cli) {
+    size_t n = 0;
+    for (uint32_t i = 0; i < cli->cfg.max_requests; i++) {
+        client_state st = cli->slots[i].state;
+        if (st != SLOT_FREE && st != SLOT_ZOMBIE) n++;
+    }
+    return n;
+}
+
+static client_slot *client_find_id(tern_client *cli, tern_req id) {
+    if (id == 0) return NULL;
+    for (uint32_t i = 0; i < cli->cfg.max_requests; i++) {
+        client_slot *s = &cli->slots[i];
+        if (s->id == id && s->state != SLOT_FREE && s->state != SLOT_ZOMBIE) return s;
+    }
+    return NULL;
+}
+
+/* Section 5.3.2: a response matches by token and by the endpoint it came
+ * from. */
+static client_slot *client_find_token(tern_client *cli, const tern_addr *peer,
+                                      const uint8_t *token, size_t token_len) {
+    for (uint32_t i = 0; i < cli->cfg.max_requests; i++) {
+        client_slot *s = &cli->slots[i];
+        if (s->state == SLOT_FREE || s->state == SLOT_ZOMBIE) continue;
+        if (s->token_len == token_len && memcmp(s->token, token, token_len) == 0 &&
+            tern_addr_equal(&s->peer, peer))
+            return s;
+    }
+    return NULL;
+}
+
+/* ---- sending ---------------------------------------------------------------- */
+
+static void client_tx_done(void *ctx, tern_endpoint *ep, tern_tx_status status, uint64_t now_ms);
+
+/* Stop the endpoint's retransmission of our CON; done(CANCELLED) follows. */
+static void client_cancel_tx(tern_client *cli, client_slot *s) {
+    if (s->tx_count == 0) return;
+    if (tern_endpoint_cancel(cli->ep, s) == TERN_E_NOTFOUND) s->tx_count = 0;
+}
+
+static int client_send_now(tern_client *cli, client_slot *s, uint64_t now_ms) {
+    tern_msg m;
+    tern_msgb b;
+    int rc = tern_msg_parse(&m, s->req, s->req_len);
+    if (rc < 0) return rc;
+    if ((rc = tern_msgb_from_msg(&b, &m)) < 0) return rc;
+    /* RFC 7641 section 3.6: deregistration is the same request with
+     * Observe=1 (same token, so the server finds the registration). */
+    if (s->state == SLOT_OBS_DEREGISTER &&
+        (rc = tern_msgb_set_uint(&b, TERN_OPT_OBSERVE, TERN_OBSERVE_DEREGISTER)) < 0)
+        return rc;
+    /* One CON of a slot in flight at a time: a re-registration replaces a
+     * registration the server never answered. */
+    client_cancel_tx(cli, s);
+    bool con = b.type == TERN_TYPE_CON;
+    rc = tern_endpoint_send_msg(cli->ep, &s->peer, &b, now_ms, con ? client_tx_done : NULL,
+                                con ? s : NULL);
+    if (rc < 0) return rc;
+    s->mid = b.mid;
+    if (con) s->tx_count++;
+    return 0;
+}
+
+int client_transmit(tern_client *cli, client_slot *s, uint64_t now_ms) {
+    if (cli->in_endpoint) {
+        s->send_pending = true;
+        return 0;
+    }
+    s->send_pending = false;
+    return client_send_now(cli, s, now_ms);
+}
+
+/* ---- delivering ------------------------------------------------------------- */
+
+bool client_deliver(client_slot *s, int err, const tern_msg *resp, bool observing,
+                    uint64_t now_ms) {
+    tern_client_event ev = {.err = err, .resp = resp, .peer = &s->peer, .observing = observing};
+    uint32_t seq;
+    if (resp && tern_msg_get_uint(resp, TERN_OPT_OBSERVE, &seq) == 0) {
+        ev.has_observe = true;
+        ev.observe = seq;
+    }
+    tern_req id = s->id;
+    if (s->fn) s->fn(s->ctx, s->cli, id, &ev, now_ms);
+    /* The callback may have cancelled this request and started another in
+     * the same slot. */
+    return s->id == id && s->state != SLOT_FREE && s->state != SLOT_ZOMBIE;
+}
+
+void client_release(client_slot *s) {
+    s->send_pending = false;
+    s->fn = NULL;
+    s->deadline = UINT64_MAX;
+    if (s->tx_count == 0) {
+        s->state = SLOT_FREE;
+        return;
+    }
+    s->state = SLOT_ZOMBIE;
+    /* Inside an endpoint callback the cancel waits for the tick. */
+    if (!s->cli->in_endpoint) client_cancel_tx(s->cli, s);
+    if (s->tx_count == 0) s->state = SLOT_FREE;
+}
+
+void client_finish(client_slot *s, int err, const tern_msg *resp, uint64_t now_ms) {
+    if (client_deliver(s, err, resp, false, now_ms)) client_release(s);
+}
+
+static void client_tx_done(void *ctx, tern_endpoint *ep, tern_tx_status status, uint64_t now_ms) {
+    (void)ep;
+    client_slot *s = ctx;
+    tern_client *cli = s->cli;
+    if (s->tx_count) s->tx_count--;
+    if (s->state == SLOT_ZOMBIE) {
+        if (s->tx_count == 0) s->state = SLOT_FREE;
+        return;
+    }
+    /* ACKED: the answer came piggybacked (handled in handle_response) or
+     * comes later as a separate response (section 5.2.2). CANCELLED: our own
+     * doing, already accounted for. */
+    if (status == TERN_TX_ACKED || status == TERN_TX_CANCELLED || s->state == SLOT_FREE) return;
+    cli->in_endpoint++;
+    int err = status == TERN_TX_RESET ? TERN_E_RESET : TERN_E_TIMEOUT;
+    switch (s->state) {
+    case SLOT_OBS_DEREGISTER:
+        /* The observation is gone for us either way. */
+        client_finish(s, TERN_E_CANCELLED, NULL, now_ms);
+        break;
+    case SLOT_OBS_ACTIVE:
+        /* A re-registration failed, yet notifications arrived meanwhile: a
+         * timeout is no reason to stop; a RST means the server refuses. */
+        if (status == TERN_TX_RESET) client_finish(s, err, NULL, now_ms);
+        break;
+    default:
+        client_finish(s, err, NULL, now_ms);
+        break;
+    }
+    cli->in_endpoint--;
+}
+
+/* ---- starting ------------------------------------------------------------- */
+
+int client_start(tern_client *cli, const tern_addr *peer, tern_msgb *req, uint32_t timeout_ms,
+                 tern_client_fn fn, void *ctx, uint64_t now_ms, client_state state, tern_req *id) {
+    if (!cli || !peer || !req || !fn) return TERN_E_INVAL;
+    if (req->type != TERN_TYPE_CON && req->type != TERN_TYPE_NON) return TERN_E_INVAL;
+    if (!tern_code_is_request(req->code)) return TERN_E_INVAL;
+    client_slot *s = NULL;
+    for (uint32_t i = 0; i < cli->cfg.max_requests && !s; i++)
+        if (cli->slots[i].state == SLOT_FREE) s = &cli->slots[i];
+    if (!s) return TERN_E_FULL;
+
+    /* Section 5.3.1: a fresh random token, unique among our requests to
+     * this peer (a collision would mix two answers up). */
+    uint8_t token[TERN_TOKEN_MAX];
+    size_t tl = 0;
+    for (int tries = 0; tries < 8; tries++) {
+        tl = tern_endpoint_new_token(cli->ep, token);
+        if (!client_find_token(cli, peer, token, tl)) break;
+        tl = 0;
+    }
+    if (tl == 0) return TERN_E_FULL;
+    int rc = tern_msgb_set_token(req, token, tl);
+    if (rc < 0) return rc;
+    req->mid = 0;
+    rc = tern_msgb_encode(req, s->req, cli->cfg.max_request_size);
+    if (rc < 0) return rc;
+
+    memset(&s->peer, 0, sizeof s->peer);
+    s->peer = *peer;
+    memcpy(s->token, token, tl);
+    s->token_len = (uint8_t)tl;
+    s->type = req->type;
+    s->req_len = (size_t)rc;
+    s->id = cli->next_id++;
+    if (cli->next_id == 0) cli->next_id = 1;
+    s->state = state;
+    s->send_pending = false;
+    s->timeout_ms = timeout_ms ? timeout_ms : cli->cfg.timeout_ms;
+    s->deadline = now_ms + s->timeout_ms;
+    s->fn = fn;
+    s->ctx = ctx;
+    s->has_last = false;
+    rc = client_transmit(cli, s, now_ms);
+    if (rc < 0) {
+        client_release(s);
+        return rc;
+    }
+    if (id) *id = s->id;
+    return 0;
+}
+
+/* ---- endpoint entry points ------------------------------------------------- */
+
+int tern_client_handle_response(tern_client *cli, const tern_addr *peer, const tern_msg *resp,
+                                uint64_t now_ms) {
+    if (!cli || !resp) return TERN_E_REJECT;
+    client_slot *s = client_find_token(cli, peer, resp->token, resp->token_len);
+    if (!s) return TERN_E_REJECT;
+    cli->in_endpoint++;
+    if (s->state == SLOT_REQUEST)
+        request_on_response(s, resp, now_ms);
+    else
+        observe_on_response(s, resp, now_ms);
+    cli->in_endpoint--;
+    return 0;
+}
+
+/* A RST matching no tracked CON: here, the answer to one of our NON
+ * requests (section 4.3: RST means the message could not be processed). */
+void tern_client_handle_reset(tern_client *cli, const tern_addr *peer, uint16_t mid,
+                              uint64_t now_ms) {
+    if (!cli) return;
+    for (uint32_t i = 0; i < cli->cfg.max_requests; i++) {
+        client_slot *s = &cli->slots[i];
+        if (s->state == SLOT_FREE || s->state == SLOT_ZOMBIE || s->type != TERN_TYPE_NON ||
+            s->send_pending || s->mid != mid || !tern_addr_equal(&s->peer, peer))
+            continue;
+        cli->in_endpoint++;
+        client_finish(s, s->state == SLOT_OBS_DEREGISTER ? TERN_E_CANCELLED : TERN_E_RESET, NULL,
+                      now_ms);
+        cli->in_endpoint--;
+        return;
+    }
+}
+
+/* ---- timers ---------------------------------------------------------------- */
+
+uint64_t tern_client_next_deadline(const tern_client *cli) {
+    uint64_t d = UINT64_MAX;
+    if (!cli) return d;
+    for (uint32_t i = 0; i < cli->cfg.max_requests; i++) {
+        const client_slot *s = &cli->slots[i];
+        if (s->state == SLOT_FREE) continue;
+        /* Work waiting for a tick outside the endpoint's callbacks: now. */
+        if (s->send_pending || (s->state == SLOT_ZOMBIE && s->tx_count)) return 0;
+        if (s->deadline < d) d = s->deadline;
+    }
+    return d;
+}
+
+void tern_client_tick(tern_client *cli, uint64_t now_ms) {
+    if (!cli) return;
+    for (uint32_t i = 0; i < cli->cfg.max_requests; i++) {
+        client_slot *s = &cli->slots[i];
+        if (s->state == SLOT_FREE) continue;
+        if (s->state == SLOT_ZOMBIE) {
+            client_cancel_tx(cli, s);
+            if (s->tx_count == 0) s->state = SLOT_FREE;
+            continue;
+        }
+        if (s->send_pending) {
+            s->send_pending = false;
+            int rc = client_send_now(cli, s, now_ms);
+            if (rc < 0) {
+                client_finish(s, rc, NULL, now_ms);
+                continue;
+            }
+        }
+        if (s->deadline > now_ms) continue;
+        if (s->state == SLOT_REQUEST)
+            client_finish(s, TERN_E_TIMEOUT, NULL, now_ms);
+        else
+            observe_on_timer(s, now_ms);
+    }
+}
+
+/* ---- cancelling ------------------------------------------------------------ */
+
+int tern_client_cancel(tern_client *cli, tern_req id, uint64_t now_ms) {
+    (void)now_ms;
+    if (!cli) return TERN_E_INVAL;
+    client_slot *s = client_find_id(cli, id);
+    if (!s) return TERN_E_NOTFOUND;
+    client_release(s);
+    return 0;
+}
+
+int tern_client_deregister(tern_client *cli, tern_req id, uint64_t now_ms) {
+    if (!cli) return TERN_E_INVAL;
+    client_slot *s = client_find_id(cli, id);
+    if (!s) return TERN_E_NOTFOUND;
+    if (s->state == SLOT_REQUEST) return TERN_E_STATE;
+    if (s->state == SLOT_OBS_DEREGISTER) return 0;
+    client_state prev = s->state;
+    uint64_t prev_deadline = s->deadline;
+    s->state = SLOT_OBS_DEREGISTER;
+    s->deadline = now_ms + s->timeout_ms;
+    int rc = client_transmit(cli, s, now_ms);
+    if (rc < 0) {
+        s->state = prev;
+        s->deadline = prev_deadline;
+    }
+    return rc;
+}

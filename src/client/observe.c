@@ -1,0 +1,90 @@
+/* observe.c - the Observe client (RFC 7641 section 3).
+ *
+ * Registration (3.1) is the stored GET with Observe=0. The first answer
+ * decides: a 2.xx with Observe establishes the observation; anything else
+ * (no Observe, or an error code) is a plain response and ends it (3.2, 4.1).
+ * Each notification is delivered only if it is fresher than the last one
+ * delivered (3.4: sequence number within 2^23, or 128 s later), so that
+ * reordered datagrams never show an older state after a newer one; stale ones
+ * are still ACKed (we return 0) but not shown. A notification is fresh for
+ * Max-Age seconds (3.2, default 60); when that plus a margin passes without
+ * one, the client re-registers with the same token (3.3.1). Cancelling is
+ * either forgetting the token, so that the next notification draws a RST,
+ * or a GET with Observe=1 (3.6). */
+#include "client/client_int.h"
+
+/* RFC 7252 section 5.10.5: Max-Age defaults to 60 seconds. */
+#define OBSERVE_DEFAULT_MAX_AGE_S 60u
+
+int tern_client_observe(tern_client *cli, const tern_addr *peer, tern_msgb *req,
+                        uint32_t timeout_ms, tern_client_fn fn, void *ctx, uint64_t now_ms,
+                        tern_req *id) {
+    if (!req) return TERN_E_INVAL;
+    int rc = tern_msgb_set_uint(req, TERN_OPT_OBSERVE, TERN_OBSERVE_REGISTER);
+    if (rc < 0) return rc;
+    return client_start(cli, peer, req, timeout_ms, fn, ctx, now_ms, SLOT_OBS_REGISTER, id);
+}
+
+/* Section 3.3.1: re-register once the latest notification is no longer
+ * fresh. */
+static void observe_arm(client_slot *s, const tern_msg *resp, uint64_t now_ms) {
+    uint32_t max_age = OBSERVE_DEFAULT_MAX_AGE_S;
+    (void)tern_msg_get_uint(resp, TERN_OPT_MAX_AGE, &max_age);
+    s->deadline = now_ms + (uint64_t)max_age * 1000u + s->cli->cfg.observe_margin_ms;
+}
+
+void observe_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms) {
+    uint32_t seq;
+    bool has_obs = tern_msg_get_uint(resp, TERN_OPT_OBSERVE, &seq) == 0;
+    bool success = TERN_CODE_CLASS(resp->code) == 2;
+
+    if (s->state == SLOT_OBS_DEREGISTER) {
+        /* Notifications sent before the server saw the deregistration carry
+         * Observe; the answer to it does not (it is a plain GET response),
+         * and a piggybacked answer is ours whatever it carries. */
+        if (has_obs && resp->type != TERN_TYPE_ACK) return;
+        client_finish(s, TERN_E_CANCELLED, resp, now_ms);
+        return;
+    }
+
+    /* Section 3.2 / 4.2: an answer without Observe, or an error, means the
+     * server does not (or no longer) keep us on its list: the last call. */
+    if (!has_obs || !success) {
+        client_finish(s, 0, resp, now_ms);
+        return;
+    }
+
+    /* The piggybacked answer to our own (re-)registration is the current
+     * state by definition, even if the server restarted its sequence
+     * numbers; any other notification must pass the freshness rule. */
+    bool direct = resp->type == TERN_TYPE_ACK &&
+                  (s->state == SLOT_OBS_REGISTER || s->state == SLOT_OBS_REREGISTER);
+    if (s->has_last && !direct && !tern_observe_is_fresher(s->last_seq, s->last_ms, seq, now_ms))
+        return;
+
+    s->has_last = true;
+    s->last_seq = seq;
+    s->last_ms = now_ms;
+    s->state = SLOT_OBS_ACTIVE;
+    observe_arm(s, resp, now_ms);
+    (void)client_deliver(s, 0, resp, true, now_ms);
+}
+
+void observe_on_timer(client_slot *s, uint64_t now_ms) {
+    switch (s->state) {
+    case SLOT_OBS_ACTIVE: {
+        /* Max-Age ran out without a notification: ask again, same token. */
+        s->state = SLOT_OBS_REREGISTER;
+        s->deadline = now_ms + s->timeout_ms;
+        int rc = client_transmit(s->cli, s, now_ms);
+        if (rc < 0) client_finish(s, rc, NULL, now_ms);
+        break;
+    }
+    case SLOT_OBS_DEREGISTER:
+        client_finish(s, TERN_E_CANCELLED, NULL, now_ms);
+        break;
+    default: /* no answer to the registration or re-registration */
+        client_finish(s, TERN_E_TIMEOUT, NULL, now_ms);
+        break;
+    }
+}
