@@ -1,0 +1,98 @@
+/* deferred.c - requests a handler answers later: separate responses
+ * (RFC 7252 section 5.2.2).
+ *
+ * The endpoint already sends the empty ACK and the later CON; what the
+ * server must remember is what the answer still needs: the resource, whether
+ * the GET registers an observer, Accept and Block2, peer and token. A fixed
+ * table holds that. A handler that never answers would leak its slot and
+ * leave the client waiting, so each slot has a deadline after which the
+ * server answers 5.03 Service Unavailable itself. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/server_int.h"
+
+int srv_deferred_init(tern_server *srv) {
+    srv->def = calloc(srv->cfg.max_deferred, sizeof *srv->def);
+    return srv->def ? 0 : TERN_E_FULL;
+}
+
+int tern_request_defer(tern_request *req, tern_reqid *id) {
+    if (req->notification) return TERN_E_STATE;
+    tern_server *srv = req->srv;
+    srv_deferred *d = NULL;
+    for (uint32_t i = 0; i < srv->cfg.max_deferred && d == NULL; i++)
+        if (!srv->def[i].used) d = &srv->def[i];
+    if (d == NULL) return TERN_E_FULL;
+    memset(d, 0, sizeof *d);
+    d->used = true;
+    d->id = req->id;
+    d->res = req->res->index;
+    d->method = req->method;
+    d->observe = req->observe;
+    d->accept = req->accept;
+    d->block2 = req->block2;
+    d->deadline_ms = req->now_ms + srv->cfg.deferred_timeout_ms;
+    d->peer = *req->peer;
+    d->token_len = req->msg->token_len;
+    memcpy(d->token, req->msg->token, req->msg->token_len);
+    req->deferred = true;
+    if (id) *id = req->id;
+    return 0;
+}
+
+static srv_deferred *find(tern_server *srv, tern_reqid id) {
+    for (uint32_t i = 0; i < srv->cfg.max_deferred; i++)
+        if (srv->def[i].used && srv->def[i].id == id) return &srv->def[i];
+    return NULL;
+}
+
+tern_response *tern_server_respond_begin(tern_server *srv, tern_reqid id) {
+    srv_deferred *d = find(srv, id);
+    if (d == NULL) return NULL;
+    srv->respond_slot = (uint32_t)(d - srv->def);
+    srv_response_reset(&srv->resp_def);
+    return &srv->resp_def;
+}
+
+int tern_server_respond(tern_server *srv, tern_response *resp, uint8_t code, uint64_t now_ms) {
+    if (resp != &srv->resp_def || srv->respond_slot == SRV_NIL) return TERN_E_STATE;
+    srv_deferred *d = &srv->def[srv->respond_slot];
+    srv->respond_slot = SRV_NIL;
+    if (!d->used) return TERN_E_NOTFOUND;
+    tern_resource *res = &srv->res[d->res];
+    srv_reqinfo ri = {.res = res->used ? res : NULL,
+                      .peer = &d->peer,
+                      .token = d->token,
+                      .token_len = d->token_len,
+                      .observe = d->observe,
+                      .accept = d->accept,
+                      .block2 = d->block2};
+    d->used = false;
+    /* The endpoint may have given the request up (its own timers); the
+     * answer is then dropped, and the observer not registered. */
+    uint8_t tok[TERN_TOKEN_MAX];
+    uint8_t tlen;
+    tern_addr peer;
+    if (tern_endpoint_request_info(srv->ep, d->id, &peer, tok, &tlen) < 0) return TERN_E_NOTFOUND;
+    srv_answer(srv, d->id, resp, code, &ri, now_ms);
+    srv_observe_flush(srv, now_ms);
+    return 0;
+}
+
+void srv_deferred_tick(tern_server *srv, uint64_t now_ms) {
+    for (uint32_t i = 0; i < srv->cfg.max_deferred; i++) {
+        srv_deferred *d = &srv->def[i];
+        if (!d->used || d->deadline_ms > now_ms) continue;
+        d->used = false;
+        srv->st.deferred_timeouts++;
+        srv_answer_error(srv, d->id, TERN_CODE_SERVICE_UNAVAILABLE, "no answer in time", now_ms);
+    }
+}
+
+uint64_t srv_deferred_deadline(const tern_server *srv) {
+    uint64_t t = UINT64_MAX;
+    for (uint32_t i = 0; i < srv->cfg.max_deferred; i++)
+        if (srv->def[i].used && srv->def[i].deadline_ms < t) t = srv->def[i].deadline_ms;
+    return t;
+}

@@ -1,0 +1,426 @@
+/* observe.c - the server side of Observe (RFC 7641 sections 3.1, 3.2, 3.6,
+ * 4.1-4.5).
+ *
+ * Observers are entries of a fixed table keyed by (peer, token) through a
+ * hash (4.1: a second registration with the same key replaces the entry).
+ * Each entry is on three lists: its resource's observers, a hash chain, and
+ * the liveness list, ordered by the time of the last confirmable
+ * notification. That order costs nothing to keep, because an entry only ever
+ * moves to the tail with "now", and it makes the liveness timer exact: the
+ * head alone says when the next check is due, so nothing polls.
+ *
+ * Notifications are event-driven. tern_resource_changed() marks the
+ * resource; the next entry point flushes: the Observe counter goes up once,
+ * and each observer gets the representation its GET handler makes now.
+ *
+ * Section 4.5.2: at most one notification is in flight per observer. While
+ * a CON notification awaits its ACK, further changes only set `pending`;
+ * when the ACK comes (the endpoint's done callback) the newest state goes
+ * out. A TIMEOUT or a RST there removes the observer (4.5: "silently
+ * disappeared"); so does a RST answering the last NON (3.6).
+ *
+ * Section 4.5: a notification is confirmable when the resource asks for it,
+ * every notify_con_every notifications, and when the last CON to this
+ * observer is older than notify_con_interval_ms. An observer idle that long
+ * gets a CON with the current state from the liveness timer.
+ *
+ * Section 4.4: the Observe value is a 24-bit counter per resource, bumped for
+ * every round of notifications, every registration and every liveness
+ * notification, so the values one observer sees only grow. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/server_int.h"
+
+static uint32_t key_hash(const tern_addr *peer, const uint8_t *tok, uint8_t len) {
+    uint32_t h = tern_addr_hash(peer) ^ 2166136261u;
+    for (uint8_t i = 0; i < len; i++) h = (h ^ tok[i]) * 16777619u;
+    return (h ^ len) * 16777619u;
+}
+
+static uint64_t add_sat(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+
+static uint32_t bump(tern_resource *res) {
+    res->seq = (res->seq + 1) & TERN_OBSERVE_SEQ_MASK;
+    return res->seq;
+}
+
+int srv_observe_init(tern_server *srv) {
+    uint32_t n = srv->cfg.max_observers;
+    uint32_t buckets = 16;
+    while (buckets < 2 * n) buckets <<= 1;
+    srv->obs = calloc(n, sizeof *srv->obs);
+    srv->obs_hash = malloc(buckets * sizeof *srv->obs_hash);
+    if (srv->obs == NULL || srv->obs_hash == NULL) return TERN_E_FULL;
+    srv->hash_mask = buckets - 1;
+    for (uint32_t i = 0; i < buckets; i++) srv->obs_hash[i] = SRV_NIL;
+    for (uint32_t i = 0; i < n; i++) {
+        srv->obs[i].srv = srv;
+        srv->obs[i].hnext = i + 1 < n ? i + 1 : SRV_NIL;
+    }
+    srv->obs_free = 0;
+    srv->live_head = srv->live_tail = SRV_NIL;
+    srv->retry_at = UINT64_MAX;
+    return 0;
+}
+
+void srv_observe_free(tern_server *srv) {
+    if (srv->obs) {
+        for (uint32_t i = 0; i < srv->cfg.max_observers; i++) {
+            srv_observer *o = &srv->obs[i];
+            if (o->used && o->inflight) {
+                o->inflight = false;
+                tern_endpoint_cancel(srv->ep, o);
+            }
+        }
+    }
+    free(srv->obs);
+    free(srv->obs_hash);
+    srv->obs = NULL;
+    srv->obs_hash = NULL;
+}
+
+static uint32_t find(tern_server *srv, const tern_addr *peer, const uint8_t *tok, uint8_t len) {
+    uint32_t i = srv->obs_hash[key_hash(peer, tok, len) & srv->hash_mask];
+    for (; i != SRV_NIL; i = srv->obs[i].hnext) {
+        srv_observer *o = &srv->obs[i];
+        if (o->token_len == len && memcmp(o->token, tok, len) == 0 &&
+            tern_addr_equal(&o->peer, peer))
+            return i;
+    }
+    return SRV_NIL;
+}
+
+/* ---- list plumbing -------------------------------------------------------- */
+
+static void live_unlink(tern_server *srv, srv_observer *o) {
+    if (o->lprev != SRV_NIL) srv->obs[o->lprev].lnext = o->lnext;
+    else srv->live_head = o->lnext;
+    if (o->lnext != SRV_NIL) srv->obs[o->lnext].lprev = o->lprev;
+    else srv->live_tail = o->lprev;
+}
+
+static void live_append(tern_server *srv, srv_observer *o) {
+    uint32_t i = (uint32_t)(o - srv->obs);
+    o->lnext = SRV_NIL;
+    o->lprev = srv->live_tail;
+    if (srv->live_tail != SRV_NIL) srv->obs[srv->live_tail].lnext = i;
+    else srv->live_head = i;
+    srv->live_tail = i;
+}
+
+/* A CON went out (or the registration came in): the liveness clock of this
+ * observer restarts, and it moves to the tail, keeping the list sorted. */
+static void touch(tern_server *srv, srv_observer *o, uint64_t now) {
+    o->last_con_ms = now;
+    live_unlink(srv, o);
+    live_append(srv, o);
+}
+
+static void res_link(tern_server *srv, srv_observer *o, tern_resource *res) {
+    uint32_t i = (uint32_t)(o - srv->obs);
+    o->res = res->index;
+    o->rprev = SRV_NIL;
+    o->rnext = res->obs_head;
+    if (res->obs_head != SRV_NIL) srv->obs[res->obs_head].rprev = i;
+    res->obs_head = i;
+    res->n_obs++;
+}
+
+static void res_unlink(tern_server *srv, srv_observer *o) {
+    tern_resource *res = &srv->res[o->res];
+    if (o->rprev != SRV_NIL) srv->obs[o->rprev].rnext = o->rnext;
+    else res->obs_head = o->rnext;
+    if (o->rnext != SRV_NIL) srv->obs[o->rnext].rprev = o->rprev;
+    res->n_obs--;
+}
+
+static void hash_unlink(tern_server *srv, srv_observer *o) {
+    uint32_t i = (uint32_t)(o - srv->obs);
+    uint32_t *p = &srv->obs_hash[key_hash(&o->peer, o->token, o->token_len) & srv->hash_mask];
+    while (*p != i) p = &srv->obs[*p].hnext;
+    *p = o->hnext;
+}
+
+static void obs_remove(tern_server *srv, srv_observer *o) {
+    if (o->inflight) {
+        /* Clear first: the endpoint reports the cancellation through
+         * obs_done, which must then leave the entry alone. */
+        o->inflight = false;
+        tern_endpoint_cancel(srv->ep, o);
+    }
+    hash_unlink(srv, o);
+    res_unlink(srv, o);
+    live_unlink(srv, o);
+    o->used = false;
+    o->pending = false;
+    o->hnext = srv->obs_free;
+    srv->obs_free = (uint32_t)(o - srv->obs);
+    srv->n_obs--;
+}
+
+/* ---- registration (sections 3.1, 3.6, 4.1) -------------------------------- */
+
+bool srv_observe_can_register(tern_server *srv, const tern_resource *res, const tern_addr *peer,
+                              const uint8_t *token, uint8_t token_len) {
+    uint32_t i = find(srv, peer, token, token_len);
+    bool res_room = res->n_obs < srv->cfg.max_observers_per_resource;
+    if (i != SRV_NIL) return srv->obs[i].res == res->index || res_room;
+    return srv->obs_free != SRV_NIL && res_room;
+}
+
+int32_t srv_observe_register(tern_server *srv, tern_resource *res, const tern_addr *peer,
+                             const uint8_t *token, uint8_t token_len, int32_t accept,
+                             uint64_t now_ms) {
+    if (!srv_observe_can_register(srv, res, peer, token, token_len)) return -1;
+    uint32_t i = find(srv, peer, token, token_len);
+    srv_observer *o;
+    if (i != SRV_NIL) {
+        /* Section 4.1: replace, don't add. A CON in flight stays tracked. */
+        o = &srv->obs[i];
+        if (o->res != res->index) {
+            res_unlink(srv, o);
+            res_link(srv, o, res);
+        }
+    } else {
+        i = srv->obs_free;
+        o = &srv->obs[i];
+        srv->obs_free = o->hnext;
+        memset(o, 0, sizeof *o);
+        o->srv = srv;
+        o->used = true;
+        o->peer = *peer;
+        o->token_len = token_len;
+        memcpy(o->token, token, token_len);
+        uint32_t *head = &srv->obs_hash[key_hash(peer, token, token_len) & srv->hash_mask];
+        o->hnext = *head;
+        *head = i;
+        res_link(srv, o, res);
+        o->lprev = o->lnext = SRV_NIL;
+        live_append(srv, o);
+        o->last_con_ms = now_ms;
+        srv->n_obs++;
+    }
+    o->accept = accept;
+    o->pending = false; /* the answer carries the newest state */
+    srv->st.registrations++;
+    return (int32_t)bump(res);
+}
+
+bool srv_observe_deregister(tern_server *srv, const tern_addr *peer, const uint8_t *token,
+                            uint8_t token_len) {
+    uint32_t i = find(srv, peer, token, token_len);
+    if (i == SRV_NIL) return false;
+    obs_remove(srv, &srv->obs[i]);
+    return true;
+}
+
+/* ---- notifications (sections 3.2, 4.2-4.5) --------------------------------- */
+
+static void final_done(void *ctx, tern_endpoint *ep, tern_tx_status st, uint64_t now_ms) {
+    /* The last message to an observer already removed: nothing to do,
+     * whatever became of it. ctx may point to a server being freed. */
+    (void)ctx, (void)ep, (void)st, (void)now_ms;
+}
+
+static void obs_done(void *ctx, tern_endpoint *ep, tern_tx_status st, uint64_t now_ms);
+
+static void arm_retry(tern_server *srv, uint64_t now) {
+    uint64_t t = now + srv->cfg.notify_retry_ms;
+    if (t < srv->retry_at) srv->retry_at = t;
+}
+
+/* Let the resource's GET handler make the representation for o, as the
+ * answer to the GET it registered with (Uri-Path, Observe, Accept). */
+static bool represent(tern_server *srv, srv_observer *o, tern_resource *res, tern_response *r,
+                      uint64_t now, uint8_t *code) {
+    if (res->def.get == NULL) return false;
+    tern_msgb q;
+    tern_msgb_init(&q, TERN_TYPE_CON, TERN_CODE_GET, 0);
+    tern_msgb_set_token(&q, o->token, o->token_len);
+    const char *pos = res->def.path, *seg = NULL;
+    size_t len;
+    while (srv_path_next(&pos, &seg, &len))
+        if (tern_msgb_add_opt(&q, TERN_OPT_URI_PATH, seg, len) < 0) return false;
+    tern_msgb_add_uint(&q, TERN_OPT_OBSERVE, TERN_OBSERVE_REGISTER);
+    if (o->accept >= 0) tern_msgb_add_uint(&q, TERN_OPT_ACCEPT, (uint32_t)o->accept);
+    int n = tern_msgb_encode(&q, srv->notify_req_buf, srv->cfg.max_message);
+    tern_msg m;
+    if (n < 0 || tern_msg_parse(&m, srv->notify_req_buf, (size_t)n) < 0) return false;
+    tern_request req = {.srv = srv,
+                        .res = res,
+                        .peer = &o->peer,
+                        .msg = &m,
+                        .now_ms = now,
+                        .method = TERN_CODE_GET,
+                        .notification = true,
+                        .observe = true,
+                        .accept = o->accept,
+                        .cf = -1,
+                        .block2 = -1};
+    srv_response_reset(r);
+    *code = res->def.get(&req, r);
+    return *code != TERN_DEFER;
+}
+
+static void notify_one(tern_server *srv, srv_observer *o, uint64_t now, bool force_con) {
+    if (o->inflight) {
+        /* Section 4.5.2: one in flight; the newest state follows the ACK. */
+        if (!o->pending) srv->st.notifications_coalesced++;
+        o->pending = true;
+        return;
+    }
+    o->pending = false;
+    tern_resource *res = &srv->res[o->res];
+    tern_response *r = &srv->resp_notify;
+    uint8_t code;
+    if (!represent(srv, o, res, r, now, &code)) return;
+    code = srv_response_finish(r, code, o->accept);
+    bool final = TERN_CODE_CLASS(code) != 2;
+    bool con = force_con || final || res->def.notify_con ||
+               o->since_con + 1 >= srv->cfg.notify_con_every ||
+               add_sat(o->last_con_ms, srv->cfg.notify_con_interval_ms) <= now;
+    tern_msgb *b = &r->b;
+    b->type = con ? TERN_TYPE_CON : TERN_TYPE_NON;
+    b->code = code;
+    tern_msgb_set_token(b, o->token, o->token_len);
+    if (final) {
+        /* Section 3.2: a non-2.xx notification ends the observation. */
+        tern_endpoint_send_msg(srv->ep, &o->peer, b, now, final_done, srv);
+        srv->st.observers_removed_error++;
+        obs_remove(srv, o);
+        return;
+    }
+    tern_msgb_set_uint(b, TERN_OPT_OBSERVE, res->seq);
+    bool has_max_age = false;
+    for (size_t i = 0; i < b->n_opts; i++)
+        if (b->opts[i].num == TERN_OPT_MAX_AGE) has_max_age = true;
+    if (!has_max_age)
+        tern_msgb_add_uint(b, TERN_OPT_MAX_AGE,
+                           res->def.max_age_s ? res->def.max_age_s : srv->cfg.notify_max_age_s);
+    int rc = tern_endpoint_send_msg(srv->ep, &o->peer, b, now, con ? obs_done : NULL,
+                                    con ? (void *)o : NULL);
+    if (rc == TERN_E_FULL) {
+        /* The endpoint's tables are full: try again shortly, with whatever
+         * the state is by then. */
+        o->pending = true;
+        arm_retry(srv, now);
+        return;
+    }
+    if (rc < 0) return;
+    srv->st.notifications++;
+    if (con) {
+        srv->st.notifications_con++;
+        o->inflight = true;
+        o->since_con = 0;
+        o->non_mid_valid = false;
+        touch(srv, o, now);
+    } else {
+        o->since_con++;
+        o->non_mid = b->mid;
+        o->non_mid_valid = true;
+    }
+}
+
+static void obs_done(void *ctx, tern_endpoint *ep, tern_tx_status st, uint64_t now_ms) {
+    (void)ep;
+    srv_observer *o = ctx;
+    tern_server *srv = o->srv;
+    if (!o->used || !o->inflight) return; /* cancelled by us */
+    o->inflight = false;
+    switch (st) {
+    case TERN_TX_ACKED:
+        if (o->pending) notify_one(srv, o, now_ms, false);
+        break;
+    case TERN_TX_RESET: /* section 3.6 */
+        srv->st.observers_removed_reset++;
+        obs_remove(srv, o);
+        break;
+    case TERN_TX_TIMEOUT: /* section 4.5: the client went away */
+        srv->st.observers_removed_timeout++;
+        obs_remove(srv, o);
+        break;
+    case TERN_TX_CANCELLED:
+        break;
+    }
+}
+
+void srv_observe_flush(tern_server *srv, uint64_t now_ms) {
+    /* A GET handler may itself mark a resource changed: the loop picks
+     * that up, and the flag stops a nested flush. */
+    if (srv->flushing) return;
+    srv->flushing = true;
+    while (srv->any_dirty) {
+        srv->any_dirty = false;
+        for (uint32_t i = 0; i < srv->n_res; i++) {
+            tern_resource *res = &srv->res[i];
+            if (!res->used || !res->dirty) continue;
+            res->dirty = false;
+            if (res->n_obs == 0) continue;
+            bump(res);
+            for (uint32_t j = res->obs_head; j != SRV_NIL;) {
+                srv_observer *o = &srv->obs[j];
+                j = o->rnext;
+                notify_one(srv, o, now_ms, false);
+            }
+        }
+    }
+    srv->flushing = false;
+}
+
+void srv_observe_remove_all(tern_server *srv, tern_resource *res, uint8_t code,
+                            const char *diag, uint64_t now_ms) {
+    while (res->obs_head != SRV_NIL) {
+        srv_observer *o = &srv->obs[res->obs_head];
+        tern_msgb b;
+        tern_msgb_init(&b, TERN_TYPE_CON, code, 0);
+        tern_msgb_set_token(&b, o->token, o->token_len);
+        tern_msgb_set_payload(&b, diag, strlen(diag));
+        tern_endpoint_send_msg(srv->ep, &o->peer, &b, now_ms, final_done, srv);
+        srv->st.observers_removed_error++;
+        obs_remove(srv, o);
+    }
+}
+
+void srv_observe_reset(tern_server *srv, const tern_addr *peer, uint16_t mid) {
+    /* Section 3.6: a RST in answer to a NON notification. RSTs are rare;
+     * a scan keeps the entry small. */
+    for (uint32_t i = 0; i < srv->cfg.max_observers; i++) {
+        srv_observer *o = &srv->obs[i];
+        if (o->used && o->non_mid_valid && o->non_mid == mid && tern_addr_equal(&o->peer, peer)) {
+            srv->st.observers_removed_reset++;
+            obs_remove(srv, o);
+        }
+    }
+}
+
+void srv_observe_tick(tern_server *srv, uint64_t now_ms) {
+    if (srv->retry_at <= now_ms) {
+        srv->retry_at = UINT64_MAX;
+        for (uint32_t i = 0; i < srv->cfg.max_observers; i++) {
+            srv_observer *o = &srv->obs[i];
+            if (o->used && o->pending && !o->inflight) notify_one(srv, o, now_ms, false);
+        }
+    }
+    /* Section 4.5 liveness: the head of the list is the observer whose last
+     * CON is oldest. touch() moves it to the tail with now, so each observer
+     * is looked at once per round. */
+    while (srv->live_head != SRV_NIL) {
+        srv_observer *o = &srv->obs[srv->live_head];
+        if (add_sat(o->last_con_ms, srv->cfg.notify_con_interval_ms) > now_ms) break;
+        touch(srv, o, now_ms);
+        if (o->inflight) continue; /* that CON is the check */
+        bump(&srv->res[o->res]);
+        notify_one(srv, o, now_ms, true);
+    }
+}
+
+uint64_t srv_observe_deadline(const tern_server *srv) {
+    uint64_t t = srv->retry_at;
+    if (srv->live_head != SRV_NIL) {
+        uint64_t due =
+            add_sat(srv->obs[srv->live_head].last_con_ms, srv->cfg.notify_con_interval_ms);
+        if (due < t) t = due;
+    }
+    return t;
+}

@@ -1,0 +1,299 @@
+/* resource.c - the resource tree and request dispatch (RFC 7252 sections
+ * 5.7, 5.8, 5.9 and 6.5).
+ *
+ * Resources sit in a fixed table. A request's path is the sequence of its
+ * Uri-Path options (section 6.5); each resource keeps a hash of its own
+ * segments, so a lookup compares one 32-bit number per resource and the
+ * segments only on a hash hit.
+ *
+ * Dispatch answers in the order of the RFC's precedence: a malformed or
+ * unrecognised critical option first (4.02, section 5.4.1), a proxy request
+ * (5.05, section 5.7.2), the path (4.04), the method (4.05, section 5.8),
+ * the request's Content-Format (4.15, section 5.10.3), Accept (4.06,
+ * section 5.10.4), preconditions (4.12, section 5.10.8); only then does the
+ * handler run. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/server_int.h"
+#include "tern/uri.h"
+
+/* FNV-1a over the segments, each followed by a 0xFF byte (which UTF-8 text
+ * never contains), so "/a/b" and "/ab" differ. */
+static uint32_t seg_hash(uint32_t h, const uint8_t *p, size_t n) {
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
+    return (h ^ 0xFFu) * 16777619u;
+}
+#define HASH_INIT 2166136261u
+
+/* Next segment of a "/a/b" path: returns false at the end. A path of "/"
+ * has no segments (a request without Uri-Path). */
+bool srv_path_next(const char **pos, const char **seg, size_t *len) {
+    const char *p = *pos;
+    if (*p != '/' || (p[1] == '\0' && *seg == NULL)) return false;
+    p++;
+    const char *end = strchr(p, '/');
+    if (end == NULL) end = p + strlen(p);
+    *seg = p;
+    *len = (size_t)(end - p);
+    *pos = end;
+    return true;
+}
+
+static uint32_t path_hash(const char *path) {
+    uint32_t h = HASH_INIT;
+    const char *pos = path, *seg = NULL;
+    size_t len;
+    while (srv_path_next(&pos, &seg, &len)) h = seg_hash(h, (const uint8_t *)seg, len);
+    return h;
+}
+
+static bool path_matches(const char *path, const tern_msg *msg) {
+    const char *pos = path, *seg = NULL;
+    size_t len;
+    tern_opt_iter it;
+    tern_opt o;
+    tern_opt_iter_init(&it, msg);
+    bool have = tern_opt_next(&it, &o);
+    while (have && o.num < TERN_OPT_URI_PATH) have = tern_opt_next(&it, &o);
+    while (srv_path_next(&pos, &seg, &len)) {
+        if (!have || o.num != TERN_OPT_URI_PATH || o.len != len || memcmp(o.val, seg, len) != 0)
+            return false;
+        have = tern_opt_next(&it, &o);
+    }
+    return !have || o.num != TERN_OPT_URI_PATH;
+}
+
+int srv_resources_init(tern_server *srv) {
+    srv->res = calloc(srv->cfg.max_resources, sizeof *srv->res);
+    return srv->res ? 0 : TERN_E_FULL;
+}
+
+/* "0 50" -> {0, 50}; false for anything else. */
+static bool parse_ct(const char *s, uint16_t *out, uint8_t *n) {
+    *n = 0;
+    while (*s) {
+        if (*s == ' ') {
+            s++;
+            continue;
+        }
+        if (*s < '0' || *s > '9' || *n == SRV_MAX_CT) return false;
+        uint32_t v = 0;
+        while (*s >= '0' && *s <= '9') {
+            v = v * 10 + (uint32_t)(*s++ - '0');
+            if (v > 65535) return false;
+        }
+        if (*s != '\0' && *s != ' ') return false;
+        out[(*n)++] = (uint16_t)v;
+    }
+    return *n > 0;
+}
+
+int tern_server_add_resource(tern_server *srv, const tern_resource_def *def,
+                             tern_resource **out) {
+    if (out) *out = NULL;
+    if (def == NULL || def->path == NULL || def->path[0] != '/') return TERN_E_INVAL;
+    if (!def->get && !def->post && !def->put && !def->del && !def->fetch && !def->patch &&
+        !def->ipatch)
+        return TERN_E_INVAL;
+    uint16_t ct[SRV_MAX_CT];
+    uint8_t n_ct = 0;
+    if (def->ct && !parse_ct(def->ct, ct, &n_ct)) return TERN_E_INVAL;
+    if (tern_server_find_resource(srv, def->path)) return TERN_E_STATE;
+    uint32_t i = 0;
+    while (i < srv->cfg.max_resources && srv->res[i].used) i++;
+    if (i == srv->cfg.max_resources) return TERN_E_FULL;
+    tern_resource *r = &srv->res[i];
+    memset(r, 0, sizeof *r);
+    r->srv = srv;
+    r->used = true;
+    r->def = *def;
+    r->index = i;
+    r->path_hash = path_hash(def->path);
+    r->n_ct = n_ct;
+    memcpy(r->ct, ct, sizeof ct);
+    r->obs_head = SRV_NIL;
+    if (i >= srv->n_res) srv->n_res = i + 1;
+    if (out) *out = r;
+    return 0;
+}
+
+tern_resource *tern_server_find_resource(tern_server *srv, const char *path) {
+    if (path == NULL) return NULL;
+    uint32_t h = path_hash(path);
+    for (uint32_t i = 0; i < srv->n_res; i++) {
+        tern_resource *r = &srv->res[i];
+        if (!r->used || r->path_hash != h) continue;
+        /* Compare segment by segment: "/a" and "/a/" differ. */
+        const char *p1 = path, *p2 = r->def.path, *s1 = NULL, *s2 = NULL;
+        size_t l1, l2;
+        bool m1, m2, same = true;
+        do {
+            m1 = srv_path_next(&p1, &s1, &l1);
+            m2 = srv_path_next(&p2, &s2, &l2);
+            if (m1 != m2 || (m1 && (l1 != l2 || memcmp(s1, s2, l1) != 0))) same = false;
+        } while (same && m1);
+        if (same) return r;
+    }
+    return NULL;
+}
+
+void tern_server_remove_resource(tern_server *srv, tern_resource *res, uint64_t now_ms) {
+    if (res == NULL || !res->used) return;
+    srv_observe_remove_all(srv, res, TERN_CODE_NOT_FOUND, "resource removed", now_ms);
+    res->used = false;
+    res->dirty = false;
+}
+
+tern_resource *srv_resource_lookup(tern_server *srv, const tern_msg *msg) {
+    uint32_t h = HASH_INIT;
+    tern_opt_iter it;
+    tern_opt o;
+    tern_opt_iter_init(&it, msg);
+    while (tern_opt_next(&it, &o) && o.num <= TERN_OPT_URI_PATH)
+        if (o.num == TERN_OPT_URI_PATH) h = seg_hash(h, o.val, o.len);
+    for (uint32_t i = 0; i < srv->n_res; i++) {
+        tern_resource *r = &srv->res[i];
+        if (r->used && r->path_hash == h && path_matches(r->def.path, msg)) return r;
+    }
+    return NULL;
+}
+
+tern_handler srv_resource_handler(const tern_resource *res, uint8_t method) {
+    const tern_resource_def *d = &res->def;
+    switch (method) {
+    case TERN_CODE_GET: return d->get;
+    case TERN_CODE_POST: return d->post;
+    case TERN_CODE_PUT: return d->put;
+    case TERN_CODE_DELETE: return d->del;
+    case TERN_CODE_FETCH: return d->fetch;
+    case TERN_CODE_PATCH: return d->patch;
+    case TERN_CODE_IPATCH: return d->ipatch;
+    default: return NULL;
+    }
+}
+
+bool srv_ct_allows(const tern_resource *res, int32_t cf) {
+    if (res->n_ct == 0 || cf < 0) return true;
+    for (uint8_t i = 0; i < res->n_ct; i++)
+        if (res->ct[i] == cf) return true;
+    return false;
+}
+
+void tern_resource_changed(tern_resource *res) {
+    if (res == NULL || !res->used) return;
+    res->dirty = true;
+    res->srv->any_dirty = true;
+}
+
+const tern_resource_def *tern_resource_get_def(const tern_resource *res) { return &res->def; }
+unsigned tern_resource_observer_count(const tern_resource *res) { return res->n_obs; }
+
+/* ---- dispatch ------------------------------------------------------------- */
+
+static bool method_has_body(uint8_t m) {
+    return m == TERN_CODE_POST || m == TERN_CODE_PUT || m == TERN_CODE_FETCH ||
+           m == TERN_CODE_PATCH || m == TERN_CODE_IPATCH;
+}
+
+void tern_server_handle_request(tern_server *srv, tern_reqid id, const tern_addr *peer,
+                                const tern_msg *msg, uint64_t now_ms) {
+    char diag[96];
+    srv->st.requests++;
+    uint8_t code = srv_check_options(msg, diag, sizeof diag);
+    tern_resource *res = NULL;
+    tern_handler h = NULL;
+    int32_t cf = srv_opt_uint_or(msg, TERN_OPT_CONTENT_FORMAT, -1);
+    int32_t accept = srv_opt_uint_or(msg, TERN_OPT_ACCEPT, -1);
+    if (code == 0 && (res = srv_resource_lookup(srv, msg)) == NULL) {
+        char path[64];
+        code = TERN_CODE_NOT_FOUND;
+        if (tern_uri_path_format(msg, path, sizeof path) < 0) snprintf(path, sizeof path, "...");
+        snprintf(diag, sizeof diag, "no resource at %s", path);
+    }
+    if (code == 0 && (h = srv_resource_handler(res, msg->code)) == NULL) {
+        code = TERN_CODE_METHOD_NOT_ALLOWED;
+        snprintf(diag, sizeof diag, "method not allowed");
+    }
+    if (code == 0 && method_has_body(msg->code) && !srv_ct_allows(res, cf)) {
+        code = TERN_CODE_UNSUPPORTED_CONTENT_FORMAT;
+        snprintf(diag, sizeof diag, "Content-Format %d not accepted here (ct=%s)", (int)cf,
+                 res->def.ct);
+    }
+    if (code == 0 && !srv_ct_allows(res, accept)) {
+        code = TERN_CODE_NOT_ACCEPTABLE;
+        snprintf(diag, sizeof diag, "cannot answer in Content-Format %d (ct=%s)", (int)accept,
+                 res->def.ct);
+    }
+    if (code == 0) code = srv_check_preconditions(msg, diag, sizeof diag);
+    if (code != 0) {
+        srv_answer_error(srv, id, code, diag, now_ms);
+        srv_observe_flush(srv, now_ms);
+        return;
+    }
+
+    tern_request req = {.srv = srv,
+                        .res = res,
+                        .peer = peer,
+                        .msg = msg,
+                        .now_ms = now_ms,
+                        .id = id,
+                        .method = msg->code,
+                        .accept = accept,
+                        .cf = cf,
+                        .block2 = -1};
+    uint32_t b2;
+    if (tern_msg_get_uint(msg, TERN_OPT_BLOCK2, &b2) == 0) req.block2 = b2;
+    /* RFC 7641 section 2: Observe in a GET is 0 (register) or 1
+     * (deregister); anything else, or a non-observable resource, is a plain
+     * GET. */
+    uint32_t ov;
+    if (msg->code == TERN_CODE_GET && tern_msg_get_uint(msg, TERN_OPT_OBSERVE, &ov) == 0) {
+        if (ov == TERN_OBSERVE_REGISTER && res->def.observable) {
+            req.observe = srv_observe_can_register(srv, res, peer, msg->token, msg->token_len);
+            if (!req.observe) srv->st.plain_get_over_limit++;
+        } else if (ov == TERN_OBSERVE_DEREGISTER) {
+            if (srv_observe_deregister(srv, peer, msg->token, msg->token_len))
+                srv->st.observers_removed_deregister++;
+        }
+    }
+
+    tern_response *resp = &srv->resp_req;
+    srv_response_reset(resp);
+    code = h(&req, resp);
+    if (code == TERN_DEFER) {
+        if (!req.deferred)
+            srv_answer_error(srv, id, TERN_CODE_INTERNAL_SERVER_ERROR,
+                             "handler deferred without tern_request_defer", now_ms);
+    } else {
+        srv_reqinfo ri = {.res = res,
+                          .peer = peer,
+                          .token = msg->token,
+                          .token_len = msg->token_len,
+                          .observe = req.observe,
+                          .accept = accept,
+                          .block2 = req.block2};
+        srv_answer(srv, id, resp, code, &ri, now_ms);
+    }
+    srv_observe_flush(srv, now_ms);
+}
+
+/* ---- request accessors ---------------------------------------------------- */
+
+const tern_msg *tern_request_msg(const tern_request *req) { return req->msg; }
+const tern_addr *tern_request_peer(const tern_request *req) { return req->peer; }
+tern_resource *tern_request_resource(const tern_request *req) { return req->res; }
+tern_server *tern_request_server(const tern_request *req) { return req->srv; }
+void *tern_request_ctx(const tern_request *req) { return req->res->def.ctx; }
+uint64_t tern_request_now(const tern_request *req) { return req->now_ms; }
+uint8_t tern_request_method(const tern_request *req) { return req->method; }
+int32_t tern_request_content_format(const tern_request *req) { return req->cf; }
+int32_t tern_request_accept(const tern_request *req) { return req->accept; }
+bool tern_request_is_notification(const tern_request *req) { return req->notification; }
+bool tern_request_is_observe(const tern_request *req) { return req->observe; }
+
+const uint8_t *tern_request_payload(const tern_request *req, size_t *len) {
+    *len = req->msg->payload_len;
+    return req->msg->payload;
+}

@@ -1,0 +1,215 @@
+/* response.c - the response a handler fills, and how an answer leaves
+ * (RFC 7252 sections 5.2, 5.5.2, 5.9, 5.10.4; RFC 7959 section 2.4 for
+ * Block2 asked for by the client).
+ *
+ * A response is a tern_msgb plus an arena of max_message bytes into which
+ * every option value and the payload are copied, so a handler may build its
+ * answer from stack buffers that are gone by the time it is encoded. A
+ * failure to fit (or too many options) is latched: the server then answers
+ * 5.00 instead of sending a truncated representation.
+ *
+ * Every answer, immediate or deferred, and every notification passes through
+ * srv_response_finish(), which enforces what the RFC asks of all of them:
+ * a response code (not a method or 0.00), and a Content-Format that matches
+ * the request's Accept (5.10.4: otherwise 4.06). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/server_int.h"
+
+int srv_response_init(tern_response *r, tern_server *srv, size_t cap) {
+    memset(r, 0, sizeof *r);
+    r->srv = srv;
+    r->arena = malloc(cap);
+    r->cap = cap;
+    srv_response_reset(r);
+    return r->arena ? 0 : TERN_E_FULL;
+}
+
+void srv_response_reset(tern_response *r) {
+    tern_msgb_init(&r->b, TERN_TYPE_CON, TERN_CODE_EMPTY, 0);
+    r->used = 0;
+    r->failed = false;
+}
+
+void srv_response_free(tern_response *r) {
+    free(r->arena);
+    r->arena = NULL;
+}
+
+static void *arena_copy(tern_response *r, const void *data, size_t len) {
+    if (len > r->cap - r->used) {
+        r->failed = true;
+        return NULL;
+    }
+    uint8_t *p = r->arena + r->used;
+    if (len) memcpy(p, data, len);
+    r->used += len;
+    return p;
+}
+
+static bool msgb_has(const tern_msgb *b, uint16_t num) {
+    for (size_t i = 0; i < b->n_opts; i++)
+        if (b->opts[i].num == num) return true;
+    return false;
+}
+
+int tern_response_payload(tern_response *r, uint16_t cf, const void *data, size_t len) {
+    void *p = arena_copy(r, data, len);
+    if (p == NULL && len) return TERN_E_NOSPACE;
+    tern_msgb_set_payload(&r->b, p, len);
+    if (tern_msgb_set_uint(&r->b, TERN_OPT_CONTENT_FORMAT, cf) < 0) {
+        r->failed = true;
+        return TERN_E_FULL;
+    }
+    return 0;
+}
+
+int tern_response_text(tern_response *r, const char *text) {
+    return tern_response_payload(r, TERN_CF_TEXT_PLAIN, text, strlen(text));
+}
+
+int tern_response_diag(tern_response *r, const char *fmt, ...) {
+    size_t room = r->cap - r->used;
+    char *p = (char *)r->arena + r->used;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(p, room, fmt, ap);
+    va_end(ap);
+    if (n < 0) return TERN_E_INVAL;
+    /* A diagnostic that does not fit is cut rather than turned into 5.00:
+     * it is for humans, and the code already says what happened. */
+    size_t len = (size_t)n < room ? (size_t)n : (room ? room - 1 : 0);
+    r->used += len;
+    tern_msgb_set_payload(&r->b, p, len);
+    tern_msgb_remove_opt(&r->b, TERN_OPT_CONTENT_FORMAT); /* section 5.5.2 */
+    return 0;
+}
+
+int tern_response_add_opt(tern_response *r, uint16_t num, const void *val, size_t len) {
+    if (num == TERN_OPT_OBSERVE) return TERN_E_INVAL; /* the server's own */
+    void *p = arena_copy(r, val, len);
+    if (p == NULL && len) return TERN_E_NOSPACE;
+    int rc = tern_msgb_add_opt(&r->b, num, p, len);
+    if (rc < 0) r->failed = true;
+    return rc;
+}
+
+int tern_response_add_uint(tern_response *r, uint16_t num, uint32_t val) {
+    if (num == TERN_OPT_OBSERVE) return TERN_E_INVAL;
+    int rc = tern_msgb_add_uint(&r->b, num, val);
+    if (rc < 0) r->failed = true;
+    return rc;
+}
+
+uint8_t *srv_response_payload_space(tern_response *r, size_t *cap) {
+    *cap = r->cap - r->used;
+    return r->arena + r->used;
+}
+
+int srv_response_payload_commit(tern_response *r, uint16_t cf, size_t len) {
+    uint8_t *p = r->arena + r->used;
+    r->used += len;
+    tern_msgb_set_payload(&r->b, p, len);
+    return tern_msgb_set_uint(&r->b, TERN_OPT_CONTENT_FORMAT, cf);
+}
+
+bool srv_response_cf(const tern_response *r, uint32_t *cf) {
+    for (size_t i = 0; i < r->b.n_opts; i++) {
+        if (r->b.opts[i].num == TERN_OPT_CONTENT_FORMAT) {
+            return tern_opt_uint_decode(r->b.opts[i].val, r->b.opts[i].len, cf) == 0;
+        }
+    }
+    return false;
+}
+
+static uint8_t rewrite(tern_response *r, uint8_t code, const char *diag) {
+    srv_response_reset(r);
+    tern_response_diag(r, "%s", diag);
+    return code;
+}
+
+uint8_t srv_response_finish(tern_response *r, uint8_t code, int32_t accept) {
+    if (!tern_code_is_response(code))
+        return rewrite(r, TERN_CODE_INTERNAL_SERVER_ERROR, "handler returned no response code");
+    if (r->failed)
+        return rewrite(r, TERN_CODE_INTERNAL_SERVER_ERROR, "response does not fit");
+    uint32_t cf;
+    if (TERN_CODE_CLASS(code) == 2 && accept >= 0 && srv_response_cf(r, &cf) &&
+        cf != (uint32_t)accept)
+        return rewrite(r, TERN_CODE_NOT_ACCEPTABLE, "representation not available in Accept");
+    tern_msgb_remove_opt(&r->b, TERN_OPT_OBSERVE);
+    return code;
+}
+
+/* RFC 7959 section 2.4: the client asked for one block of the
+ * representation; cut it out. 0, or the error code to answer with. */
+static uint8_t apply_block2(tern_response *r, uint32_t val) {
+    tern_block blk;
+    if (tern_block_decode(val, &blk) < 0) return TERN_CODE_BAD_OPTION;
+    size_t size = tern_block_size(blk.szx);
+    size_t total = r->b.payload_len;
+    size_t off = (size_t)blk.num * size;
+    if (off > total || (off == total && blk.num > 0)) return TERN_CODE_BAD_OPTION;
+    size_t n = total - off < size ? total - off : size;
+    tern_block out = {.num = blk.num, .more = off + n < total, .szx = blk.szx};
+    uint32_t enc;
+    if (tern_block_encode(&out, &enc) < 0) return TERN_CODE_BAD_OPTION;
+    tern_msgb_set_payload(&r->b, r->b.payload ? r->b.payload + off : NULL, n);
+    if (tern_msgb_set_uint(&r->b, TERN_OPT_BLOCK2, enc) < 0) return TERN_CODE_INTERNAL_SERVER_ERROR;
+    if (blk.num == 0 && out.more &&
+        tern_msgb_set_uint(&r->b, TERN_OPT_SIZE2, (uint32_t)total) < 0)
+        return TERN_CODE_INTERNAL_SERVER_ERROR;
+    return 0;
+}
+
+static void count(tern_server *srv, uint8_t code) {
+    if (TERN_CODE_CLASS(code) == 4) srv->st.responses_4xx++;
+    if (TERN_CODE_CLASS(code) == 5) srv->st.responses_5xx++;
+}
+
+void srv_answer(tern_server *srv, tern_reqid id, tern_response *r, uint8_t code,
+                const srv_reqinfo *ri, uint64_t now_ms) {
+    code = srv_response_finish(r, code, ri->accept);
+    tern_resource *res = ri->res;
+    bool ok = TERN_CODE_CLASS(code) == 2;
+    if (ok && ri->block2 >= 0) {
+        uint8_t bad = apply_block2(r, (uint32_t)ri->block2);
+        if (bad) code = rewrite(r, bad, "bad Block2"), ok = false;
+    }
+    if (ri->observe && res && res->used) {
+        /* RFC 7641 section 3.1/4.1: only a 2.xx answer registers; an error
+         * answer to a registration ends any observation under this key. */
+        int32_t seq = -1;
+        if (ok)
+            seq = srv_observe_register(srv, res, ri->peer, ri->token, ri->token_len, ri->accept,
+                                       now_ms);
+        else
+            srv_observe_deregister(srv, ri->peer, ri->token, ri->token_len);
+        if (seq >= 0) {
+            tern_msgb_set_uint(&r->b, TERN_OPT_OBSERVE, (uint32_t)seq);
+            if (!msgb_has(&r->b, TERN_OPT_MAX_AGE))
+                tern_msgb_add_uint(&r->b, TERN_OPT_MAX_AGE,
+                                   res->def.max_age_s ? res->def.max_age_s
+                                                      : srv->cfg.notify_max_age_s);
+        }
+    }
+    r->b.code = code;
+    int rc = tern_endpoint_respond(srv->ep, id, &r->b, now_ms);
+    if (rc == TERN_E_NOSPACE) {
+        code = rewrite(r, TERN_CODE_INTERNAL_SERVER_ERROR, "response too large");
+        r->b.code = code;
+        rc = tern_endpoint_respond(srv->ep, id, &r->b, now_ms);
+    }
+    if (rc == 0) count(srv, code);
+}
+
+void srv_answer_error(tern_server *srv, tern_reqid id, uint8_t code, const char *diag,
+                      uint64_t now_ms) {
+    tern_response *r = &srv->resp_req;
+    rewrite(r, code, diag);
+    r->b.code = code;
+    if (tern_endpoint_respond(srv->ep, id, &r->b, now_ms) == 0) count(srv, code);
+}

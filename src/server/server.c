@@ -1,0 +1,113 @@
+/* server.c - the server object: configuration, the one allocation, timers
+ * and counters. The mechanisms live in their own files (see server_int.h);
+ * this file only wires them together.
+ *
+ * Timers (RFC 7641 section 4.5 liveness, retries, deferred answers that ran
+ * out) are kept so that tern_server_next_deadline() is cheap and exact: the
+ * loop sleeps until something is really due, nothing polls. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/server_int.h"
+
+void tern_server_config_default(tern_server_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->max_resources = 32;
+    cfg->max_observers = 256;
+    cfg->max_observers_per_resource = 64;
+    cfg->max_deferred = 16;
+    cfg->deferred_timeout_ms = 60000;
+    cfg->max_message = 1152; /* RFC 7252 section 4.6 */
+    cfg->notify_con_every = 20;
+    cfg->notify_con_interval_ms = 24ull * 3600 * 1000; /* RFC 7641 section 4.5 */
+    cfg->notify_max_age_s = 60;                         /* RFC 7252 5.10.5 default */
+    cfg->notify_retry_ms = 250;
+}
+
+static void fill_defaults(tern_server_config *c, const tern_server_config *in) {
+    tern_server_config d;
+    tern_server_config_default(&d);
+    *c = in ? *in : d;
+#define DEF(f) \
+    if (c->f == 0) c->f = d.f
+    DEF(max_resources);
+    DEF(max_observers);
+    DEF(max_observers_per_resource);
+    DEF(max_deferred);
+    DEF(deferred_timeout_ms);
+    DEF(max_message);
+    DEF(notify_con_every);
+    DEF(notify_con_interval_ms);
+    DEF(notify_max_age_s);
+    DEF(notify_retry_ms);
+#undef DEF
+}
+
+tern_server *tern_server_new(tern_endpoint *ep, const tern_server_config *cfg) {
+    if (ep == NULL) return NULL;
+    tern_server *srv = calloc(1, sizeof *srv);
+    if (srv == NULL) return NULL;
+    srv->ep = ep;
+    fill_defaults(&srv->cfg, cfg);
+    const tern_server_config *c = &srv->cfg;
+    if (c->max_resources > SRV_MAX_TABLE || c->max_observers > SRV_MAX_TABLE ||
+        c->max_deferred > SRV_MAX_TABLE || c->max_message < 64 || c->max_message > 65535) {
+        free(srv);
+        return NULL;
+    }
+    srv->respond_slot = SRV_NIL;
+    if (srv_resources_init(srv) < 0 || srv_observe_init(srv) < 0 || srv_deferred_init(srv) < 0 ||
+        srv_response_init(&srv->resp_req, srv, c->max_message) < 0 ||
+        srv_response_init(&srv->resp_def, srv, c->max_message) < 0 ||
+        srv_response_init(&srv->resp_notify, srv, c->max_message) < 0 ||
+        (srv->notify_req_buf = malloc(c->max_message)) == NULL) {
+        tern_server_free(srv);
+        return NULL;
+    }
+    /* RFC 6690 section 4: every server offers its links at this path. */
+    static const tern_resource_def wkc = {
+        .path = "/.well-known/core", .get = srv_wkc_get, .hidden = true, .ct = "40"};
+    if (tern_server_add_resource(srv, &wkc, NULL) < 0) {
+        tern_server_free(srv);
+        return NULL;
+    }
+    return srv;
+}
+
+void tern_server_free(tern_server *srv) {
+    if (srv == NULL) return;
+    /* Cancel our CONs first: the endpoint must not call back into freed
+     * memory. */
+    srv_observe_free(srv);
+    srv_response_free(&srv->resp_req);
+    srv_response_free(&srv->resp_def);
+    srv_response_free(&srv->resp_notify);
+    free(srv->notify_req_buf);
+    free(srv->def);
+    free(srv->res);
+    free(srv);
+}
+
+void tern_server_handle_reset(tern_server *srv, const tern_addr *peer, uint16_t mid,
+                              uint64_t now_ms) {
+    srv_observe_reset(srv, peer, mid);
+    srv_observe_flush(srv, now_ms);
+}
+
+void tern_server_tick(tern_server *srv, uint64_t now_ms) {
+    srv_deferred_tick(srv, now_ms);
+    srv_observe_tick(srv, now_ms);
+    srv_observe_flush(srv, now_ms);
+}
+
+uint64_t tern_server_next_deadline(const tern_server *srv) {
+    if (srv->any_dirty) return 0;
+    uint64_t a = srv_observe_deadline(srv);
+    uint64_t b = srv_deferred_deadline(srv);
+    return a < b ? a : b;
+}
+
+void tern_server_get_stats(const tern_server *srv, tern_server_stats *st) {
+    *st = srv->st;
+    st->observers = srv->n_obs;
+}

@@ -1,0 +1,198 @@
+/* server_int.h - private state of the server layer (RFC 7252 section 5,
+ * RFC 7641, RFC 6690), shared by the files of src/server only.
+ *
+ * Who owns what:
+ *   server.c     lifecycle, config, tick / next_deadline, stats
+ *   resource.c   the resource table, path lookup, request dispatch (5.8)
+ *   options.c    option checks before dispatch (5.4.1, 5.4.5, 5.7.2, 5.10)
+ *   response.c   the response builder handed to handlers, finishing and
+ *                sending an answer (5.2, 5.5.2, 5.10.4)
+ *   deferred.c   requests answered later (separate responses, 5.2.2)
+ *   observe.c    the observer registry and notifications (RFC 7641)
+ *   discovery.c  /.well-known/core (RFC 6690 sections 4 and 4.1)
+ *
+ * Every table is a fixed array allocated by tern_server_new; entries refer to
+ * each other by uint32_t index (SRV_NIL for none). */
+#ifndef TERN_SERVER_INT_H
+#define TERN_SERVER_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tern/server.h"
+
+#define SRV_NIL UINT32_MAX
+#define SRV_MAX_CT 8        /* Content-Formats in a resource's ct list */
+#define SRV_MAX_TABLE (1u << 20)
+
+struct tern_response {
+    tern_server *srv;
+    tern_msgb b;
+    uint8_t *arena; /* copies of option values and the payload */
+    size_t cap, used;
+    bool failed;
+};
+
+struct tern_resource {
+    tern_server *srv;
+    bool used;
+    bool dirty; /* changed since the last notification round */
+    tern_resource_def def;
+    uint32_t index;
+    uint32_t path_hash;
+    uint8_t n_ct;
+    uint16_t ct[SRV_MAX_CT];
+    uint32_t seq;       /* RFC 7641 section 4.4: 24-bit Observe value */
+    uint32_t obs_head;  /* observers of this resource */
+    uint32_t n_obs;
+};
+
+struct tern_request {
+    tern_server *srv;
+    tern_resource *res;
+    const tern_addr *peer;
+    const tern_msg *msg;
+    uint64_t now_ms;
+    tern_reqid id;
+    uint8_t method;
+    bool notification;
+    bool observe;  /* registers if the answer is 2.xx */
+    bool deferred; /* tern_request_defer succeeded */
+    int32_t accept, cf;
+    int64_t block2;
+};
+
+/* One observation, keyed by (peer, token) (RFC 7641 section 4.1). */
+typedef struct srv_observer {
+    tern_server *srv;
+    bool used;
+    bool inflight;      /* a CON notification awaits its ACK (4.5.2) */
+    bool pending;       /* a newer state is due once it completes */
+    bool non_mid_valid; /* non_mid: MID of the last NON, to match a RST */
+    uint8_t token_len;
+    uint8_t token[TERN_TOKEN_MAX];
+    uint16_t non_mid;
+    int32_t accept;
+    uint32_t res;
+    uint32_t since_con;   /* NON notifications since the last CON */
+    uint64_t last_con_ms; /* last CON (or the registration) */
+    uint32_t rprev, rnext; /* observers of the same resource */
+    uint32_t lprev, lnext; /* liveness list, ordered by last_con_ms */
+    uint32_t hnext;        /* hash chain, or the free list */
+    tern_addr peer;
+} srv_observer;
+
+/* A request taken for a later answer. */
+typedef struct srv_deferred {
+    bool used;
+    bool observe;
+    uint8_t method;
+    uint8_t token_len;
+    uint8_t token[TERN_TOKEN_MAX];
+    tern_reqid id;
+    uint32_t res;
+    int32_t accept;
+    int64_t block2;
+    uint64_t deadline_ms;
+    tern_addr peer;
+} srv_deferred;
+
+struct tern_server {
+    tern_endpoint *ep;
+    tern_server_config cfg;
+
+    tern_resource *res;
+    uint32_t n_res; /* high-water mark of res[] */
+
+    srv_observer *obs;
+    uint32_t *obs_hash;
+    uint32_t hash_mask;
+    uint32_t obs_free;
+    uint32_t n_obs;
+    uint32_t live_head, live_tail;
+    uint64_t retry_at; /* UINT64_MAX: no observer waits for table space */
+
+    srv_deferred *def;
+    uint32_t respond_slot; /* between respond_begin and respond */
+
+    /* One response per context, so that a handler may answer a deferred
+     * request while its own response is open, and notifications can be made
+     * while either is. */
+    tern_response resp_req, resp_def, resp_notify;
+    uint8_t *notify_req_buf; /* the GET synthesised for a notification */
+
+    bool any_dirty, flushing;
+    tern_server_stats st;
+};
+
+/* resource.c */
+/* Walk the segments of a "/a/b" path; *seg starts NULL. "/" has none. */
+bool srv_path_next(const char **pos, const char **seg, size_t *len);
+int srv_resources_init(tern_server *srv);
+tern_resource *srv_resource_lookup(tern_server *srv, const tern_msg *msg);
+tern_handler srv_resource_handler(const tern_resource *res, uint8_t method);
+bool srv_ct_allows(const tern_resource *res, int32_t cf);
+
+/* options.c: 0 when the request may go on, else the error code to answer
+ * with and a diagnostic in diag. */
+uint8_t srv_check_options(const tern_msg *req, char *diag, size_t cap);
+uint8_t srv_check_preconditions(const tern_msg *req, char *diag, size_t cap);
+int32_t srv_opt_uint_or(const tern_msg *msg, uint16_t num, int32_t absent);
+
+/* response.c */
+int srv_response_init(tern_response *r, tern_server *srv, size_t cap);
+void srv_response_reset(tern_response *r);
+void srv_response_free(tern_response *r);
+/* Space for a payload written in place, then commit it. */
+uint8_t *srv_response_payload_space(tern_response *r, size_t *cap);
+int srv_response_payload_commit(tern_response *r, uint16_t cf, size_t len);
+bool srv_response_cf(const tern_response *r, uint32_t *cf);
+/* What an answer needs to know of its request. */
+typedef struct srv_reqinfo {
+    tern_resource *res;
+    const tern_addr *peer;
+    const uint8_t *token;
+    uint8_t token_len;
+    bool observe;   /* register the peer if the answer is 2.xx */
+    int32_t accept; /* -1: none */
+    int64_t block2; /* the request's Block2 value, -1: none */
+} srv_reqinfo;
+/* Finish r with code (see response.c) and send it as the answer to id. */
+void srv_answer(tern_server *srv, tern_reqid id, tern_response *r, uint8_t code,
+                const srv_reqinfo *ri, uint64_t now_ms);
+void srv_answer_error(tern_server *srv, tern_reqid id, uint8_t code, const char *diag,
+                      uint64_t now_ms);
+/* Apply the checks every answer gets; returns the final code. */
+uint8_t srv_response_finish(tern_response *r, uint8_t code, int32_t accept);
+
+/* deferred.c */
+int srv_deferred_init(tern_server *srv);
+int srv_deferred_take(tern_server *srv, tern_request *req);
+void srv_deferred_tick(tern_server *srv, uint64_t now_ms);
+uint64_t srv_deferred_deadline(const tern_server *srv);
+
+/* observe.c */
+int srv_observe_init(tern_server *srv);
+void srv_observe_free(tern_server *srv);
+/* Would a registration of (peer, token) on res be accepted? */
+bool srv_observe_can_register(tern_server *srv, const tern_resource *res, const tern_addr *peer,
+                              const uint8_t *token, uint8_t token_len);
+/* Register or replace; the Observe value for the answer, or -1 if refused. */
+int32_t srv_observe_register(tern_server *srv, tern_resource *res, const tern_addr *peer,
+                             const uint8_t *token, uint8_t token_len, int32_t accept,
+                             uint64_t now_ms);
+/* Remove (peer, token) if registered; true if it was. */
+bool srv_observe_deregister(tern_server *srv, const tern_addr *peer, const uint8_t *token,
+                            uint8_t token_len);
+void srv_observe_flush(tern_server *srv, uint64_t now_ms);
+void srv_observe_remove_all(tern_server *srv, tern_resource *res, uint8_t code,
+                            const char *diag, uint64_t now_ms);
+void srv_observe_reset(tern_server *srv, const tern_addr *peer, uint16_t mid);
+void srv_observe_tick(tern_server *srv, uint64_t now_ms);
+uint64_t srv_observe_deadline(const tern_server *srv);
+
+/* discovery.c */
+uint8_t srv_wkc_get(tern_request *req, tern_response *resp);
+
+#endif

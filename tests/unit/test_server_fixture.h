@@ -1,0 +1,272 @@
+/* test_server_fixture.h - a server on a real endpoint, driven sans-I/O on a
+ * fake clock, for the test_server_*.c programs.
+ *
+ * Requests are built with tern_msgb, encoded and fed to tern_endpoint_recv
+ * as a peer would send them; what the endpoint wants to send is drained
+ * into a queue and parsed, so tests assert on the messages as they would
+ * appear on the wire. The random source is fixed (zero jitter), so
+ * retransmission times are exact: 2, 6, 14, 30 s, give-up at 62 s. */
+#ifndef TEST_SERVER_FIXTURE_H
+#define TEST_SERVER_FIXTURE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tern/endpoint.h"
+#include "tern/server.h"
+#include "tern_test.h"
+
+#define SFX_MAX_OUT 128
+#define SFX_MSG_MAX 1500
+
+typedef struct sfx_out {
+    tern_addr peer;
+    size_t len;
+    uint8_t buf[SFX_MSG_MAX];
+    tern_msg m;
+} sfx_out;
+
+typedef struct sfx {
+    tern_endpoint *ep;
+    tern_server *srv;
+    tern_endpoint_config ecfg;
+    tern_server_config scfg;
+    uint8_t rnd;
+    uint64_t now;
+    tern_addr a, b, c;
+    sfx_out out[SFX_MAX_OUT];
+    int n_out, next_out;
+} sfx;
+
+static inline void sfx_on_request(void *user, tern_endpoint *ep, tern_reqid id,
+                                  const tern_addr *peer, const tern_msg *req, uint64_t now) {
+    (void)ep;
+    sfx *f = user;
+    tern_server_handle_request(f->srv, id, peer, req, now);
+}
+
+static inline void sfx_on_reset(void *user, tern_endpoint *ep, const tern_addr *peer,
+                                uint16_t mid, uint64_t now) {
+    (void)ep;
+    sfx *f = user;
+    tern_server_handle_reset(f->srv, peer, mid, now);
+}
+
+static inline tern_addr sfx_addr(uint8_t last) {
+    tern_addr a;
+    memset(&a, 0, sizeof a);
+    a.len = 6;
+    a.bytes[0] = 127, a.bytes[3] = last, a.bytes[4] = 0x9c, a.bytes[5] = last;
+    return a;
+}
+
+/* Create endpoint and server; scfg may be NULL for the defaults. */
+static inline void sfx_init(sfx *f, const tern_server_config *scfg) {
+    memset(f, 0, sizeof *f);
+    tern_endpoint_config_default(&f->ecfg);
+    f->ecfg.random = tt_random_fixed;
+    f->ecfg.random_ctx = &f->rnd;
+    tern_endpoint_callbacks cb = {.on_request = sfx_on_request, .on_reset = sfx_on_reset};
+    f->ep = tern_endpoint_new(&f->ecfg, &cb, f);
+    assert_non_null(f->ep);
+    if (scfg) f->scfg = *scfg;
+    else tern_server_config_default(&f->scfg);
+    f->srv = tern_server_new(f->ep, &f->scfg);
+    assert_non_null(f->srv);
+    f->now = 1000;
+    f->a = sfx_addr(1);
+    f->b = sfx_addr(2);
+    f->c = sfx_addr(3);
+}
+
+static inline void sfx_free(sfx *f) {
+    tern_server_free(f->srv);
+    tern_endpoint_free(f->ep);
+}
+
+/* Move whatever the endpoint wants to send into the queue. */
+static inline void sfx_drain(sfx *f) {
+    for (;;) {
+        assert_true(f->n_out < SFX_MAX_OUT);
+        sfx_out *o = &f->out[f->n_out];
+        int n = tern_endpoint_send(f->ep, o->buf, sizeof o->buf, &o->peer);
+        assert_true(n >= 0);
+        if (n == 0) return;
+        o->len = (size_t)n;
+        assert_int_equal(tern_msg_parse(&o->m, o->buf, o->len), 0);
+        f->n_out++;
+    }
+}
+
+/* The next message sent, or fail. */
+static inline const tern_msg *sfx_next(sfx *f, tern_addr *peer) {
+    sfx_drain(f);
+    if (f->next_out >= f->n_out) fail_msg("expected a message, none was sent");
+    sfx_out *o = &f->out[f->next_out++];
+    if (peer) *peer = o->peer;
+    return &o->m;
+}
+
+/* Number of messages sent and not yet looked at. */
+static inline int sfx_pending(sfx *f) {
+    sfx_drain(f);
+    return f->n_out - f->next_out;
+}
+
+static inline void sfx_expect_none(sfx *f) {
+    int n = sfx_pending(f);
+    if (n != 0) {
+        char line[256];
+        tern_msg_format(&f->out[f->next_out].m, line, sizeof line);
+        fail_msg("expected no message, got %d, first: %s", n, line);
+    }
+}
+
+/* Start a request to path ("/a/b"; NULL or "/" for none). */
+static inline void sfx_req(tern_msgb *b, uint8_t type, uint8_t code, uint16_t mid,
+                           const char *token, const char *path) {
+    tern_msgb_init(b, (tern_type)type, code, mid);
+    if (token) tern_msgb_set_token(b, (const uint8_t *)token, strlen(token));
+    if (path && path[0] == '/' && path[1]) {
+        const char *p = path + 1;
+        for (;;) {
+            const char *e = strchr(p, '/');
+            size_t n = e ? (size_t)(e - p) : strlen(p);
+            assert_int_equal(tern_msgb_add_opt(b, TERN_OPT_URI_PATH, p, n), 0);
+            if (!e) break;
+            p = e + 1;
+        }
+    }
+}
+
+static inline void sfx_deliver(sfx *f, const tern_addr *peer, const tern_msgb *b) {
+    uint8_t buf[SFX_MSG_MAX];
+    int n = tern_msgb_encode(b, buf, sizeof buf);
+    assert_true(n > 0);
+    assert_int_equal(tern_endpoint_recv(f->ep, peer, buf, (size_t)n, f->now), 0);
+}
+
+static inline void sfx_deliver_hex(sfx *f, const tern_addr *peer, const char *hex) {
+    uint8_t buf[SFX_MSG_MAX];
+    size_t n = tt_hex(hex, buf, sizeof buf);
+    tern_endpoint_recv(f->ep, peer, buf, n, f->now);
+}
+
+/* Empty ACK or RST for a message we got. */
+static inline void sfx_ack(sfx *f, const tern_addr *peer, const tern_msg *m, uint8_t type) {
+    tern_msgb b;
+    tern_msgb_init(&b, (tern_type)type, TERN_CODE_EMPTY, m->mid);
+    sfx_deliver(f, peer, &b);
+}
+
+/* A one-shot request: deliver and return the answer. */
+static inline const tern_msg *sfx_ask(sfx *f, const tern_addr *peer, const tern_msgb *b) {
+    sfx_deliver(f, peer, b);
+    return sfx_next(f, NULL);
+}
+
+/* Let time pass to `to`, running every timer on the way exactly when due. */
+static inline void sfx_advance_to(sfx *f, uint64_t to) {
+    for (int guard = 0;; guard++) {
+        if (guard > 100000) fail_msg("timers do not settle at %llu", (unsigned long long)f->now);
+        uint64_t d1 = tern_endpoint_next_deadline(f->ep);
+        uint64_t d2 = tern_server_next_deadline(f->srv);
+        uint64_t d = d1 < d2 ? d1 : d2;
+        if (d > to) break;
+        if (d > f->now) f->now = d;
+        tern_endpoint_tick(f->ep, f->now);
+        tern_server_tick(f->srv, f->now);
+        sfx_drain(f);
+    }
+    f->now = to;
+}
+
+static inline void sfx_advance(sfx *f, uint64_t ms) { sfx_advance_to(f, f->now + ms); }
+
+/* ---- assertions on a parsed message --------------------------------------- */
+
+static inline bool sfx_has_opt(const tern_msg *m, uint16_t num) {
+    tern_opt o;
+    return tern_msg_find_opt(m, num, &o) == 0;
+}
+
+static inline uint32_t sfx_uint(const tern_msg *m, uint16_t num) {
+    uint32_t v;
+    if (tern_msg_get_uint(m, num, &v) != 0) fail_msg("option %u missing", (unsigned)num);
+    return v;
+}
+
+static inline void sfx_assert_payload(const tern_msg *m, const char *s) {
+    size_t n = strlen(s);
+    if (m->payload_len != n || (n && memcmp(m->payload, s, n) != 0))
+        fail_msg("payload \"%.*s\", expected \"%s\"", (int)m->payload_len,
+                 m->payload ? (const char *)m->payload : "", s);
+}
+
+static inline void sfx_assert_token(const tern_msg *m, const char *tok) {
+    assert_int_equal(m->token_len, strlen(tok));
+    assert_memory_equal(m->token, tok, m->token_len);
+}
+
+static inline bool sfx_payload_contains(const tern_msg *m, const char *s) {
+    size_t n = strlen(s);
+    if (m->payload_len < n) return false;
+    for (size_t i = 0; i + n <= m->payload_len; i++)
+        if (memcmp(m->payload + i, s, n) == 0) return true;
+    return false;
+}
+
+/* ---- an alarm-like resource: GET the state, PUT ON or OFF ------------------ */
+
+typedef struct sfx_state {
+    char value[8];
+    int gets, puts;
+    uint8_t get_code; /* 0: 2.05; else what GET answers (e.g. 4.04) */
+} sfx_state;
+
+static inline uint8_t sfx_state_get(tern_request *req, tern_response *resp) {
+    sfx_state *st = tern_request_ctx(req);
+    st->gets++;
+    if (st->get_code) {
+        tern_response_diag(resp, "gone");
+        return st->get_code;
+    }
+    tern_response_text(resp, st->value);
+    return TERN_CODE_CONTENT;
+}
+
+static inline uint8_t sfx_state_put(tern_request *req, tern_response *resp) {
+    sfx_state *st = tern_request_ctx(req);
+    size_t n;
+    const uint8_t *p = tern_request_payload(req, &n);
+    st->puts++;
+    if (!((n == 2 && memcmp(p, "ON", 2) == 0) || (n == 3 && memcmp(p, "OFF", 3) == 0))) {
+        tern_response_diag(resp, "payload must be ON or OFF");
+        return TERN_CODE_BAD_REQUEST;
+    }
+    memcpy(st->value, p, n);
+    st->value[n] = 0;
+    tern_resource_changed(tern_request_resource(req));
+    tern_response_text(resp, st->value);
+    return TERN_CODE_CHANGED;
+}
+
+static inline tern_resource *sfx_add_state(sfx *f, const char *path, sfx_state *st,
+                                           bool notify_con) {
+    tern_resource_def def = {.path = path,
+                             .get = sfx_state_get,
+                             .put = sfx_state_put,
+                             .ctx = st,
+                             .observable = true,
+                             .notify_con = notify_con,
+                             .rt = "alarm",
+                             .ct = "0"};
+    tern_resource *r = NULL;
+    assert_int_equal(tern_server_add_resource(f->srv, &def, &r), 0);
+    assert_non_null(r);
+    return r;
+}
+
+#endif

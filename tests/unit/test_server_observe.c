@@ -1,0 +1,527 @@
+/* test_server_observe.c - the Observe registry on the fake clock: RFC 7641
+ * sections 3.1 (register), 3.2 (notifications, final errors), 3.6
+ * (deregister, RST), 4.1 (replace under the same key), 4.4 (24-bit
+ * sequence), 4.5 (CON now and then, liveness, removal of observers that
+ * went away), 4.5.2 (one in flight, newest state wins), and the limits. */
+#include "test_server_fixture.h"
+
+#include "server/server_int.h" /* white box: the 24-bit wrap */
+
+static void observe_get(sfx *f, const tern_addr *peer, uint16_t mid, const char *tok,
+                        const char *path, uint32_t obs) {
+    tern_msgb b;
+    sfx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, mid, tok, path);
+    tern_msgb_add_uint(&b, TERN_OPT_OBSERVE, obs);
+    sfx_deliver(f, peer, &b);
+}
+
+static void put(sfx *f, const tern_addr *peer, uint16_t mid, const char *path, const char *v) {
+    tern_msgb b;
+    sfx_req(&b, TERN_TYPE_CON, TERN_CODE_PUT, mid, "p", path);
+    tern_msgb_set_payload(&b, v, strlen(v));
+    sfx_deliver(f, peer, &b);
+    const tern_msg *m = sfx_next(f, NULL);
+    assert_int_equal(m->code, TERN_CODE_CHANGED);
+}
+
+static void test_rfc7641_s3_1_register(void **state) {
+    (void)state;
+    sfx f;
+    sfx_init(&f, NULL);
+    sfx_state st = {.value = "OFF"};
+    tern_resource *r = sfx_add_state(&f, "/alarm", &st, false);
+    observe_get(&f, &f.a, 1, "o1", "/alarm", 0);
+    const tern_msg *m = sfx_next(&f, NULL);
+    assert_int_equal(m->type, TERN_TYPE_ACK);
+    assert_int_equal(m->code, TERN_CODE_CONTENT);
+    sfx_assert_token(m, "o1");
+    sfx_assert_payload(m, "OFF");
+    assert_true(sfx_has_opt(m, TERN_OPT_OBSERVE));
+    /* Section 4.3.1 / 5.10.5: Max-Age says how long the state is fresh. */
+    assert_int_equal(sfx_uint(m, TERN_OPT_MAX_AGE), 60);
+    assert_int_equal(tern_resource_observer_count(r), 1);
+    sfx_free(&f);
+}
+
+static void test_rfc7641_s3_1_not_observable_is_plain_get(void **state) {
+    (void)state;
+    sfx f;
+    sfx_init(&f, NULL);
+    sfx_state st = {.value = "OFF"};
+    tern_resource_def def = {.path = "/p", .get = sfx_state_get, .ctx = &st};
+    tern_resource *r;
+    assert_int_equal(tern_server_add_resource(f.srv, &def, &r), 0);
+    observe_get(&f, &f.a, 1, "o1", "/p", 0);
+    const tern_msg *m = sfx_next(&f, NULL);
+    assert_int_equal(m->code, TERN_CODE_CONTENT);
+    assert_false(sfx_has_opt(m, TERN_OPT_OBSERVE));
+    assert_int_equal(tern_resource_observer_count(r), 0);
+    sfx_free(&f);
+}
+
+static void test_rfc7641_s4_2_notification_on_change(void **state) {
+    (void)state;
+    sfx f;
+    sfx_init(&f, NULL);
+    sfx_state st = {.value = "OFF"};
+    sfx_add_state(&f, "/alarm", &st, false);
+    observe_get(&f, &f.a, 1, "o1", "/alarm", 0);
+    uint32_t v0 = sfx_uint(sfx_next(&f, NULL), TERN_OPT_OBSERVE);
+    /* Another client changes the state: the 2.04 goes first, then the
+     * notification, at once (no timer involved). */
+    put(&f, &f.b, 2, "/alarm", "ON");
+    tern_addr to;
+    const tern_msg *m = sfx_next(&f, &to);
+    assert_true(tern_addr_equal(&to, &f.a));
+    assert_int_equal(m->code, TERN_CODE_CONTENT);
+    assert_int_equal(m->type, TERN_TYPE_NON); /* not the 20th yet */
+    sfx_assert_token(m, "o1");
+    sfx_assert_payload(m, "ON");
+    uint32_t v1 = sfx_uint(m, TERN_OPT_OBSERVE);
+    assert_true(v1 > v0);
+    assert_int_equal(sfx_uint(m, TERN_OPT_MAX_AGE), 60);
+    sfx_expect_none(&f);
+    /* A PUT that leaves the state as it is still notifies (the handler
+     * calls changed); one that fails does not. */
+    tern_msgb b;
+    sfx_req(&b, TERN_TYPE_CON, TERN_CODE_PUT, 3, "p", "/alarm");
+    tern_msgb_set_payload(&b, "bad", 3);
+    assert_int_equal(sfx_ask(&f, &f.b, &b)->code, TERN_CODE_BAD_REQUEST);
+    sfx_expect_none(&f);
+    sfx_free(&f);
+}
+
+static uint8_t changes_twice(tern_request *req, tern_response *resp) {
+    sfx_state *st = tern_request_ctx(req);
+    strcpy(st->value, "ON");
+    tern_resource_changed(tern_request_resource(req));
+    strcpy(st->value, "OFF");
+    tern_resource_changed(tern_request_resource(req));
+    return TERN_CODE_CHANGED + 0 * (resp != NULL);
+}
+
+static void test_rfc7641_s4_5_2_changes_in_one_request_coalesce(void **state) {
+    (void)state;
+    sfx f;
+    sfx_init(&f, NULL);
+    sfx_state st = {.value = "OFF"};
+    tern_resource_def def = {.path = "/s",
+                             .get = sfx_state_get,
+                             .post = changes_twice,
+                             .ctx = &st,
+                             .observable = true};
+    assert_int_equal(tern_server_add_resource(f.srv, &def, NULL), 0);
+    observe_get(&f, &f.a, 1, "o", "/s", 0);
+    (void)sfx_next(&f, NULL);
+    tern_msgb b;
+    sfx_req(&b, TERN_TYPE_CON, TERN_CODE_POST, 2, "p", "/s");
+    assert_int_equal(sfx_ask(&f, &f.b, &b)->code, TERN_CODE_CHANGED);
+    sfx_assert_payload(sfx_next(&f, NULL), "OFF");
+    sfx_expect_none(&f);
+    sfx_free(&f);
+}
+
+static void test_rfc7641_s4_1_reregistration_replaces(void **state) {
+    (void)state;
+    sfx f;
+    sfx_init(&f, NULL);
+    sfx_state st = {.value = "OFF"};
+    tern_resource *r = sfx_add_state(&f, "/alarm", &st, false);
+    observe_get(&f, &f.a, 1, "o1", "/alarm", 0);
+    uint32_t v0 = sfx_uint(sfx_next(&f, NULL), TERN_OPT_OBSERVE);
+    observe_get(&f, &f.a, 2, "o1", "/alarm", 0);
+    uint32_t v1 = sfx_uint(sfx_next(&f, NULL), TERN_OPT_OBSERVE);
+    assert_true(v1 > v0); /* section 4.4: values to one observer only grow */
+    assert_int_equal(tern_resource_observer_count(r), 1);
+    /* Another token from the same peer, or the same token from another
+     * peer, is another observation. */
+    observe_get(&f, &f.a, 3, "o2", "/alarm", 0);
+    observe_get(&f, &f.b, 4, "o1", "/alarm", 0);
+    assert_int_equal(sfx_pending(&f), 2);
+    f.next_out = f.n_out;
+    assert_int_equal(tern_resource_observer_count(r), 3);
+    put(&f, &f.c, 5, "/alarm", "ON");
+    assert_int_equal(sfx_pending(&f), 3); /* one notification each */
+    sfx_free(&f);
+}
+
+static void test_rfc7641_s3_6_deregister_with_observe_1(void **state) {
+    (void)state;
+    sfx f;
+    sfx_init(&f, NULL);
+    sfx_state st = {.value = "OFF"};
+    tern_resource *r = sfx_add_state(&f, "/alarm", &st, false);
+    observe_get(&f, &f.a, 1, "o1", "/alarm", 0);
+    (void)sfx_next(&f, NULL);
+    observe_get(&f, &f.a, 2, "o1", "/alarm", 1);
+    const tern_msg *m = sfx_next(&f, NULL);
+    assert_int_equal(m->code, TERN_CODE_CONTENT);
+    assert_false(sfx_has_opt(m, TERN_OPT_OBSERVE));
+    assert_int_equal(tern_resource_observer_count(r), 0);
+    put(&f, &f.b, 3, "/alarm", "ON");
+    sfx_expect_none(&f);
+    tern_server_stats s;
+    tern_server_get_stats(f.srv, &s);
+    assert_int_equal(s.observers_removed_deregister, 1);
+    sfx_free(&f);
+}
+
+static void test_rfc7641_s3_6_rst_to_non_notification_deregisters(void **state) {
+    (void)state;
+    sfx f;
+    sfx_init(&f, NULL);
+    sfx_state st = {.value = "OFF"};
+    tern_resource *r = sfx_add_state(&f, "/alarm", &st, false);
+    observe_get(&f, &f.a, 1, "o1", "/alarm", 0);
+    observe_get(&f, &f.b, 2, "o2", "/alarm", 0);
+    f.next_out = (sfx_drain(&f), f.n_out);
+    put(&f, &f.c, 3, "/alarm", "ON");
+    tern_addr to;
+    const tern_msg *m = sfx_next(&f, &to);
+    if (!tern_addr_equal(&to, &f.a)) m = sfx_next(&f, &to);
+    assert_true(tern_addr_equal(&to, &f.a));
+    assert_int_equal(m->type, TERN_TYPE_NON);
+    /* A RST with a MID that is not the notification's changes nothing. */
+    tern_msgb rst;
+    tern_msgb_init(&rst, TERN_TYPE_RST, TERN_CODE_EMPTY, (uint16_t)(m->mid + 1));
+    sfx_deliver(&f, &f.a, &rst);
+    assert_int_equal(tern_resource_observer_count(r), 2);
+    sfx_ack(&f, &f.a, m, TERN_TYPE_RST);
+    assert_int_equal(tern_resource_observer_count(r), 1);
+    f.next_out = (sfx_drain(&f), f.n_out);
+    put(&f, &f.c, 4, "/alarm", "OFF");
+    assert_int_equal(sfx_pending(&f), 1);
+    (void)sfx_next(&f, &to);
+    assert_true(tern_addr_equal(&to, &f.b));
+    sfx_free(&f);
+}
+
+static void test_rfc7641_s4_5_con_every_nth_notification(void **state) {
+    (void)state;
+    tern_server_config cfg;
+    tern_server_config_default(&cfg);
+    cfg.notify_con_every = 3;
+    sfx f;
+    sfx_init(&f, &cfg);
+    sfx_state st = {.value = "OFF"};
+    sfx_add_state(&f, "/alarm", &st, false);
+    observe_get(&f, &f.a, 1, "o", "/alarm", 0);
+    (void)sfx_next(&f, NULL);
+    const char *types = "";
+    char seen[16] = {0};
+    for (int i = 0; i < 6; i++) {
+        put(&f, &f.b, (uint16_t)(10 + i), "/alarm", i % 2 ? "OFF" : "ON");
+        const tern_msg *m = sfx_next(&f, NULL);
+        seen[i] = m->type == TERN_TYPE_CON ? 'C' : 'N';
+        if (m->type == TERN_TYPE_CON) sfx_ack(&f, &f.a, m, TERN_TYPE_ACK);
+    }
+    types = "NNCNNC";
+    assert_string_equal(seen, types);
+    sfx_free(&f);
+}
+
+static void test_rfc7641_s4_5_unacked_con_removes_observer(void **state) {
+    (void)state;
+    sfx f;
+    sfx_init(&f, NULL);
+    sfx_state st = {.value = "OFF"};
+    tern_resource *r = sfx_add_state(&f, "/alarm", &st, true);
+    observe_get(&f, &f.a, 1, "o", "/alarm", 0);
+    (void)sfx_next(&f, NULL);
+    put(&f, &f.b, 2, "/alarm", "ON");
+    const tern_msg *m = sfx_next(&f, NULL);
+    assert_int_equal(m->type, TERN_TYPE_CON);
+    uint16_t mid = m->mid;
+    /* Zero jitter: retransmitted at 2, 6, 14 and 30 s, given up 32 s after
+     * the last, at 62 s (section 4.2). */
+    sfx_advance(&f, 61999);
+    assert_int_equal(sfx_pending(&f), 4);
+    for (int i = 0; i < 4; i++) assert_int_equal(sfx_next(&f, NULL)->mid, mid);
+    assert_int_equal(tern_resource_observer_count(r), 1);
+    sfx_advance(&f, 1);
+    assert_int_equal(tern_resource_observer_count(r), 0);
+    tern_server_stats s;
+    tern_server_get_stats(f.srv, &s);
+    assert_int_equal(s.observers_removed_timeout, 1);
+    put(&f, &f.b, 3, "/alarm", "OFF");
+    sfx_expect_none(&f);
+    sfx_free(&f);
+}
+
+static void test_rfc7641_s3_6_rst_to_con_notification_removes_observer(void **state) {
+    (void)state;
+    sfx f;
+    sfx_init(&f, NULL);
+    sfx_state st = {.value = "OFF"};
+    tern_resource *r = sfx_add_state(&f, "/alarm", &st, true);
+    observe_get(&f, &f.a, 1, "o", "/alarm", 0);
+    (void)sfx_next(&f, NULL);
+    put(&f, &f.b, 2, "/alarm", "ON");
+    const tern_msg *m = sfx_next(&f, NULL);
+    sfx_ack(&f, &f.a, m, TERN_TYPE_RST);
+    assert_int_equal(tern_resource_observer_count(r), 0);
+    tern_server_stats s;
+    tern_server_get_stats(f.srv, &s);
+    assert_int_equal(s.observers_removed_reset, 1);
+    sfx_free(&f);
+}
+
+static void test_rfc7641_s4_5_2_one_in_flight_newest_state_wins(void **state) {
+    (void)state;
+    sfx f;
+    sfx_init(&f, NULL);
+    sfx_state st = {.value = "OFF"};
+    sfx_add_state(&f, "/alarm", &st, true);
+    observe_get(&f, &f.a, 1, "slow", "/alarm", 0);
+    observe_get(&f, &f.b, 2, "fast", "/alarm", 0);
+    f.next_out = (sfx_drain(&f), f.n_out);
+    /* Five changes; the slow observer never answers its first CON. */
+    const char *vals[] = {"ON", "OFF", "ON", "OFF", "ON"};
+    const tern_msg *slow_first = NULL;
+    uint16_t slow_mid = 0;
+    for (int i = 0; i < 5; i++) {
+        put(&f, &f.c, (uint16_t)(10 + i), "/alarm", vals[i]);
+        int n = sfx_pending(&f);
+        for (int k = 0; k < n; k++) {
+            tern_addr to;
+            const tern_msg *m = sfx_next(&f, &to);
+            if (tern_addr_equal(&to, &f.b)) {
+                /* The fast one gets every state, and ACKs each. */
+                sfx_assert_payload(m, vals[i]);
+                sfx_ack(&f, &f.b, m, TERN_TYPE_ACK);
+            } else {
+                assert_null(slow_first); /* never a second in flight */
+                slow_first = m;
+                slow_mid = m->mid;
+                sfx_assert_payload(m, "ON");
+            }
+        }
+    }
+    assert_non_null(slow_first);
+    tern_server_stats s;
+    tern_server_get_stats(f.srv, &s);
+    assert_true(s.notifications_coalesced >= 1);
+    /* The ACK comes at last: exactly one more notification, the newest. */
+    tern_msgb ack;
+    tern_msgb_init(&ack, TERN_TYPE_ACK, TERN_CODE_EMPTY, slow_mid);
+    sfx_deliver(&f, &f.a, &ack);
+    assert_int_equal(sfx_pending(&f), 1);
+    const tern_msg *m = sfx_next(&f, NULL);
+    sfx_assert_token(m, "slow");
+    sfx_assert_payload(m, "ON");
+    sfx_expect_none(&f);
+    sfx_free(&f);
+}
+
+static void test_rfc7641_s4_5_liveness_con_after_interval(void **state) {
+    (void)state;
+    tern_server_config cfg;
+    tern_server_config_default(&cfg);
+    cfg.notify_con_interval_ms = 10000;
+    sfx f;
+    sfx_init(&f, &cfg);
+    sfx_state st = {.value = "OFF"};
+    tern_resource *r = sfx_add_state(&f, "/alarm", &st, false);
+    assert_int_equal(tern_server_next_deadline(f.srv), UINT64_MAX); /* no observers: idle */
+    observe_get(&f, &f.a, 1, "o", "/alarm", 0);
+    uint32_t v0 = sfx_uint(sfx_next(&f, NULL), TERN_OPT_OBSERVE);
+    /* The next deadline is exactly the interval after registration:
+     * nothing runs before it. */
+    assert_int_equal(tern_server_next_deadline(f.srv), 1000 + 10000);
+    int gets = st.gets;
+    sfx_advance(&f, 9999);
+    assert_int_equal(st.gets, gets);
+    sfx_expect_none(&f);
+    sfx_advance(&f, 1);
+    const tern_msg *m = sfx_next(&f, NULL);
+    assert_int_equal(m->type, TERN_TYPE_CON);
+    sfx_assert_payload(m, "OFF");
+    assert_true(sfx_uint(m, TERN_OPT_OBSERVE) > v0);
+    sfx_ack(&f, &f.a, m, TERN_TYPE_ACK);
+    assert_int_equal(tern_server_next_deadline(f.srv), 11000 + 10000);
+    /* A NON notification in between does not restart the clock; a CON
+     * does. Then the observer stops answering: it is removed. */
+    sfx_advance(&f, 10000);
+    m = sfx_next(&f, NULL);
+    assert_int_equal(m->type, TERN_TYPE_CON);
+    sfx_advance(&f, 62000);
+    assert_int_equal(tern_resource_observer_count(r), 0);
+    sfx_free(&f);
+}
+
+static void test_rfc7641_s4_5_change_after_interval_goes_con(void **state) {
+    (void)state;
+    tern_server_config cfg;
+    tern_server_config_default(&cfg);
+    cfg.notify_con_interval_ms = 10000;
+    sfx f;
+    sfx_init(&f, &cfg);
+    sfx_state st = {.value = "OFF"};
+    sfx_add_state(&f, "/alarm", &st, false);
+    observe_get(&f, &f.a, 1, "o", "/alarm", 0);
+    (void)sfx_next(&f, NULL);
+    f.now += 9000; /* no timers run: the change decides */
+    put(&f, &f.b, 2, "/alarm", "ON");
+    assert_int_equal(sfx_next(&f, NULL)->type, TERN_TYPE_NON);
+    f.now += 1000;
+    put(&f, &f.b, 3, "/alarm", "OFF");
+    assert_int_equal(sfx_next(&f, NULL)->type, TERN_TYPE_CON);
+    sfx_free(&f);
+}
+
+static void test_rfc7641_s4_4_sequence_wraps_at_24_bits(void **state) {
+    (void)state;
+    sfx f;
+    sfx_init(&f, NULL);
+    sfx_state st = {.value = "OFF"};
+    tern_resource *r = sfx_add_state(&f, "/alarm", &st, false);
+    observe_get(&f, &f.a, 1, "o", "/alarm", 0);
+    (void)sfx_next(&f, NULL);
+    r->seq = 0xFFFFFE;
+    put(&f, &f.b, 2, "/alarm", "ON");
+    assert_int_equal(sfx_uint(sfx_next(&f, NULL), TERN_OPT_OBSERVE), 0xFFFFFF);
+    put(&f, &f.b, 3, "/alarm", "OFF");
+    const tern_msg *m = sfx_next(&f, NULL);
+    assert_int_equal(sfx_uint(m, TERN_OPT_OBSERVE), 0);
+    /* And it is fresher than the one before (section 3.4). */
+    assert_true(tern_observe_is_fresher(0xFFFFFF, f.now, 0, f.now));
+    sfx_free(&f);
+}
+
+static void test_rfc7641_s4_1_limits_serve_plain_get(void **state) {
+    (void)state;
+    tern_server_config cfg;
+    tern_server_config_default(&cfg);
+    cfg.max_observers = 3;
+    cfg.max_observers_per_resource = 2;
+    sfx f;
+    sfx_init(&f, &cfg);
+    sfx_state s1 = {.value = "OFF"}, s2 = {.value = "OFF"};
+    tern_resource *r1 = sfx_add_state(&f, "/one", &s1, false);
+    tern_resource *r2 = sfx_add_state(&f, "/two", &s2, false);
+    observe_get(&f, &f.a, 1, "a", "/one", 0);
+    observe_get(&f, &f.b, 2, "b", "/one", 0);
+    assert_true(sfx_has_opt(sfx_next(&f, NULL), TERN_OPT_OBSERVE));
+    assert_true(sfx_has_opt(sfx_next(&f, NULL), TERN_OPT_OBSERVE));
+    /* Per resource: the third gets the state, without Observe. */
+    observe_get(&f, &f.c, 3, "c", "/one", 0);
+    const tern_msg *m = sfx_next(&f, NULL);
+    assert_int_equal(m->code, TERN_CODE_CONTENT);
+    sfx_assert_payload(m, "OFF");
+    assert_false(sfx_has_opt(m, TERN_OPT_OBSERVE));
+    assert_int_equal(tern_resource_observer_count(r1), 2);
+    /* Re-registering an existing entry is always allowed. */
+    observe_get(&f, &f.a, 4, "a", "/one", 0);
+    assert_true(sfx_has_opt(sfx_next(&f, NULL), TERN_OPT_OBSERVE));
+    /* In total: three. */
+    observe_get(&f, &f.c, 5, "c", "/two", 0);
+    assert_true(sfx_has_opt(sfx_next(&f, NULL), TERN_OPT_OBSERVE));
+    observe_get(&f, &f.c, 6, "d", "/two", 0);
+    assert_false(sfx_has_opt(sfx_next(&f, NULL), TERN_OPT_OBSERVE));
+    assert_int_equal(tern_resource_observer_count(r2), 1);
+    tern_server_stats s;
+    tern_server_get_stats(f.srv, &s);
+    assert_int_equal(s.plain_get_over_limit, 2);
+    assert_int_equal(s.observers, 3);
+    sfx_free(&f);
+}
+
+static void test_rfc7641_s3_2_resource_removed_final_404(void **state) {
+    (void)state;
+    sfx f;
+    sfx_init(&f, NULL);
+    sfx_state st = {.value = "OFF"};
+    tern_resource *r = sfx_add_state(&f, "/alarm", &st, false);
+    observe_get(&f, &f.a, 1, "o1", "/alarm", 0);
+    observe_get(&f, &f.b, 2, "o2", "/alarm", 0);
+    f.next_out = (sfx_drain(&f), f.n_out);
+    tern_server_remove_resource(f.srv, r, f.now);
+    assert_int_equal(sfx_pending(&f), 2);
+    for (int i = 0; i < 2; i++) {
+        const tern_msg *m = sfx_next(&f, NULL);
+        assert_int_equal(m->code, TERN_CODE_NOT_FOUND);
+        assert_false(sfx_has_opt(m, TERN_OPT_OBSERVE));
+        assert_true(m->token_len == 2);
+    }
+    tern_server_stats s;
+    tern_server_get_stats(f.srv, &s);
+    assert_int_equal(s.observers, 0);
+    assert_int_equal(s.observers_removed_error, 2);
+    sfx_free(&f);
+}
+
+static void test_rfc7641_s3_2_error_notification_ends_observation(void **state) {
+    (void)state;
+    sfx f;
+    sfx_init(&f, NULL);
+    sfx_state st = {.value = "OFF"};
+    tern_resource *r = sfx_add_state(&f, "/alarm", &st, false);
+    observe_get(&f, &f.a, 1, "o1", "/alarm", 0);
+    (void)sfx_next(&f, NULL);
+    st.get_code = TERN_CODE_SERVICE_UNAVAILABLE;
+    tern_resource_changed(r);
+    assert_int_equal(tern_server_next_deadline(f.srv), 0); /* due at once */
+    tern_server_tick(f.srv, f.now);
+    const tern_msg *m = sfx_next(&f, NULL);
+    assert_int_equal(m->code, TERN_CODE_SERVICE_UNAVAILABLE);
+    assert_false(sfx_has_opt(m, TERN_OPT_OBSERVE));
+    assert_int_equal(tern_resource_observer_count(r), 0);
+    sfx_free(&f);
+}
+
+static void test_rfc7641_s3_1_error_answer_does_not_register(void **state) {
+    (void)state;
+    sfx f;
+    sfx_init(&f, NULL);
+    sfx_state st = {.value = "OFF", .get_code = TERN_CODE_FORBIDDEN};
+    tern_resource *r = sfx_add_state(&f, "/alarm", &st, false);
+    observe_get(&f, &f.a, 1, "o1", "/alarm", 0);
+    const tern_msg *m = sfx_next(&f, NULL);
+    assert_int_equal(m->code, TERN_CODE_FORBIDDEN);
+    assert_false(sfx_has_opt(m, TERN_OPT_OBSERVE));
+    assert_int_equal(tern_resource_observer_count(r), 0);
+    sfx_free(&f);
+}
+
+static void test_rfc7641_s3_1_observer_keeps_its_accept(void **state) {
+    (void)state;
+    sfx f;
+    sfx_init(&f, NULL);
+    sfx_state st = {.value = "OFF"};
+    sfx_add_state(&f, "/alarm", &st, false);
+    tern_msgb b;
+    sfx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, 1, "o", "/alarm");
+    tern_msgb_add_uint(&b, TERN_OPT_OBSERVE, 0);
+    tern_msgb_add_uint(&b, TERN_OPT_ACCEPT, TERN_CF_TEXT_PLAIN);
+    assert_true(sfx_has_opt(sfx_ask(&f, &f.a, &b), TERN_OPT_OBSERVE));
+    put(&f, &f.b, 2, "/alarm", "ON");
+    const tern_msg *m = sfx_next(&f, NULL);
+    assert_int_equal(m->code, TERN_CODE_CONTENT);
+    assert_int_equal(sfx_uint(m, TERN_OPT_CONTENT_FORMAT), TERN_CF_TEXT_PLAIN);
+    sfx_free(&f);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rfc7641_s3_1_register),
+        cmocka_unit_test(test_rfc7641_s3_1_not_observable_is_plain_get),
+        cmocka_unit_test(test_rfc7641_s4_2_notification_on_change),
+        cmocka_unit_test(test_rfc7641_s4_5_2_changes_in_one_request_coalesce),
+        cmocka_unit_test(test_rfc7641_s4_1_reregistration_replaces),
+        cmocka_unit_test(test_rfc7641_s3_6_deregister_with_observe_1),
+        cmocka_unit_test(test_rfc7641_s3_6_rst_to_non_notification_deregisters),
+        cmocka_unit_test(test_rfc7641_s4_5_con_every_nth_notification),
+        cmocka_unit_test(test_rfc7641_s4_5_unacked_con_removes_observer),
+        cmocka_unit_test(test_rfc7641_s3_6_rst_to_con_notification_removes_observer),
+        cmocka_unit_test(test_rfc7641_s4_5_2_one_in_flight_newest_state_wins),
+        cmocka_unit_test(test_rfc7641_s4_5_liveness_con_after_interval),
+        cmocka_unit_test(test_rfc7641_s4_5_change_after_interval_goes_con),
+        cmocka_unit_test(test_rfc7641_s4_4_sequence_wraps_at_24_bits),
+        cmocka_unit_test(test_rfc7641_s4_1_limits_serve_plain_get),
+        cmocka_unit_test(test_rfc7641_s3_2_resource_removed_final_404),
+        cmocka_unit_test(test_rfc7641_s3_2_error_notification_ends_observation),
+        cmocka_unit_test(test_rfc7641_s3_1_error_answer_does_not_register),
+        cmocka_unit_test(test_rfc7641_s3_1_observer_keeps_its_accept),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
