@@ -1,0 +1,306 @@
+/* main.c - `tern`, the CoAP command-line client: argument parsing, usage and
+ * exit codes (RFC 7252 requests, RFC 7641 observe, RFC 6690 discovery).
+ *
+ * Modelled on what curl, libcoap's coap-client and aiocoap-client users
+ * know: method and URI as words, -v for the wire, -N for NON, -O for any
+ * option, exit codes that scripts can test. The commands themselves are in
+ * run.c. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app_log.h"
+#include "tern_cli.h"
+
+static const char usage_text[] =
+    "Usage: tern [OPTIONS] get|put|post|delete URI [PAYLOAD]\n"
+    "       tern [OPTIONS] observe URI\n"
+    "       tern [OPTIONS] discover coap://HOST[:PORT][?QUERY]\n"
+    "\n"
+    "Send a CoAP request and print the response payload on stdout.\n"
+    "PAYLOAD is the literal text, '-' for stdin, or '@FILE' for a file's content.\n"
+    "\n"
+    "Options:\n"
+    "  -v, --verbose            print every message on the wire to stderr\n"
+    "  -q, --quiet              print nothing but errors; the exit status tells\n"
+    "  -N, --non                send a non-confirmable (NON) request\n"
+    "  -t, --timeout SECONDS    give up after this long (default 93, MAX_TRANSMIT_WAIT)\n"
+    "  -c, --content-format CF  Content-Format of the payload: text, json, cbor,\n"
+    "                           link, xml, octet, senml+json, ... or a number\n"
+    "  -A, --accept CF          ask for this Content-Format (same names)\n"
+    "  -O, --option NUM,VALUE   add an option by number or name (e.g. 'Max-Age,30');\n"
+    "                           VALUE is a number for uint options, 0x... for bytes,\n"
+    "                           otherwise text; 'NUM,' adds an empty option\n"
+    "  -f, --file FILE          read the payload from FILE ('-' for stdin)\n"
+    "  -n, --count N            observe: stop after N notifications\n"
+    "  -d, --duration SECONDS   observe: stop after this long\n"
+    "  -h, --help               show this help\n"
+    "  -V, --version            show the version\n"
+    "\n"
+    "observe prints one line per notification (flushed at once) until Ctrl-C,\n"
+    "--count or --duration, then cancels the observation at the server.\n"
+    "discover prints the server's /.well-known/core, one link a line.\n"
+    "\n"
+    "Exit status:\n"
+    "  0  success: a 2.xx response (observe: stopped by --count, --duration, Ctrl-C)\n"
+    "  1  other error (socket, out of memory, unexpected answer)\n"
+    "  2  bad usage: unknown option, missing argument, unreadable payload file\n"
+    "  3  bad URI\n"
+    "  4  the server answered 4.xx (client error)\n"
+    "  5  the server answered 5.xx (server error)\n"
+    "  6  the host name could not be resolved\n"
+    "  7  the server reset the request (RST)\n"
+    "  8  no answer in time: timeout or host unreachable\n"
+    "\n"
+    "Examples:\n"
+    "  tern get coap://localhost/alarm\n"
+    "  tern put coap://localhost/alarm ON\n"
+    "  tern observe --count 3 coap://localhost/alarm\n";
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "tern: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'tern --help' for more information.\n");
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+/* Seconds, possibly fractional, into milliseconds; false if malformed. */
+static bool parse_seconds(const char *s, uint64_t *ms) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || v < 0 || v > 86400.0 * 365) return false;
+    *ms = (uint64_t)(v * 1000.0 + 0.5);
+    return true;
+}
+
+static int hexval(int c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* -O NUM,VALUE or NAME,VALUE. */
+static int parse_option(cli_opts *o, const char *arg) {
+    const char *comma = strchr(arg, ',');
+    if (!comma) return usage_error("-O wants NUM,VALUE, got '%s'", arg);
+    if (o->n_opts >= CLI_MAX_OPTS) return usage_error("too many -O options (at '%s')", arg);
+    char name[64];
+    size_t nl = (size_t)(comma - arg);
+    if (nl == 0 || nl >= sizeof name) return usage_error("bad option number in '%s'", arg);
+    memcpy(name, arg, nl);
+    name[nl] = '\0';
+    const tern_opt_def *def = NULL;
+    char *end;
+    unsigned long num = strtoul(name, &end, 10);
+    if (*end) {
+        def = tern_opt_lookup_name(name);
+        if (!def) return usage_error("unknown option name '%s'", name);
+        num = def->num;
+    } else {
+        if (num == 0 || num > 65535) return usage_error("option number out of range in '%s'", arg);
+        def = tern_opt_lookup((uint16_t)num);
+    }
+    const char *val = comma + 1;
+    size_t i = o->n_opts;
+    o->opts[i].num = (uint16_t)num;
+    size_t len = 0;
+    if (val[0] == '0' && (val[1] == 'x' || val[1] == 'X')) {
+        for (const char *p = val + 2; *p; p += 2) {
+            int hi = hexval((unsigned char)p[0]), lo = p[1] ? hexval((unsigned char)p[1]) : -1;
+            if (hi < 0 || lo < 0 || len >= sizeof o->opts[i].val)
+                return usage_error("bad hex value in '%s'", arg);
+            o->opts[i].val[len++] = (uint8_t)(hi << 4 | lo);
+        }
+    } else if (def && def->format == TERN_OPT_FMT_UINT && *val) {
+        unsigned long v = strtoul(val, &end, 10);
+        if (*end || v > UINT32_MAX) return usage_error("'%s' wants a number", arg);
+        uint8_t enc[4];
+        len = tern_opt_uint_encode((uint32_t)v, enc);
+        memcpy(o->opts[i].val, enc, len);
+    } else {
+        len = strlen(val);
+        if (len > sizeof o->opts[i].val) return usage_error("option value too long in '%s'", arg);
+        memcpy(o->opts[i].val, val, len);
+    }
+    o->opts[i].len = len;
+    o->n_opts++;
+    return 0;
+}
+
+/* The whole of a file or stdin ("-"), for the payload. */
+static int read_payload(cli_opts *o, const char *path) {
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "tern: cannot read payload file '%s': %s\n", path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    size_t cap = 4096, len = 0;
+    uint8_t *buf = malloc(cap);
+    while (buf) {
+        if (len == cap) {
+            uint8_t *nb = cap < (1u << 24) ? realloc(buf, cap * 2) : NULL;
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0) break;
+    }
+    bool err = ferror(f) || !buf;
+    if (f != stdin) fclose(f);
+    if (err) {
+        free(buf);
+        fprintf(stderr, "tern: cannot read payload from '%s'\n", path);
+        return EXIT_USAGE;
+    }
+    o->payload = buf;
+    o->payload_owned = true;
+    o->payload_len = len;
+    o->has_payload = true;
+    return 0;
+}
+
+static int parse_cf(const char *arg, long *out) {
+    uint16_t cf;
+    if (tern_cf_parse(arg, &cf) < 0) return usage_error("unknown content format '%s'", arg);
+    *out = cf;
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    uint8_t code;
+} methods[] = {
+    {"get", TERN_CODE_GET},         {"put", TERN_CODE_PUT},   {"post", TERN_CODE_POST},
+    {"delete", TERN_CODE_DELETE},   {"fetch", TERN_CODE_FETCH}, {"patch", TERN_CODE_PATCH},
+    {"ipatch", TERN_CODE_IPATCH},   {"observe", TERN_CODE_GET}, {"discover", TERN_CODE_GET},
+};
+
+int main(int argc, char **argv) {
+    static const struct option longopts[] = {
+        {"verbose", no_argument, NULL, 'v'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"non", no_argument, NULL, 'N'},
+        {"timeout", required_argument, NULL, 't'},
+        {"content-format", required_argument, NULL, 'c'},
+        {"accept", required_argument, NULL, 'A'},
+        {"option", required_argument, NULL, 'O'},
+        {"file", required_argument, NULL, 'f'},
+        {"count", required_argument, NULL, 'n'},
+        {"duration", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    static cli_opts o; /* large (option values): not on the stack */
+    o.content_format = o.accept = -1;
+    const char *file = NULL;
+    app_log_set_name("tern");
+    int c, rc;
+    uint64_t ms;
+    char *end;
+    while ((c = getopt_long(argc, argv, "vqNt:c:A:O:f:n:d:hV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'v': o.verbose = true; break;
+        case 'q': o.quiet = true; break;
+        case 'N': o.non = true; break;
+        case 't':
+            if (!parse_seconds(optarg, &ms) || ms == 0 || ms > UINT32_MAX)
+                return usage_error("bad --timeout '%s' (seconds)", optarg);
+            o.timeout_ms = (uint32_t)ms;
+            break;
+        case 'c':
+            if ((rc = parse_cf(optarg, &o.content_format)))
+                return rc;
+            break;
+        case 'A':
+            if ((rc = parse_cf(optarg, &o.accept))) return rc;
+            break;
+        case 'O':
+            if ((rc = parse_option(&o, optarg))) return rc;
+            break;
+        case 'f': file = optarg; break;
+        case 'n':
+            o.count = strtol(optarg, &end, 10);
+            if (*end || o.count <= 0) return usage_error("bad --count '%s'", optarg);
+            break;
+        case 'd':
+            if (!parse_seconds(optarg, &o.duration_ms) || o.duration_ms == 0)
+                return usage_error("bad --duration '%s' (seconds)", optarg);
+            break;
+        case 'h': fputs(usage_text, stdout); return EXIT_OK;
+        case 'V': printf("tern %s\n", "0.1.0"); return EXIT_OK;
+        default: fprintf(stderr, "Try 'tern --help' for more information.\n"); return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) return usage_error("%s", "missing command (get, put, post, delete, observe, discover)");
+    o.method_name = argv[optind++];
+    bool found = false;
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (strcmp(methods[i].name, o.method_name) == 0) {
+            o.method = methods[i].code;
+            found = true;
+        }
+    if (!found) return usage_error("unknown command '%s'", o.method_name);
+    if (optind >= argc) return usage_error("%s", "missing URI");
+    o.uri = argv[optind++];
+    bool takes_payload = o.method == TERN_CODE_PUT || o.method == TERN_CODE_POST ||
+                         o.method == TERN_CODE_FETCH || o.method == TERN_CODE_PATCH ||
+                         o.method == TERN_CODE_IPATCH;
+    if (optind < argc) {
+        if (!takes_payload) return usage_error("'%s' takes no payload", o.method_name);
+        if (file) return usage_error("%s", "both a PAYLOAD argument and --file");
+        const char *p = argv[optind++];
+        if (strcmp(p, "-") == 0 || p[0] == '@') {
+            if ((rc = read_payload(&o, p[0] == '@' ? p + 1 : p))) return rc;
+        } else {
+            o.payload = (const uint8_t *)p;
+            o.payload_len = strlen(p);
+            o.has_payload = true;
+        }
+    } else if (file) {
+        if (!takes_payload) return usage_error("'%s' takes no payload", o.method_name);
+        if ((rc = read_payload(&o, file))) return rc;
+    }
+    if (optind < argc) return usage_error("unexpected argument '%s'", argv[optind]);
+    if ((o.count || o.duration_ms) && strcmp(o.method_name, "observe") != 0)
+        return usage_error("%s", "--count and --duration are for observe");
+
+    tern_io_config cfg;
+    tern_io_config_default(&cfg);
+    cfg.port = 0; /* a client: any free port */
+    if (o.verbose) {
+        cfg.trace = app_log_trace;
+        app_log_set_level(APP_LOG_DEBUG);
+    }
+    if (o.quiet) app_log_set_level(APP_LOG_ERROR);
+    int err = 0;
+    tern_io *io = tern_io_new(&cfg, &err);
+    if (!io) {
+        fprintf(stderr, "tern: cannot open a UDP socket: %s\n", strerror(errno));
+        return EXIT_ERROR;
+    }
+    tern_io_catch_signals(io);
+    if (strcmp(o.method_name, "observe") == 0)
+        rc = cli_observe(io, &o);
+    else if (strcmp(o.method_name, "discover") == 0)
+        rc = cli_discover(io, &o);
+    else
+        rc = cli_request(io, &o);
+    tern_io_free(io);
+    if (o.payload_owned) free((void *)o.payload);
+    return rc;
+}

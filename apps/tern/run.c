@@ -1,0 +1,389 @@
+/* run.c - the commands of `tern`: one request (RFC 7252 section 5, with
+ * RFC 7959 Block2 continuation for GET/FETCH), observe (RFC 7641 section 3)
+ * and discovery (RFC 6690 sections 4 and 5).
+ *
+ * stdout carries only payloads, so that `tern get ... | jq` and
+ * `tern observe ... | while read` work; everything else goes to stderr. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app_log.h"
+#include "tern/linkformat.h"
+#include "tern_cli.h"
+
+/* RFC 7959 gives no limit; a person's terminal deserves one. */
+#define CLI_MAX_BODY (16u << 20)
+/* After Ctrl-C, --count or --duration: how long to wait for the server to
+ * confirm the deregistration before leaving anyway. */
+#define CLI_DEREGISTER_WAIT_MS 5000u
+
+int cli_status_for_code(uint8_t code) {
+    switch (TERN_CODE_CLASS(code)) {
+    case 2: return EXIT_OK;
+    case 4: return EXIT_CLIENT_ERR;
+    case 5: return EXIT_SERVER_ERR;
+    default: return EXIT_ERROR;
+    }
+}
+
+int cli_fail(const cli_opts *o, int err) {
+    const char *why;
+    int status;
+    switch (err) {
+    case TERN_E_URI:
+        why = "bad URI (want coap://host[:port]/path[?query])";
+        status = EXIT_BAD_URI;
+        break;
+    case TERN_E_NOTFOUND:
+        why = "cannot resolve host";
+        status = EXIT_NO_HOST;
+        break;
+    case TERN_E_TIMEOUT:
+        why = "no response (timeout; is the host reachable and serving CoAP?)";
+        status = EXIT_TIMEOUT;
+        break;
+    case TERN_E_RESET:
+        why = "the server reset the request (RST)";
+        status = EXIT_RESET;
+        break;
+    case TERN_E_NOSPACE:
+        why = "request or response too large";
+        status = EXIT_ERROR;
+        break;
+    case TERN_E_CANCELLED:
+        why = "interrupted";
+        status = EXIT_ERROR;
+        break;
+    default:
+        why = tern_strerror(err);
+        status = EXIT_ERROR;
+        break;
+    }
+    fprintf(stderr, "tern: %s: %s\n", o->uri, why);
+    return status;
+}
+
+/* Binary formats get no newline appended: the bytes stay as they came. */
+static bool cf_is_binary(uint32_t cf) {
+    return cf == TERN_CF_OCTET_STREAM || cf == TERN_CF_CBOR || cf == TERN_CF_EXI ||
+           cf == TERN_CF_CWT || cf == TERN_CF_SENML_CBOR;
+}
+
+/* One payload; an empty one prints nothing unless it stands for a line of
+ * its own (an observe notification). */
+static void print_body(const tern_msg *m, const uint8_t *body, size_t len, bool line) {
+    if (len == 0 && !line) return;
+    uint32_t cf = TERN_CF_TEXT_PLAIN;
+    (void)tern_msg_get_uint(m, TERN_OPT_CONTENT_FORMAT, &cf);
+    if (len) fwrite(body, 1, len, stdout);
+    if (!cf_is_binary(cf) && (len == 0 || body[len - 1] != '\n')) fputc('\n', stdout);
+    fflush(stdout);
+}
+
+/* "4.04 Not Found: diagnostic" on stderr. */
+static void print_error_response(const cli_opts *o, const tern_msg *m) {
+    if (o->quiet) return;
+    char code[8];
+    tern_code_format(m->code, code);
+    const char *name = tern_code_name(m->code);
+    fprintf(stderr, "tern: %s %s", code, name ? name + 5 : "");
+    if (m->payload_len) fprintf(stderr, ": %.*s", (int)m->payload_len, (const char *)m->payload);
+    fputc('\n', stderr);
+}
+
+int cli_build_request(const cli_opts *o, tern_msgb *b, uint8_t code) {
+    tern_msgb_init(b, o->non ? TERN_TYPE_NON : TERN_TYPE_CON, code, 0);
+    int rc = 0;
+    for (size_t i = 0; i < o->n_opts && rc == 0; i++)
+        rc = tern_msgb_add_opt(b, o->opts[i].num, o->opts[i].val, o->opts[i].len);
+    if (rc == 0 && o->content_format >= 0)
+        rc = tern_msgb_add_uint(b, TERN_OPT_CONTENT_FORMAT, (uint32_t)o->content_format);
+    if (rc == 0 && o->accept >= 0)
+        rc = tern_msgb_add_uint(b, TERN_OPT_ACCEPT, (uint32_t)o->accept);
+    if (o->has_payload) tern_msgb_set_payload(b, o->payload, o->payload_len);
+    return rc;
+}
+
+/* A body put together from Block2 blocks (RFC 7959 section 2.4). */
+typedef struct body {
+    uint8_t *data;
+    size_t len, cap;
+} body;
+
+static int body_append(body *bd, const uint8_t *p, size_t n) {
+    if (bd->len + n > CLI_MAX_BODY) return TERN_E_NOSPACE;
+    if (bd->len + n > bd->cap) {
+        size_t cap = bd->cap ? bd->cap : 4096;
+        while (cap < bd->len + n) cap *= 2;
+        uint8_t *nd = realloc(bd->data, cap);
+        if (!nd) return TERN_E_NOSPACE;
+        bd->data = nd;
+        bd->cap = cap;
+    }
+    if (n) memcpy(bd->data + bd->len, p, n);
+    bd->len += n;
+    return 0;
+}
+
+/* Send the request; for GET and FETCH, follow Block2 until the last block.
+ * 0 with the last response in *resp and the whole body in *bd. */
+static int fetch(tern_io *io, const cli_opts *o, const char *uri, tern_reply *resp, body *bd) {
+    uint64_t start = tern_io_now();
+    uint32_t limit = o->timeout_ms ? o->timeout_ms : TERN_CLIENT_DEFAULT_TIMEOUT_MS;
+    tern_block next = {0};
+    bool follow = o->method == TERN_CODE_GET || o->method == TERN_CODE_FETCH;
+    for (;;) {
+        tern_msgb b;
+        int rc = cli_build_request(o, &b, o->method);
+        if (rc == 0 && next.num > 0) {
+            uint32_t v;
+            if ((rc = tern_block_encode(&next, &v)) == 0)
+                rc = tern_msgb_set_uint(&b, TERN_OPT_BLOCK2, v);
+        }
+        if (rc < 0) return rc;
+        /* --timeout bounds the whole command, all blocks together. */
+        uint64_t spent = tern_io_now() - start;
+        if (spent >= limit) return TERN_E_TIMEOUT;
+        rc = tern_io_request(io, uri, &b, (uint32_t)(limit - spent), resp);
+        if (rc < 0) return rc;
+        const tern_msg *m = &resp->msg;
+        tern_block blk;
+        bool blockwise = TERN_CODE_CLASS(m->code) == 2 &&
+                         tern_msg_get_block(m, TERN_OPT_BLOCK2, &blk) == 0;
+        if (blockwise && blk.num != next.num) {
+            fprintf(stderr, "tern: %s: server sent block %u, asked for %u\n", o->uri,
+                    (unsigned)blk.num, (unsigned)next.num);
+            return TERN_E_FORMAT;
+        }
+        if ((rc = body_append(bd, m->payload, m->payload_len)) < 0) return rc;
+        if (!blockwise || !blk.more) return 0;
+        if (!follow) {
+            app_log(APP_LOG_WARN, "only the first block of the response is shown");
+            return 0;
+        }
+        next.num = blk.num + 1;
+        next.szx = blk.szx;
+        next.more = false;
+    }
+}
+
+int cli_request(tern_io *io, const cli_opts *o) {
+    tern_reply *resp = malloc(sizeof *resp);
+    body bd = {0};
+    if (!resp) return EXIT_ERROR;
+    int rc = fetch(io, o, o->uri, resp, &bd);
+    int status;
+    if (rc < 0) {
+        status = cli_fail(o, rc);
+    } else {
+        status = cli_status_for_code(resp->msg.code);
+        if (status == EXIT_OK) {
+            if (!o->quiet) print_body(&resp->msg, bd.data, bd.len, false);
+        } else {
+            print_error_response(o, &resp->msg);
+        }
+    }
+    free(bd.data);
+    free(resp);
+    return status;
+}
+
+/* ---- observe ------------------------------------------------------------------- */
+
+typedef struct obs_run {
+    const cli_opts *o;
+    tern_io *io;
+    tern_req id;
+    long seen;
+    bool done;
+    bool stopping;   /* deregistration asked for */
+    bool need_full;  /* a notification came as Block2 block 0 with more to come */
+    bool last_call;  /* ... and it was the last one (no observation) */
+    bool has_seq;
+    uint32_t seq;
+    int status;
+} obs_run;
+
+/* One output line: with -v prefixed by code, Observe and Max-Age. */
+static void obs_print(obs_run *r, const tern_msg *m, const uint8_t *p, size_t len) {
+    if (r->o->quiet) return;
+    if (r->o->verbose) {
+        char code[8];
+        tern_code_format(m->code, code);
+        uint32_t age = 60;
+        (void)tern_msg_get_uint(m, TERN_OPT_MAX_AGE, &age);
+        if (r->has_seq)
+            fprintf(stdout, "%s Observe:%u Max-Age:%u | ", code, (unsigned)r->seq, (unsigned)age);
+        else
+            fprintf(stdout, "%s | ", code);
+    }
+    print_body(m, p, len, true);
+}
+
+static void obs_stop(obs_run *r) {
+    if (r->stopping) return;
+    r->stopping = true;
+    tern_client *cli = tern_io_client(r->io);
+    if (tern_client_deregister(cli, r->id, tern_io_now()) < 0) {
+        tern_client_cancel(cli, r->id, tern_io_now());
+        r->done = true;
+    }
+}
+
+/* A notification was printed: the end of an unobserved answer, or --count. */
+static void obs_printed(obs_run *r, bool observing) {
+    r->seen++;
+    if (!observing) {
+        if (!r->o->quiet)
+            fprintf(stderr, "tern: %s: the server did not accept the observation "
+                            "(answer without Observe)\n", r->o->uri);
+        r->done = true;
+        return;
+    }
+    if (r->o->count && r->seen >= r->o->count) obs_stop(r);
+}
+
+static void obs_event(void *ctx, tern_client *cli, tern_req id, const tern_client_event *ev,
+                      uint64_t now_ms) {
+    (void)cli, (void)id, (void)now_ms;
+    obs_run *r = ctx;
+    if (ev->err) {
+        r->done = true;
+        if (ev->err != TERN_E_CANCELLED) r->status = cli_fail(r->o, ev->err);
+        return;
+    }
+    if (TERN_CODE_CLASS(ev->resp->code) != 2) {
+        print_error_response(r->o, ev->resp);
+        r->status = cli_status_for_code(ev->resp->code);
+        r->done = true;
+        return;
+    }
+    if (r->stopping) return;
+    r->has_seq = ev->has_observe;
+    r->seq = ev->observe;
+    /* RFC 7959 section 2.6: a notification carries only the first block of
+     * a large representation; the rest is fetched with plain GETs, from the
+     * main loop (not from inside this callback). */
+    tern_block blk;
+    if (tern_msg_get_block(ev->resp, TERN_OPT_BLOCK2, &blk) == 0 && blk.more) {
+        r->need_full = true;
+        r->last_call = !ev->observing;
+        return;
+    }
+    obs_print(r, ev->resp, ev->resp->payload, ev->resp->payload_len);
+    obs_printed(r, ev->observing);
+}
+
+/* Fetch the whole representation a Block2 notification announced. */
+static void obs_fetch_full(obs_run *r) {
+    r->need_full = false;
+    bool last = r->last_call;
+    tern_reply *resp = malloc(sizeof *resp);
+    body bd = {0};
+    int rc = resp ? fetch(r->io, r->o, r->o->uri, resp, &bd) : TERN_E_NOSPACE;
+    if (rc == TERN_E_CANCELLED) {
+        /* Ctrl-C during the fetch: the loop deregisters next. */
+    } else if (rc < 0) {
+        r->status = cli_fail(r->o, rc);
+        r->done = true;
+    } else if (TERN_CODE_CLASS(resp->msg.code) != 2) {
+        print_error_response(r->o, &resp->msg);
+    } else if (!r->need_full) {
+        /* (If a newer notification came meanwhile, fetch again instead.) */
+        obs_print(r, &resp->msg, bd.data, bd.len);
+        obs_printed(r, !last);
+    }
+    free(bd.data);
+    free(resp);
+}
+
+int cli_observe(tern_io *io, const cli_opts *o) {
+    obs_run r = {.o = o, .io = io, .status = EXIT_OK};
+    tern_msgb b;
+    int rc = cli_build_request(o, &b, TERN_CODE_GET);
+    if (rc == 0) rc = tern_io_observe(io, o->uri, &b, o->timeout_ms, obs_event, &r, &r.id);
+    if (rc < 0) return cli_fail(o, rc);
+    tern_client *cli = tern_io_client(io);
+    uint64_t start = tern_io_now(), give_up = UINT64_MAX;
+    while (!r.done) {
+        if (r.need_full && !r.stopping) {
+            obs_fetch_full(&r);
+            continue;
+        }
+        uint64_t now = tern_io_now();
+        bool ending = tern_io_stopped(io) || (o->duration_ms && now >= start + o->duration_ms);
+        if (ending && !r.stopping) obs_stop(&r);
+        if (r.stopping && give_up == UINT64_MAX) give_up = now + CLI_DEREGISTER_WAIT_MS;
+        if (now >= give_up) {
+            tern_client_cancel(cli, r.id, now);
+            break;
+        }
+        /* Wake for --duration and for the deregistration bound. */
+        uint64_t until = give_up;
+        if (o->duration_ms && !r.stopping) until = start + o->duration_ms;
+        int wait = until == UINT64_MAX ? -1 : (int)(until - now > 1000 ? 1000 : until - now);
+        if ((rc = tern_io_step(io, wait)) < 0) return cli_fail(o, rc);
+    }
+    return r.status;
+}
+
+/* ---- discover ------------------------------------------------------------------- */
+
+/* RFC 6690 section 4: with no path, the URI names the host; discovery is at
+ * /.well-known/core (a query, e.g. ?rt=alarm, filters). */
+static int discovery_uri(const char *uri, char *out, size_t cap) {
+    tern_uri u;
+    int rc = tern_uri_parse(&u, uri);
+    if (rc < 0) return rc;
+    if (u.n_path > 0) {
+        if ((size_t)snprintf(out, cap, "%s", uri) >= cap) return TERN_E_URI;
+        return 0;
+    }
+    const char *auth = strstr(uri, "://");
+    if (!auth) return TERN_E_URI;
+    size_t end = strcspn(auth + 3, "/?#") + (size_t)(auth + 3 - uri);
+    const char *rest = uri + end;
+    while (*rest == '/') rest++;
+    if ((size_t)snprintf(out, cap, "%.*s/.well-known/core%s", (int)end, uri, rest) >= cap)
+        return TERN_E_URI;
+    return 0;
+}
+
+int cli_discover(tern_io *io, const cli_opts *o) {
+    char uri[2048];
+    int rc = discovery_uri(o->uri, uri, sizeof uri);
+    if (rc < 0) return cli_fail(o, rc);
+    tern_reply *resp = malloc(sizeof *resp);
+    body bd = {0};
+    if (!resp) return EXIT_ERROR;
+    int status;
+    rc = fetch(io, o, uri, resp, &bd);
+    if (rc < 0) {
+        status = cli_fail(o, rc);
+    } else if ((status = cli_status_for_code(resp->msg.code)) != EXIT_OK) {
+        print_error_response(o, &resp->msg);
+    } else {
+        uint32_t cf = TERN_CF_LINK_FORMAT;
+        (void)tern_msg_get_uint(&resp->msg, TERN_OPT_CONTENT_FORMAT, &cf);
+        if (cf != TERN_CF_LINK_FORMAT && !o->quiet)
+            fprintf(stderr, "tern: %s: answer is Content-Format %u, not link-format (40)\n", uri,
+                    (unsigned)cf);
+        tern_link_iter it;
+        tern_link link;
+        tern_link_iter_init(&it, (const char *)bd.data, bd.len);
+        while ((rc = tern_link_next(&it, &link)) > 0) {
+            if (o->quiet) continue;
+            printf("<%.*s>%.*s\n", (int)link.target_len, link.target, (int)link.params_len,
+                   link.params);
+        }
+        fflush(stdout);
+        if (rc < 0) {
+            fprintf(stderr, "tern: %s: malformed link-format (RFC 6690) in the answer\n", uri);
+            status = EXIT_ERROR;
+        }
+    }
+    free(bd.data);
+    free(resp);
+    return status;
+}

@@ -1,0 +1,15 @@
+/* tern/tern.h - every public tern header at once. */
+#ifndef TERN_TERN_H
+#define TERN_TERN_H
+
+#include "tern/error.h"
+#include "tern/msg.h"
+#include "tern/uri.h"
+#include "tern/linkformat.h"
+#include "tern/endpoint.h"
+#include "tern/server.h"
+#include "tern/client.h"
+#include "tern/io.h"
+#include "tern/request.h"
+
+#endif

@@ -1,0 +1,131 @@
+/* io_request.c - requests to a URI with a host name, and the blocking call
+ * (RFC 7252 sections 6.4 and 5.2; RFC 7641 section 3), for tern/request.h.
+ *
+ * This is where name resolution and the event loop are: the client under it
+ * stays sans-I/O. The blocking call runs tern_io_step until its callback
+ * fired, with a deadline of its own so that nothing can hang forever even if
+ * a layer below forgets a timer. */
+#include <string.h>
+
+#include "tern/request.h"
+
+int tern_io_uri_peer(tern_io *io, const char *text, tern_uri *uri, tern_addr *peer) {
+    if (!io || !text || !uri || !peer) return TERN_E_INVAL;
+    int rc = tern_uri_parse(uri, text);
+    if (rc < 0) return rc;
+    /* This socket speaks CoAP over plain UDP only (no DTLS, no TCP yet). */
+    if (uri->scheme != TERN_SCHEME_COAP) return TERN_E_URI;
+    /* The host part holds decoded bytes: make a C string of it. */
+    char host[256];
+    if (uri->host.len == 0 || uri->host.len >= sizeof host) return TERN_E_URI;
+    memcpy(host, tern_uri_str(uri, uri->host), uri->host.len);
+    host[uri->host.len] = '\0';
+    if (memchr(host, '\0', uri->host.len)) return TERN_E_URI;
+    return tern_io_resolve(io, host, uri->port, peer);
+}
+
+static int io_start(tern_io *io, const char *text, tern_msgb *req, bool observe,
+                    uint32_t timeout_ms, tern_client_fn fn, void *ctx, tern_req *id) {
+    if (!io || !req) return TERN_E_INVAL;
+    tern_uri uri;
+    tern_addr peer;
+    int rc = tern_io_uri_peer(io, text, &uri, &peer);
+    if (rc < 0) return rc;
+    tern_client *cli = tern_io_client(io);
+    if (!cli) return TERN_E_FULL;
+    /* The URI's options point into `uri`; the client encodes the request
+     * before returning, so a local is enough. Keep the caller's builder as it
+     * was, so that it can be used again for another URI. */
+    size_t n_before = req->n_opts;
+    rc = tern_client_uri_opts(&uri, req);
+    if (rc == 0) {
+        uint64_t now = tern_io_now();
+        rc = observe ? tern_client_observe(cli, &peer, req, timeout_ms, fn, ctx, now, id)
+                     : tern_client_request(cli, &peer, req, timeout_ms, fn, ctx, now, id);
+    }
+    /* Drop the Uri-* options again (they point into the local uri). The
+     * Observe option tern_client_observe added stays; it is a copied uint. */
+    size_t w = n_before;
+    for (size_t r = n_before; r < req->n_opts; r++) {
+        uint16_t num = req->opts[r].num;
+        if (num == TERN_OPT_URI_HOST || num == TERN_OPT_URI_PATH || num == TERN_OPT_URI_QUERY)
+            continue;
+        req->opts[w] = req->opts[r];
+        if (req->opts[r].val == req->uint_store[r]) {
+            memcpy(req->uint_store[w], req->uint_store[r], sizeof req->uint_store[w]);
+            req->opts[w].val = req->uint_store[w];
+        }
+        w++;
+    }
+    req->n_opts = w;
+    return rc;
+}
+
+int tern_io_request_start(tern_io *io, const char *uri, tern_msgb *req, uint32_t timeout_ms,
+                          tern_client_fn fn, void *ctx, tern_req *id) {
+    return io_start(io, uri, req, false, timeout_ms, fn, ctx, id);
+}
+
+int tern_io_observe(tern_io *io, const char *uri, tern_msgb *req, uint32_t timeout_ms,
+                    tern_client_fn fn, void *ctx, tern_req *id) {
+    return io_start(io, uri, req, true, timeout_ms, fn, ctx, id);
+}
+
+/* ---- the blocking call -------------------------------------------------- */
+
+typedef struct io_wait {
+    bool done;
+    int err;
+    tern_reply *resp;
+} io_wait;
+
+static void io_request_done(void *ctx, tern_client *cli, tern_req id, const tern_client_event *ev,
+                            uint64_t now_ms) {
+    (void)cli, (void)id, (void)now_ms;
+    io_wait *w = ctx;
+    w->done = true;
+    w->err = ev->err;
+    if (ev->err || !ev->resp) return;
+    /* Re-encode the view into the caller's buffer: the datagram it points
+     * into is gone once this callback returns. */
+    tern_msgb b;
+    int rc = tern_msgb_from_msg(&b, ev->resp);
+    if (rc == 0) rc = tern_msgb_encode(&b, w->resp->buf, sizeof w->resp->buf);
+    if (rc > 0) {
+        w->resp->len = (size_t)rc;
+        rc = tern_msg_parse(&w->resp->msg, w->resp->buf, w->resp->len);
+    }
+    if (rc < 0) w->err = rc;
+}
+
+int tern_io_request(tern_io *io, const char *uri, tern_msgb *req, uint32_t timeout_ms,
+                    tern_reply *resp) {
+    if (!io || !req || !resp) return TERN_E_INVAL;
+    io_wait w = {.resp = resp};
+    tern_req id = 0;
+    int rc = io_start(io, uri, req, false, timeout_ms, io_request_done, &w, &id);
+    if (rc < 0) return rc;
+    tern_client *cli = tern_io_client(io);
+    uint32_t limit = timeout_ms ? timeout_ms : TERN_CLIENT_DEFAULT_TIMEOUT_MS;
+    /* The client's own deadline ends the request; this one, a little later,
+     * only guards against a lost timer. */
+    uint64_t give_up = tern_io_now() + limit + 1000u;
+    while (!w.done) {
+        if (tern_io_stopped(io)) {
+            tern_client_cancel(cli, id, tern_io_now());
+            return TERN_E_CANCELLED;
+        }
+        uint64_t now = tern_io_now();
+        if (now >= give_up) {
+            tern_client_cancel(cli, id, now);
+            return TERN_E_TIMEOUT;
+        }
+        uint64_t left = give_up - now;
+        rc = tern_io_step(io, left > 1000 ? 1000 : (int)left);
+        if (rc < 0 && !w.done) {
+            tern_client_cancel(cli, id, tern_io_now());
+            return rc;
+        }
+    }
+    return w.err;
+}
