@@ -21,7 +21,7 @@ static size_t encode(const tern_uri *u, uint8_t *buf, size_t cap) {
     tern_msgb b;
     tern_msgb_init(&b, TERN_TYPE_CON, TERN_CODE_GET, 0x1234);
     /* a parsed URI always fits one builder */
-    if (tern_uri_to_opts(u, &b) != 0) abort();
+    if (tern_uri_to_opts(u, tern_scheme_default_port(u->scheme), &b) != 0) abort();
     int n = tern_msgb_encode(&b, buf, cap);
     if (n <= 0) abort();
     return (size_t)n;

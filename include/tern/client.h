@@ -130,13 +130,6 @@ int tern_client_cancel(tern_client *cli, tern_req id, uint64_t now_ms);
  * (the observation then stays). */
 int tern_client_deregister(tern_client *cli, tern_req id, uint64_t now_ms);
 
-/* Add the options of RFC 7252 section 6.4 for a request sent to uri's own
- * host and port: Uri-Host unless the host is an IP literal, Uri-Path,
- * Uri-Query; never Uri-Port, since the datagram goes to that very port (step
- * 6). Options already in req are kept. The builder points into uri, which
- * must outlive the request call. 0, TERN_E_FULL or TERN_E_INVAL. */
-int tern_client_uri_opts(const tern_uri *uri, tern_msgb *req);
-
 /* How many requests and observations are in progress. */
 size_t tern_client_active(const tern_client *cli);
 

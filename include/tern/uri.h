@@ -73,10 +73,13 @@ static inline const char *tern_uri_str(const tern_uri *uri, tern_uri_part p) {
     return uri->store + p.off;
 }
 
-/* Add the options of section 6.4 to a request: Uri-Host unless the host is
- * an IP literal, Uri-Port unless it is the default, then Uri-Path and
- * Uri-Query. The builder points into uri, which must outlive the encode. */
-int tern_uri_to_opts(const tern_uri *uri, tern_msgb *b);
+/* Add the options of section 6.4 to a request sent to dest_port: Uri-Host
+ * unless the host is an IP literal (step 5), Uri-Port only when the URI's
+ * port differs from dest_port (step 6; a client sending straight to the
+ * URI's port passes uri->port, a proxy-less test of another port passes
+ * that), then Uri-Path and Uri-Query. The builder points into uri, which
+ * must outlive the encode. */
+int tern_uri_to_opts(const tern_uri *uri, uint16_t dest_port, tern_msgb *b);
 
 /* Section 6.5: compose "scheme://host[:port]/path?query" from a request's
  * options; host and port fill in where Uri-Host / Uri-Port are absent (host

@@ -37,7 +37,7 @@ static int io_start(tern_io *io, const char *text, tern_msgb *req, bool observe,
      * before returning, so a local is enough. Keep the caller's builder as it
      * was, so that it can be used again for another URI. */
     size_t n_before = req->n_opts;
-    rc = tern_client_uri_opts(&uri, req);
+    rc = tern_uri_to_opts(&uri, uri.port, req);
     if (rc == 0) {
         uint64_t now = tern_io_now();
         rc = observe ? tern_client_observe(cli, &peer, req, timeout_ms, fn, ctx, now, id)

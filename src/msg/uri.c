@@ -358,14 +358,16 @@ int tern_uri_parse(tern_uri *uri, const char *text) {
     return TERN_OK;
 }
 
-int tern_uri_to_opts(const tern_uri *uri, tern_msgb *b) {
+int tern_uri_to_opts(const tern_uri *uri, uint16_t dest_port, tern_msgb *b) {
     if (uri == NULL || b == NULL) return TERN_E_INVAL;
     int rc;
     if (!uri->host_is_ip_literal &&
         (rc = tern_msgb_add_opt(b, TERN_OPT_URI_HOST, tern_uri_str(uri, uri->host),
                                 uri->host.len)) < 0)
         return rc;
-    if (uri->port != tern_scheme_default_port(uri->scheme) &&
+    /* Step 6: Uri-Port only when the URI's port is not the one the datagram
+     * goes to; a plain request to coap://h:61616/ carries none. */
+    if (uri->port != dest_port &&
         (rc = tern_msgb_add_uint(b, TERN_OPT_URI_PORT, uri->port)) < 0)
         return rc;
     for (size_t k = 0; k < uri->n_path; k++)

@@ -14,7 +14,7 @@ static void test_rfc7252_s6_4_uri_options_on_the_wire(void **state) {
     tern_msgb_init(&b, TERN_TYPE_CON, TERN_CODE_GET, 0x1234);
     uint8_t tok[2] = {0xab, 0xcd};
     assert_int_equal(tern_msgb_set_token(&b, tok, 2), 0);
-    assert_int_equal(tern_client_uri_opts(&uri, &b), 0);
+    assert_int_equal(tern_uri_to_opts(&uri, uri.port, &b), 0);
     uint8_t buf[128], want[128];
     int len = tern_msgb_encode(&b, buf, sizeof buf);
     /* Step 5: Uri-Host as given, lower-cased; step 6: no Uri-Port although
@@ -36,7 +36,7 @@ static void test_rfc7252_s6_4_ip_literal_has_no_uri_host(void **state) {
     assert_int_equal(tern_uri_parse(&uri, "coap://[::1]/alarm"), 0);
     tern_msgb b;
     tern_msgb_init(&b, TERN_TYPE_CON, TERN_CODE_GET, 0);
-    assert_int_equal(tern_client_uri_opts(&uri, &b), 0);
+    assert_int_equal(tern_uri_to_opts(&uri, uri.port, &b), 0);
     assert_int_equal(b.n_opts, 1);
     assert_int_equal(b.opts[0].num, TERN_OPT_URI_PATH);
     assert_int_equal(b.opts[0].len, 5);
@@ -52,7 +52,7 @@ static void test_rfc7252_s6_4_caller_uri_port_kept(void **state) {
     /* An explicit Uri-Port put there by the caller (tern -O 7,N) stays, and
      * so does its copied uint value when options move. */
     assert_int_equal(tern_msgb_add_uint(&b, TERN_OPT_URI_PORT, 9999), 0);
-    assert_int_equal(tern_client_uri_opts(&uri, &b), 0);
+    assert_int_equal(tern_uri_to_opts(&uri, uri.port, &b), 0);
     uint8_t buf[64];
     int len = tern_msgb_encode(&b, buf, sizeof buf);
     assert_true(len > 0);

@@ -61,7 +61,7 @@ static void render_opts(const tern_msg *m, char *out, size_t cap) {
 static void uri_to_msg(const tern_uri *u, uint8_t *buf, size_t cap, tern_msg *m) {
     tern_msgb b;
     tern_msgb_init(&b, TERN_TYPE_CON, TERN_CODE_GET, 0x1234);
-    assert_int_equal(tern_uri_to_opts(u, &b), 0);
+    assert_int_equal(tern_uri_to_opts(u, tern_scheme_default_port(u->scheme), &b), 0);
     int n = tern_msgb_encode(&b, buf, cap);
     assert_true(n > 0);
     assert_int_equal(tern_msg_parse(m, buf, (size_t)n), 0);
@@ -255,7 +255,7 @@ static void test_rfc7252_s6_3_equivalent_uris_same_wire(void **state) {
         assert_int_equal(tern_uri_parse(&u, uris[i]), 0);
         assert_false(u.port_explicit && i == 2); /* "host:" is the default port */
         tern_msgb_init(&b, TERN_TYPE_CON, TERN_CODE_GET, 0x1234);
-        assert_int_equal(tern_uri_to_opts(&u, &b), 0);
+        assert_int_equal(tern_uri_to_opts(&u, tern_scheme_default_port(u.scheme), &b), 0);
         int n = tern_msgb_encode(&b, buf, sizeof buf);
         assert_int_equal(n, (int)want_len);
         assert_memory_equal(buf, want, want_len);
@@ -275,7 +275,26 @@ static void test_rfc7252_s6_4_uri_port_wire(void **state) {
     assert_int_equal(tern_uri_parse(&u, "coap://a:5684"), 0);
     assert_true(u.port_explicit);
     tern_msgb_init(&b, TERN_TYPE_CON, TERN_CODE_GET, 1);
-    assert_int_equal(tern_uri_to_opts(&u, &b), 0);
+    assert_int_equal(tern_uri_to_opts(&u, tern_scheme_default_port(u.scheme), &b), 0);
+    int n = tern_msgb_encode(&b, buf, sizeof buf);
+    assert_int_equal(n, (int)want_len);
+    assert_memory_equal(buf, want, want_len);
+}
+
+/* Section 6.4 step 6: a request sent to the URI's own port carries no
+ * Uri-Port, whatever that port is. */
+static void test_rfc7252_s6_4_no_uri_port_when_sent_to_that_port(void **state) {
+    (void)state;
+    tern_uri u;
+    tern_msgb b;
+    uint8_t buf[64], want[64];
+    size_t want_len = tt_hex("40 01 00 01"  /* CON GET mid 1 */
+                             "| 31 61"      /* Uri-Host (3) "a" */
+                             "| 81 78",     /* Uri-Path (+8 = 11) "x" */
+                             want, sizeof want);
+    assert_int_equal(tern_uri_parse(&u, "coap://a:61616/x"), 0);
+    tern_msgb_init(&b, TERN_TYPE_CON, TERN_CODE_GET, 1);
+    assert_int_equal(tern_uri_to_opts(&u, 61616, &b), 0);
     int n = tern_msgb_encode(&b, buf, sizeof buf);
     assert_int_equal(n, (int)want_len);
     assert_memory_equal(buf, want, want_len);
@@ -296,7 +315,7 @@ static void test_uri_capacity(void **state) {
     assert_int_equal(tern_uri_parse(&u, text), 0);
     assert_int_equal(u.n_path, TERN_URI_MAX_PARTS);
     tern_msgb_init(&b, TERN_TYPE_CON, TERN_CODE_GET, 1);
-    assert_int_equal(tern_uri_to_opts(&u, &b), 0);
+    assert_int_equal(tern_uri_to_opts(&u, tern_scheme_default_port(u.scheme), &b), 0);
     assert_true(tern_msgb_encode(&b, buf, sizeof buf) > 0);
 
     /* one segment too many */
@@ -350,7 +369,7 @@ static void test_uri_capacity(void **state) {
     tern_msgb_init(&b, TERN_TYPE_CON, TERN_CODE_GET, 1);
     for (int i = 0; i < TERN_MSGB_MAX_OPTS - 2; i++)
         assert_int_equal(tern_msgb_add_uint(&b, TERN_OPT_ACCEPT, 0), 0);
-    assert_int_equal(tern_uri_to_opts(&u, &b), TERN_E_FULL);
+    assert_int_equal(tern_uri_to_opts(&u, tern_scheme_default_port(u.scheme), &b), TERN_E_FULL);
 }
 
 /* parse -> to_opts -> encode -> parse -> from_msg gives the normalised URI,
@@ -552,6 +571,7 @@ int main(void) {
         cmocka_unit_test(test_rfc7252_s6_4_parse_table),
         cmocka_unit_test(test_rfc7252_s6_3_equivalent_uris_same_wire),
         cmocka_unit_test(test_rfc7252_s6_4_uri_port_wire),
+        cmocka_unit_test(test_rfc7252_s6_4_no_uri_port_when_sent_to_that_port),
         cmocka_unit_test(test_uri_capacity),
         cmocka_unit_test(test_rfc7252_s6_5_round_trip),
         cmocka_unit_test(test_rfc7252_s6_5_from_msg),
