@@ -1,0 +1,120 @@
+/* test_io_embed.c - tern_io driven from someone else's event loop, over real
+ * loopback UDP: the loop watches tern_io_fd() and sleeps for
+ * tern_io_timeout_ms(), calling tern_io_step(io, 0) when either says so
+ * (tern/io.h). Also checks that an idle server asks for no wake-up at all:
+ * nothing in tern polls. */
+#include "tern/request.h"
+#include "tern/tern.h"
+#include "tern_test.h"
+
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+
+static uint8_t get_hello(tern_request *req, tern_response *resp) {
+    (void)req;
+    tern_response_text(resp, "hello");
+    return TERN_CODE_CONTENT;
+}
+
+typedef struct outcome {
+    bool done;
+    int err;
+    uint8_t code;
+    char payload[16];
+} outcome;
+
+static void on_answer(void *ctx, tern_client *cli, tern_req id, const tern_client_event *ev,
+                      uint64_t now_ms) {
+    (void)cli, (void)id, (void)now_ms;
+    outcome *o = ctx;
+    o->done = !ev->observing;
+    o->err = ev->err;
+    if (ev->resp) {
+        o->code = ev->resp->code;
+        size_t n = ev->resp->payload_len < sizeof o->payload - 1 ? ev->resp->payload_len
+                                                                 : sizeof o->payload - 1;
+        memcpy(o->payload, ev->resp->payload, n);
+        o->payload[n] = 0;
+    }
+}
+
+static tern_io *open_io(uint16_t port) {
+    tern_io_config cfg;
+    tern_io_config_default(&cfg);
+    cfg.bind_host = "127.0.0.1";
+    cfg.port = port;
+    int err = 0;
+    tern_io *io = tern_io_new(&cfg, &err);
+    assert_non_null(io);
+    return io;
+}
+
+/* The host loop: poll both fds with the shorter of the two timeouts. */
+static void host_loop_round(tern_io *a, tern_io *b) {
+    struct pollfd fds[2] = {{.fd = tern_io_fd(a), .events = POLLIN},
+                            {.fd = tern_io_fd(b), .events = POLLIN}};
+    int ta = tern_io_timeout_ms(a), tb = tern_io_timeout_ms(b);
+    int t = ta < 0 ? tb : (tb < 0 ? ta : (ta < tb ? ta : tb));
+    if (t < 0 || t > 100) t = 100; /* bounded: the test must end */
+    poll(fds, 2, t);
+    assert_int_equal(tern_io_step(a, 0), 0);
+    assert_int_equal(tern_io_step(b, 0), 0);
+}
+
+static void test_io_embedded_in_a_foreign_poll_loop(void **state) {
+    (void)state;
+    tern_io *srv_io = open_io(0);
+    tern_resource_def def = {.path = "/hello", .get = get_hello};
+    assert_int_equal(tern_server_add_resource(tern_io_server(srv_io), &def, NULL), 0);
+    uint16_t port = tern_io_port(srv_io);
+    assert_true(port != 0);
+
+    /* Idle: no deadline, so the host loop may sleep until a datagram. */
+    assert_int_equal(tern_io_timeout_ms(srv_io), -1);
+
+    tern_io *cli_io = open_io(0);
+    char uri[64];
+    snprintf(uri, sizeof uri, "coap://127.0.0.1:%u/hello", port);
+    tern_msgb req;
+    tern_msgb_init(&req, TERN_TYPE_CON, TERN_CODE_GET, 0);
+    outcome o = {0};
+    tern_req id;
+    assert_int_equal(tern_io_request_start(cli_io, uri, &req, 5000, on_answer, &o, &id), 0);
+    for (int i = 0; i < 50 && !o.done; i++) host_loop_round(srv_io, cli_io);
+
+    assert_true(o.done);
+    assert_int_equal(o.err, 0);
+    assert_int_equal(o.code, TERN_CODE_CONTENT);
+    assert_string_equal(o.payload, "hello");
+    tern_io_free(cli_io);
+    tern_io_free(srv_io);
+}
+
+static void test_io_unknown_path_answers_4_04(void **state) {
+    (void)state;
+    tern_io *srv_io = open_io(0);
+    assert_non_null(tern_io_server(srv_io));
+    uint16_t port = tern_io_port(srv_io);
+    tern_io *cli_io = open_io(0);
+    char uri[64];
+    snprintf(uri, sizeof uri, "coap://127.0.0.1:%u/nowhere", port);
+    tern_msgb req;
+    tern_msgb_init(&req, TERN_TYPE_CON, TERN_CODE_GET, 0);
+    outcome o = {0};
+    tern_req id;
+    assert_int_equal(tern_io_request_start(cli_io, uri, &req, 5000, on_answer, &o, &id), 0);
+    for (int i = 0; i < 50 && !o.done; i++) host_loop_round(srv_io, cli_io);
+    assert_true(o.done);
+    assert_int_equal(o.code, TERN_CODE_NOT_FOUND); /* RFC 7252 section 5.9.2.5 */
+    tern_io_free(cli_io);
+    tern_io_free(srv_io);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_io_embedded_in_a_foreign_poll_loop),
+        cmocka_unit_test(test_io_unknown_path_answers_4_04),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
