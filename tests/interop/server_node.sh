@@ -6,33 +6,18 @@
 # Exits 77 (skip) when node or node-coap is missing, unless
 # TERN_REQUIRE_INTEROP=1.
 set -uo pipefail
+. "$(dirname "$0")/lib/common.bash"
 
-here=$(cd "$(dirname "$0")" && pwd)
-skip() { echo "SKIP: $*"; [ "${TERN_REQUIRE_INTEROP:-0}" = 1 ] && exit 1; exit 77; }
-fail() { echo "FAIL: $*"; [ -f "$tmp/server.log" ] && { echo "--- server log"; tail -40 "$tmp/server.log"; }; exit 1; }
+need_node_coap
+need_built "$S"
 
-command -v node >/dev/null || skip "no node"
-[ -d "$here/node/node_modules/coap" ] || skip "node-coap not installed (scripts/install-deps --test)"
-server="${TERN_BIN:?TERN_BIN must point at the built apps}/tern-server"
-[ -x "$server" ] || fail "$server not built"
+start_tern_server "$tmp/server.log" --state-dir "$tmp/state" -v
 
-tmp=$(mktemp -d)
-srv_pid=""
-cleanup() {
-  [ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null && wait "$srv_pid" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-"$server" --port 0 --bind 127.0.0.1 --state-dir "$tmp/state" -v 2>"$tmp/server.log" &
-srv_pid=$!
-port=""
-for _ in $(seq 100); do
-  port=$(sed -n 's/.*listening on coap:\/\/127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$tmp/server.log")
-  [ -n "$port" ] && break
-  kill -0 "$srv_pid" 2>/dev/null || fail "tern-server exited at start"
-  sleep 0.05
-done
-[ -n "$port" ] || fail "tern-server did not report its port"
-
-(cd "$here/node" && timeout 60 node server_alarm.js "$port") || fail "node-coap checks"
+# server_alarm.js prints "ok   - ..." / "FAIL - ..." lines itself; count
+# them here too, so that the summary line covers its checks.
+timeout -k 3 60 node "$interop_dir/node/server_alarm.js" "$port" >"$tmp/node.out" 2>&1
+rc=$?
+cat "$tmp/node.out"
+passed=$((passed + $(grep -c '^ok   - ' "$tmp/node.out")))
+failed=$((failed + $(grep -c '^FAIL - ' "$tmp/node.out")))
+check "node/server_alarm.js exits 0 (exit $rc)" test "$rc" = 0

@@ -2,9 +2,11 @@
 // peer of tern's client interop test (tests/interop/client_node.sh).
 // RFC 7252: GET/PUT on /alarm; RFC 7641: GET with Observe=0 registers, every
 // accepted PUT notifies all observers (res.write), RST or an ended stream
-// removes one. Usage: node client_alarm_server.js PORT
+// removes one. Usage: node client_alarm_server.js PORT (0: the kernel picks
+// one); prints "ready PORT" once listening.
 'use strict';
 const coap = require('coap');
+const dgram = require('dgram');
 
 const port = parseInt(process.argv[2], 10);
 let state = 'OFF';
@@ -47,8 +49,10 @@ server.on('request', (req, res) => {
   res.end();
 });
 
-server.listen(port, '127.0.0.1', () => {
-  console.log(`ready ${port}`);
+// Bind the socket here so that the port the kernel picked for 0 is known.
+const sock = dgram.createSocket('udp4');
+sock.bind(port, '127.0.0.1', () => {
+  server.listen(sock, () => console.log(`ready ${sock.address().port}`));
 });
 // Leave at once on SIGTERM: server.close() would wait for open observations.
 process.on('SIGTERM', () => process.exit(0));

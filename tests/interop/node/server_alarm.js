@@ -1,6 +1,7 @@
 // server_alarm.js - drive tern-server's /alarm with node-coap (RFC 7252
 // GET/PUT, RFC 7641 Observe with two observers at once).
-// Usage: node server_alarm.js PORT   (exits 0 when every check passed)
+// Usage: node server_alarm.js PORT   (exits 0 when every check passed; prints
+// "ok   - ..." and "FAIL - ..." lines like tests/interop/lib/common.bash)
 'use strict';
 const coap = require('coap');
 
@@ -9,7 +10,7 @@ const host = '127.0.0.1';
 let failures = 0;
 
 function check(ok, what) {
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  console.log(`${ok ? 'ok   -' : 'FAIL -'} ${what}`);
   if (!ok) failures++;
 }
 
@@ -82,8 +83,8 @@ async function main() {
   check(got2, 'both observers notified of OFF within 1 s');
   a.res.close();
   b.res.close();
-  console.log(failures ? `${failures} check(s) failed` : 'all node-coap checks passed');
+  console.log(`# node-coap: ${failures ? `${failures} check(s) failed` : 'all checks passed'}`);
   process.exit(failures ? 1 : 0);
 }
 
-main().catch((e) => { console.log(`FAIL ${e.message}`); process.exit(1); });
+main().catch((e) => { console.log(`FAIL - ${e.message}`); process.exit(1); });
