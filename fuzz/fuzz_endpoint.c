@@ -12,11 +12,14 @@
  *     4           advance: delta u16 (big endian) * 8 ms
  *     5           answer a deferred request: slot u8, code u8, payload u8
  *     6           send_msg: peer u8, flags u8 (CON/NON, code), token u8
- *     7           cancel: ctx u8
+ *     7           cancel: ctx u8; with bit 7 set instead: peer (bits 0-1)
+ *                 reported unreachable (tern_endpoint_unreachable)
  *
  * on_request answers a third of the requests at once, defers a third (step
- * 5 answers them, maybe never) and ignores the rest; on_response accepts by
- * token parity; done() sometimes sends again from inside the callback.
+ * 5 answers them, maybe never) and of the rest rejects those whose token has
+ * bit 1 set (tern_endpoint_reject: RST for a NON, refused for a CON) and
+ * ignores the others; on_response accepts by token parity; done() sometimes
+ * sends again from inside the callback.
  * After every step the harness ticks when due and drains the output. It
  * checks that every datagram the endpoint emits parses, that the deadline
  * after a tick lies in the future, and that the queue drains; ASan/UBSan and
@@ -72,6 +75,11 @@ static void on_request(void *user, tern_endpoint *ep, tern_reqid id, const tern_
         h->deferred[h->n_deferred++ % N_DEFER] = id;
         break;
     default:
+        if (req->token_len && (req->token[0] & 2)) {
+            /* RFC 7252 5.4.1: only a NON may be rejected. */
+            int rc = tern_endpoint_reject(ep, id, now);
+            if ((rc == 0) != (req->type == TERN_TYPE_NON)) abort();
+        }
         break;
     }
 }
@@ -176,7 +184,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     c.token_len = 4;
     c.random = fuzz_random;
     c.random_ctx = &h.rng;
-    tern_endpoint_callbacks cb = {on_request, on_response, on_reset, on_trace};
+    tern_endpoint_callbacks cb = {.on_request = on_request,
+                                  .on_response = on_response,
+                                  .on_reset = on_reset,
+                                  .on_trace = on_trace};
     h.ep = tern_endpoint_new(&c, &cb, &h);
     if (!h.ep) abort();
 
@@ -216,7 +227,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             break;
         default:
             if (size - i < 1) goto out;
-            (void)tern_endpoint_cancel(h.ep, &h.ctx[data[i] % N_CTX]);
+            if (data[i] & 0x80)
+                tern_endpoint_unreachable(h.ep, &h.peers[data[i] & 3], h.now);
+            else
+                (void)tern_endpoint_cancel(h.ep, &h.ctx[data[i] % N_CTX]);
             i += 1;
             break;
         }

@@ -53,7 +53,7 @@ static const char usage_text[] =
     "  5  the server answered 5.xx (server error)\n"
     "  6  the host name could not be resolved\n"
     "  7  the server reset the request (RST)\n"
-    "  8  no answer in time: timeout or host unreachable\n"
+    "  8  no answer in time: timeout, or host or port unreachable\n"
     "\n"
     "Examples:\n"
     "  tern get coap://localhost/alarm\n"

@@ -43,6 +43,12 @@ int cli_fail(const cli_opts *o, int err) {
         why = "no response (timeout; is the host reachable and serving CoAP?)";
         status = EXIT_TIMEOUT;
         break;
+    case TERN_E_UNREACHABLE:
+        /* ICMP destination unreachable: no CoAP server listens there (port
+         * unreachable), or the host or network cannot be reached. */
+        why = "unreachable (ICMP: no CoAP server at that host and port, or no route to it)";
+        status = EXIT_TIMEOUT;
+        break;
     case TERN_E_RESET:
         why = "the server reset the request (RST)";
         status = EXIT_RESET;

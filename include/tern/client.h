@@ -11,8 +11,9 @@
  * client adds a deadline for the whole request and the Observe rules.
  *
  * Every outcome reaches one callback, tern_client_fn: each response or
- * notification, and a final error (timeout, reset, cancelled). For a URI with
- * a host name and for a blocking call, see tern/request.h (in src/io). */
+ * notification, and a final error (timeout, reset, unreachable, cancelled).
+ * For a URI with a host name and for a blocking call, see tern/request.h (in
+ * src/io). */
 #ifndef TERN_CLIENT_H
 #define TERN_CLIENT_H
 
@@ -46,8 +47,9 @@ typedef struct tern_client_config {
 void tern_client_config_default(tern_client_config *cfg);
 
 /* Create a client sending through ep. The endpoint's callbacks must forward
- * to tern_client_handle_response / tern_client_handle_reset (tern_io does
- * this). Allocates its table once; NULL on a bad config or out of memory. */
+ * to tern_client_handle_response / tern_client_handle_reset /
+ * tern_client_handle_unreachable (tern_io does this). Allocates its table
+ * once; NULL on a bad config or out of memory. */
 tern_client *tern_client_new(tern_endpoint *ep, const tern_client_config *cfg);
 /* Free it without calling any callback; ongoing CONs are cancelled. */
 void tern_client_free(tern_client *cli);
@@ -59,6 +61,10 @@ int tern_client_handle_response(tern_client *cli, const tern_addr *peer, const t
                                 uint64_t now_ms);
 void tern_client_handle_reset(tern_client *cli, const tern_addr *peer, uint16_t mid,
                               uint64_t now_ms);
+/* The endpoint's on_unreachable: every request and observation to peer ends
+ * with TERN_E_UNREACHABLE (a deregistration in progress with
+ * TERN_E_CANCELLED), NON ones included. */
+void tern_client_handle_unreachable(tern_client *cli, const tern_addr *peer, uint64_t now_ms);
 /* Timers (request timeouts, Observe re-registration). */
 void tern_client_tick(tern_client *cli, uint64_t now_ms);
 uint64_t tern_client_next_deadline(const tern_client *cli);
@@ -73,6 +79,8 @@ typedef struct tern_client_event {
     /* 0: resp holds a response or notification. Otherwise the request ended
      * without (further) answer: TERN_E_TIMEOUT (retransmissions or the
      * request's deadline ran out), TERN_E_RESET (the peer answered with RST),
+     * TERN_E_UNREACHABLE (the network reported the peer unreachable, e.g.
+     * ICMP port unreachable: nothing listens there),
      * TERN_E_CANCELLED (tern_client_deregister finished; resp is the server's
      * answer to the deregistration, or NULL), or the endpoint's error when
      * a send that had to wait for the next tick (a request made inside a

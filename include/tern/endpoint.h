@@ -51,18 +51,21 @@ typedef enum tern_tx_status {
     TERN_TX_ACKED = 0,  /* ACK arrived (empty or with a piggybacked response) */
     TERN_TX_RESET,      /* the peer answered with RST */
     TERN_TX_TIMEOUT,    /* MAX_RETRANSMIT retransmissions went unanswered */
-    TERN_TX_CANCELLED   /* tern_endpoint_cancel or tern_endpoint_free */
+    TERN_TX_CANCELLED,  /* tern_endpoint_cancel or tern_endpoint_free */
+    TERN_TX_UNREACHABLE /* the network reported the peer unreachable
+                           (tern_endpoint_unreachable, e.g. ICMP) */
 } tern_tx_status;
 
 typedef void (*tern_tx_done_fn)(void *ctx, tern_endpoint *ep, tern_tx_status status,
                                 uint64_t now_ms);
 
-/* Callbacks run inside tern_endpoint_recv, _tick, _cancel and _free. They may
- * call tern_endpoint_send_msg, _respond, _cancel, _new_token,
- * _request_info and _get_stats on the same endpoint (e.g. send the next
- * notification from done()); they must not call tern_endpoint_recv, _tick or
- * _free. on_trace must not call into the endpoint at all. A tern_msg given to
- * a callback is valid only during the call. */
+/* Callbacks run inside tern_endpoint_recv, _tick, _cancel, _unreachable and
+ * _free. They may call tern_endpoint_send_msg, _respond, _reject, _cancel,
+ * _new_token, _request_info and _get_stats on the same endpoint (e.g. send
+ * the next notification from done()); they must not call
+ * tern_endpoint_recv, _tick, _unreachable or _free. on_trace must not call
+ * into the endpoint at all. A tern_msg given to a callback is valid only
+ * during the call. */
 typedef struct tern_endpoint_callbacks {
     /* A new (deduplicated) request. Answer with tern_endpoint_respond, during
      * this call (piggybacked) or later (separate response). May be NULL: then
@@ -95,6 +98,12 @@ typedef struct tern_endpoint_callbacks {
     /* Every datagram in (after a successful parse) and out (when queued),
      * for -v logging. May be NULL. */
     void (*on_trace)(void *user, bool outgoing, const tern_addr *peer, const tern_msg *msg);
+    /* The peer was reported unreachable (tern_endpoint_unreachable), after
+     * its tracked CONs ended with TERN_TX_UNREACHABLE: the place to give up
+     * on NON requests and observations of that peer, which the endpoint
+     * does not track. May be NULL. */
+    void (*on_unreachable)(void *user, tern_endpoint *ep, const tern_addr *peer,
+                           uint64_t now_ms);
 } tern_endpoint_callbacks;
 
 typedef struct tern_endpoint_config {
@@ -213,6 +222,26 @@ int tern_endpoint_respond(tern_endpoint *ep, tern_reqid id, tern_msgb *resp, uin
 int tern_endpoint_respond_tracked(tern_endpoint *ep, tern_reqid id, tern_msgb *resp,
                                   uint64_t now_ms, tern_tx_done_fn done, void *ctx);
 
+/* Reject a request instead of answering it (RFC 7252 sections 4.2, 4.3,
+ * 5.4.1): a NON request, e.g. one with an unrecognised critical option, gets
+ * a RST with its MID and no response; the id is spent, and a duplicate of
+ * the NON is dropped silently like any duplicate (4.5). A CON request must be
+ * answered (5.4.1: 4.02 Bad Option), so it gets TERN_E_STATE and the id
+ * stays valid. 0, TERN_E_NOTFOUND (unknown or expired id) or TERN_E_STATE.
+ * The RST is optional (4.3: "MAY"): with the send queue full it is dropped
+ * (counted in tx_dropped) and the request is still rejected. */
+int tern_endpoint_reject(tern_endpoint *ep, tern_reqid id, uint64_t now_ms);
+
+/* The network says peer cannot be reached (the io layer feeds ICMP
+ * destination-unreachable errors in here). Every CON to peer tracked when the
+ * call starts, sent or waiting for NSTART, ends at once with
+ * TERN_TX_UNREACHABLE (the ones that were sent first, then the queue in
+ * order) instead of being retransmitted until MAX_TRANSMIT_WAIT; a CON sent
+ * from those done() calls is not affected. Then on_unreachable runs. Other
+ * peers, received requests and dedup state are untouched. Not from inside a
+ * callback. */
+void tern_endpoint_unreachable(tern_endpoint *ep, const tern_addr *peer, uint64_t now_ms);
+
 /* Details of a request still awaiting its answer: peer and token (its type
  * and options are in the tern_msg given to on_request). 0 or
  * TERN_E_NOTFOUND; NULL outputs are skipped. */
@@ -224,13 +253,15 @@ typedef struct tern_endpoint_stats {
     /* rx: datagrams fed to tern_endpoint_recv. tx: datagrams queued for the
      * wire (retransmissions and replays included). retransmissions: CON
      * retransmissions. duplicates: CON/NON copies recognised by dedup.
-     * rejected: datagrams refused as format errors, and CON/NON responses
-     * refused by on_response. timeouts: CONs given up. resets: RSTs
-     * received (matched or not). */
+     * rejected: datagrams refused as format errors, CON/NON responses
+     * refused by on_response, and requests refused by
+     * tern_endpoint_reject. timeouts: CONs given up. resets: RSTs received
+     * (matched or not). */
     uint64_t rx, tx, retransmissions, duplicates, rejected, timeouts, resets;
     uint64_t busy_answers;   /* 5.03 answers for a full table */
     uint64_t dedup_evicted;  /* dedup entries dropped before their lifetime */
     uint64_t tx_dropped;     /* datagrams dropped for a full send queue */
+    uint64_t unreachable;    /* tern_endpoint_unreachable calls */
 } tern_endpoint_stats;
 
 void tern_endpoint_get_stats(const tern_endpoint *ep, tern_endpoint_stats *st);

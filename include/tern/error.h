@@ -23,7 +23,8 @@ enum {
     TERN_E_SYSTEM = -9,    /* the operating system refused (io layer only) */
     TERN_E_STATE = -10,    /* the call does not fit the object's state */
     TERN_E_REJECT = -11,   /* a callback rejects a message (answered by RST) */
-    TERN_E_CANCELLED = -12 /* the application cancelled the operation */
+    TERN_E_CANCELLED = -12, /* the application cancelled the operation */
+    TERN_E_UNREACHABLE = -13 /* the network reported the peer unreachable (ICMP) */
 };
 
 /* A short English name for a TERN_E_* value; never NULL. */

@@ -4,7 +4,10 @@
  * A tern_io owns one UDP socket (IPv6 dual-stack, or IPv4), an endpoint and,
  * on demand, a server and a client sitting on that endpoint. It reads the
  * monotonic clock, feeds datagrams in (recvmmsg), drains the endpoint's
- * output (sendmmsg) and sleeps in epoll until the earliest deadline.
+ * output (sendmmsg) and sleeps in epoll until the earliest deadline. ICMP
+ * destination-unreachable errors for datagrams it sent (IP_RECVERR) go to
+ * tern_endpoint_unreachable, so requests to a peer where nothing listens
+ * fail with TERN_E_UNREACHABLE at once and its observers are dropped.
  *
  * To embed tern in another event loop, watch tern_io_fd() for readability and
  * call tern_io_step(io, 0) when it is readable or when tern_io_timeout_ms()

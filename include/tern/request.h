@@ -48,9 +48,10 @@ typedef struct tern_reply {
 /* Send req to uri and run io until the response comes or timeout_ms (0: the
  * client's default, 93 s) passes. 0 with *resp filled (whatever its code:
  * 4.xx and 5.xx are answers, not errors), or TERN_E_URI, TERN_E_NOTFOUND
- * (host), TERN_E_TIMEOUT, TERN_E_RESET, TERN_E_NOSPACE (response too large
- * for resp), TERN_E_SYSTEM, TERN_E_CANCELLED (io was stopped, e.g. by a
- * signal caught with tern_io_catch_signals). */
+ * (host), TERN_E_TIMEOUT, TERN_E_UNREACHABLE (ICMP), TERN_E_RESET,
+ * TERN_E_NOSPACE (response too large for resp), TERN_E_SYSTEM,
+ * TERN_E_CANCELLED (io was stopped, e.g. by a signal caught with
+ * tern_io_catch_signals). */
 int tern_io_request(tern_io *io, const char *uri, tern_msgb *req, uint32_t timeout_ms,
                     tern_reply *resp);
 

@@ -12,7 +12,8 @@
  *     }
  *
  * The server answers what handlers need not think about: 4.04 for an unknown
- * path, 4.05 for a missing method, 4.02 for an unrecognised critical option,
+ * path, 4.05 for a missing method, 4.02 for an unrecognised critical option
+ * (a NON request with one is rejected with RST, section 5.4.1),
  * 4.06 and 4.15 from the resource's declared content formats, 5.05 for a
  * proxy request, 4.12 for If-Match/If-None-Match, /.well-known/core, and the
  * Observe registry: when a resource's state changes the application calls
@@ -63,9 +64,9 @@ void tern_server_config_default(tern_server_config *cfg);
 /* ---- Lifecycle and entry points (called by src/io or a test) ------------- */
 
 /* Create a server answering the requests of ep. The endpoint's callbacks must
- * forward to tern_server_handle_request / tern_server_handle_reset (tern_io
- * does this). Free the server before the endpoint. NULL on a bad config or
- * out of memory. */
+ * forward to tern_server_handle_request / tern_server_handle_reset /
+ * tern_server_handle_unreachable (tern_io does this). Free the server
+ * before the endpoint. NULL on a bad config or out of memory. */
 tern_server *tern_server_new(tern_endpoint *ep, const tern_server_config *cfg);
 /* Cancel outstanding notifications and free everything. NULL is a no-op. */
 void tern_server_free(tern_server *srv);
@@ -76,6 +77,10 @@ void tern_server_handle_request(tern_server *srv, tern_reqid id, const tern_addr
  * ends that observation (RFC 7641 section 3.6). */
 void tern_server_handle_reset(tern_server *srv, const tern_addr *peer, uint16_t mid,
                               uint64_t now_ms);
+/* The endpoint's on_unreachable: every observer at peer is removed, as if it
+ * had gone silent (RFC 7641 section 4.5), without waiting for a CON
+ * notification to time out. */
+void tern_server_handle_unreachable(tern_server *srv, const tern_addr *peer, uint64_t now_ms);
 /* Send notifications for changed resources, liveness notifications that are
  * due, retries, and answer deferred requests that timed out. */
 void tern_server_tick(tern_server *srv, uint64_t now_ms);
@@ -197,6 +202,10 @@ typedef struct tern_server_stats {
     uint64_t observers_removed_timeout, observers_removed_reset,
         observers_removed_deregister, observers_removed_error;
     uint64_t deferred_timeouts;
+    /* NON requests rejected with RST for a bad critical option (5.4.1). */
+    uint64_t requests_rejected;
+    /* Observers dropped because their peer was reported unreachable. */
+    uint64_t observers_removed_unreachable;
 } tern_server_stats;
 
 void tern_server_get_stats(const tern_server *srv, tern_server_stats *st);

@@ -1,6 +1,7 @@
 /* client.c - the client's request table: tokens and matching (RFC 7252
  * sections 5.3.1 and 5.3.2), the whole-request deadline, and the outcome of
- * confirmable requests reported by the endpoint (section 4.2: RST, give-up).
+ * confirmable requests reported by the endpoint (section 4.2: RST, give-up;
+ * and an unreachable peer, which ends every request to it).
  *
  * Every request or observation owns a slot found by token and peer. The
  * endpoint reports a CON's fate through done(ctx = slot); a slot stays
@@ -195,7 +196,9 @@ static void client_tx_done(void *ctx, tern_endpoint *ep, tern_tx_status status, 
      * doing, already accounted for. */
     if (status == TERN_TX_ACKED || status == TERN_TX_CANCELLED || s->state == SLOT_FREE) return;
     cli->in_endpoint++;
-    int err = status == TERN_TX_RESET ? TERN_E_RESET : TERN_E_TIMEOUT;
+    int err = status == TERN_TX_RESET         ? TERN_E_RESET
+              : status == TERN_TX_UNREACHABLE ? TERN_E_UNREACHABLE
+                                              : TERN_E_TIMEOUT;
     switch (s->state) {
     case SLOT_OBS_DEREGISTER:
         /* The observation is gone for us either way. */
@@ -203,8 +206,9 @@ static void client_tx_done(void *ctx, tern_endpoint *ep, tern_tx_status status, 
         break;
     case SLOT_OBS_ACTIVE:
         /* A re-registration failed, yet notifications arrived meanwhile: a
-         * timeout is no reason to stop; a RST means the server refuses. */
-        if (status == TERN_TX_RESET) client_finish(s, err, NULL, now_ms);
+         * timeout is no reason to stop; a RST means the server refuses, an
+         * unreachable port that no server is left to notify us. */
+        if (status != TERN_TX_TIMEOUT) client_finish(s, err, NULL, now_ms);
         break;
     default:
         client_finish(s, err, NULL, now_ms);
@@ -297,6 +301,26 @@ void tern_client_handle_reset(tern_client *cli, const tern_addr *peer, uint16_t 
         cli->in_endpoint--;
         return;
     }
+}
+
+/* The network reports peer unreachable (ICMP). The endpoint has already
+ * ended our CONs to it (done(UNREACHABLE) finished those slots); what is
+ * left are NON requests, observations kept alive by notifications, and
+ * slots waiting for an ACKed request's separate response: none of them will
+ * hear from that address. A request asked for after the report (still
+ * send_pending) has not gone out and is left to run. */
+void tern_client_handle_unreachable(tern_client *cli, const tern_addr *peer, uint64_t now_ms) {
+    if (!cli || !peer) return;
+    cli->in_endpoint++;
+    for (uint32_t i = 0; i < cli->cfg.max_requests; i++) {
+        client_slot *s = &cli->slots[i];
+        if (s->state == SLOT_FREE || s->state == SLOT_ZOMBIE || s->send_pending ||
+            !tern_addr_equal(&s->peer, peer))
+            continue;
+        client_finish(s, s->state == SLOT_OBS_DEREGISTER ? TERN_E_CANCELLED : TERN_E_UNREACHABLE,
+                      NULL, now_ms);
+    }
+    cli->in_endpoint--;
 }
 
 /* ---- timers ---------------------------------------------------------------- */

@@ -15,7 +15,11 @@
  *   request CON/NON  pending.c (dedup, on_request, piggybacked or separate)
  *   response CON/NON dedup, on_response; CON is ACKed or, rejected, RST (5.3.2)
  *   request in ACK/RST, non-empty RST, reserved classes 1/3/6/7:
- *                    format errors: RST for a CON, otherwise dropped */
+ *                    format errors: RST for a CON, otherwise dropped
+ *
+ * tern_endpoint_unreachable takes the io layer's news (ICMP) that a peer
+ * cannot be reached: its CONs end at once (retransmit.c), on_unreachable
+ * tells the owners of what the endpoint does not track. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -279,6 +283,21 @@ int tern_endpoint_recv(tern_endpoint *ep, const tern_addr *peer, const uint8_t *
     ep->stats.rejected++;
     if (m.type == TERN_TYPE_CON) ep_emit_empty(ep, peer, TERN_TYPE_RST, m.mid);
     return TERN_E_FORMAT;
+}
+
+/* ---- unreachable peers --------------------------------------------------- */
+
+void tern_endpoint_unreachable(tern_endpoint *ep, const tern_addr *peer, uint64_t now_ms) {
+    if (ep == NULL || peer == NULL || peer->len > TERN_ADDR_MAX || ep->closing) return;
+    if (now_ms > ep->last_now) ep->last_now = now_ms;
+    /* A copy: the callbacks below must not see the address change under
+     * them, wherever the caller keeps it. */
+    tern_addr to = *peer;
+    ep->stats.unreachable++;
+    ep_xch_unreachable(ep, &to, now_ms);
+    /* NON requests and notifications are not tracked here; their owners
+     * decide (the client fails them, the server drops observers). */
+    if (ep->cb.on_unreachable) ep->cb.on_unreachable(ep->user, ep, &to, now_ms);
 }
 
 /* ---- timers and output -------------------------------------------------- */

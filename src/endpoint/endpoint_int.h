@@ -10,7 +10,8 @@
  * Who owns what:
  *   txqueue.c  ep_txq     datagrams waiting for tern_endpoint_send
  *   peer.c     ep_peers   per-peer MID counter, NSTART count and queue (4.4, 4.7)
- *   retransmit.c ep_xchs  outgoing CONs: back-off, give-up, ACK/RST match (4.2, 4.8)
+ *   retransmit.c ep_xchs  outgoing CONs: back-off, give-up, ACK/RST match (4.2, 4.8),
+ *                         unreachable peers
  *   dedup.c    ep_dedups  received (peer, MID) with what to replay (4.5)
  *   pending.c  ep_pends   received requests not answered yet (5.2.1, 5.2.2)
  *   endpoint.c            create/free, receive dispatch, timers, stats */
@@ -87,6 +88,7 @@ typedef struct ep_peer {
     uint32_t n_xch;              /* exchanges tracked, active or queued */
     uint32_t n_active;           /* CONs sent and not yet acknowledged (4.7) */
     uint32_t q_head, q_tail;     /* CONs waiting for NSTART, FIFO */
+    bool hold;                   /* don't start queued CONs: being ended */
 } ep_peer;
 
 typedef struct ep_peers {
@@ -240,6 +242,8 @@ void ep_xch_tick(tern_endpoint *ep, uint64_t now);
 uint64_t ep_xch_next_deadline(const tern_endpoint *ep);
 /* tern_endpoint_free: end everything with TERN_TX_CANCELLED. */
 void ep_xch_cancel_all(tern_endpoint *ep, uint64_t now);
+/* tern_endpoint_unreachable: end every CON to peer with TERN_TX_UNREACHABLE. */
+void ep_xch_unreachable(tern_endpoint *ep, const tern_addr *peer, uint64_t now);
 
 /* dedup.c */
 void ep_dedups_init(ep_dedups *t);

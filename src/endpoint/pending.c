@@ -11,7 +11,8 @@
  *    knows the answer will take a while), or at once when a duplicate shows
  *    the client retransmitting; the later answer is then a separate CON
  *    response, tracked and retransmitted by retransmit.c;
- *  - a NON request gets a NON response with a fresh MID (5.2.3).
+ *  - a NON request gets a NON response with a fresh MID (5.2.3), or is
+ *    rejected with a RST (tern_endpoint_reject; 4.3, 5.4.1).
  * Slots expire after EXCHANGE_LIFETIME, by which time the client has given
  * up, so a handler that never answers cannot leak them.
  *
@@ -245,6 +246,26 @@ int tern_endpoint_respond_tracked(tern_endpoint *ep, tern_reqid id, tern_msgb *r
         rc = ep_send_non(ep, &peer, resp);
         if (rc < 0) return rc;
     }
+    pend_free(ep, pi);
+    return 0;
+}
+
+int tern_endpoint_reject(tern_endpoint *ep, tern_reqid id, uint64_t now_ms) {
+    if (ep == NULL) return TERN_E_INVAL;
+    uint32_t pi = pend_from_id(&ep->p, id);
+    if (pi == EP_NONE) return TERN_E_NOTFOUND;
+    if (ep->closing) return TERN_E_STATE;
+    ep_pend *p = &ep->p.v[pi];
+    /* Section 5.4.1: a CON request with an unrecognised critical option is
+     * answered (4.02); only a NON is rejected. */
+    if (p->type != TERN_TYPE_NON) return TERN_E_STATE;
+    if (now_ms > ep->last_now) ep->last_now = now_ms;
+    /* Section 4.3: rejecting a NON "MAY involve sending a matching Reset
+     * message, and apart from that the message is ignored". The dedup entry
+     * (EP_D_SEEN) stays, so a copy of the NON is dropped, not rejected
+     * again. */
+    ep->stats.rejected++;
+    ep_emit_empty(ep, &p->peer, TERN_TYPE_RST, p->mid);
     pend_free(ep, pi);
     return 0;
 }

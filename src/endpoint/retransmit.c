@@ -20,6 +20,9 @@
  * timer; ACK/RST matching is a hash on (peer, MID); tern_endpoint_cancel is a
  * hash on ctx.
  *
+ * tern_endpoint_unreachable ends every CON to a peer at once (ICMP said
+ * nobody is there), with TERN_TX_UNREACHABLE.
+ *
  * Re-entrancy: a slot is released (and the next queued CON of its peer
  * started) before done() runs, so done() may send, respond or cancel freely,
  * and a CON sent from done() to the same peer lines up behind those already
@@ -150,7 +153,7 @@ static void xch_start(tern_endpoint *ep, uint32_t xi, uint64_t now) {
 /* Section 4.7: start queued CONs while the peer is under NSTART. */
 static void xch_pump(tern_endpoint *ep, uint32_t pi, uint64_t now) {
     ep_peer *p = &ep->peers.v[pi];
-    while (!ep->closing && p->q_head != EP_NONE && p->n_active < ep->cfg.nstart) {
+    while (!ep->closing && !p->hold && p->q_head != EP_NONE && p->n_active < ep->cfg.nstart) {
         uint32_t xi = p->q_head;
         queue_unlink(ep, xi);
         xch_start(ep, xi, now);
@@ -292,6 +295,40 @@ uint64_t ep_xch_next_deadline(const tern_endpoint *ep) {
 void ep_xch_cancel_all(tern_endpoint *ep, uint64_t now) {
     for (uint32_t i = 0; i < ep->x.cap; i++)
         if (ep->x.v[i].state != EP_X_FREE) xch_finish(ep, i, TERN_TX_CANCELLED, now);
+}
+
+/* The peer is unreachable: retransmitting to it until MAX_TRANSMIT_WAIT
+ * would only delay the failure (RFC 8085 section 5.2 asks UDP applications
+ * to act on ICMP errors). While its CONs are ended the peer is held, so that
+ * a done() that cancels another CON cannot start a queued one that is about
+ * to be ended too (it would go on the wire for nothing). Only exchanges
+ * tracked when the call started (serial <= cutoff) end; a CON sent from a
+ * done() is the owner's new decision and stays. */
+void ep_xch_unreachable(tern_endpoint *ep, const tern_addr *peer, uint64_t now) {
+    uint32_t pi = ep_peer_find(ep, peer);
+    if (pi == EP_NONE) return;
+    /* The peer stays pinned (and its index means this peer) while it has
+     * exchanges; once the last old one ended, none can match any more. */
+    uint64_t cutoff = ep->serial;
+    ep->peers.v[pi].hold = true;
+    /* First those on the wire, then the NSTART queue in its order: the
+     * order in which they were sent. */
+    for (uint32_t xi = 0; xi < ep->x.cap; xi++) {
+        ep_xch *x = &ep->x.v[xi];
+        if (x->state == EP_X_ACTIVE && x->peer == pi && x->serial <= cutoff)
+            xch_finish(ep, xi, TERN_TX_UNREACHABLE, now);
+    }
+    for (;;) {
+        ep_peer *p = &ep->peers.v[pi];
+        if (!p->used || !tern_addr_equal(&p->addr, peer)) return;
+        uint32_t xi = p->q_head;
+        if (xi == EP_NONE || ep->x.v[xi].serial > cutoff) break;
+        xch_finish(ep, xi, TERN_TX_UNREACHABLE, now);
+    }
+    /* CONs sent from the done() calls may wait behind the ones ended. */
+    ep->peers.v[pi].hold = false;
+    if (ep->peers.v[pi].used && tern_addr_equal(&ep->peers.v[pi].addr, peer))
+        xch_pump(ep, pi, now);
 }
 
 /* ---- public ------------------------------------------------------------- */

@@ -7,13 +7,26 @@
  * queued datagram with recvmmsg and hand each to the endpoint with the
  * current time; run the timers; then drain the endpoint's output with
  * sendmmsg. Nothing polls: an idle server sleeps until a datagram or a
- * deadline wakes it. */
+ * deadline wakes it.
+ *
+ * ICMP errors: with IP_RECVERR / IPV6_RECVERR set, Linux queues the ICMP
+ * errors that our datagrams draw on the socket's error queue, even though
+ * the socket is not connected, and epoll reports EPOLLERR. Each entry names
+ * the address the failed datagram was sent to; a destination-unreachable
+ * (port, host, network, administratively prohibited) goes to the endpoint
+ * (tern_endpoint_unreachable), so that a request to a port where nothing
+ * listens fails at once instead of after MAX_TRANSMIT_WAIT, and a server
+ * drops observers that went away. Other ICMP errors (Packet Too Big, Time
+ * Exceeded) are read and ignored: retransmission deals with them. */
 #include "tern/io.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/errqueue.h>
 #include <netdb.h>
+#include <netinet/icmp6.h>
 #include <netinet/in.h>
+#include <netinet/ip_icmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +43,7 @@
 #define IO_BATCH 32          /* datagrams per recvmmsg/sendmmsg call */
 #define IO_RX_ROUNDS 8       /* recvmmsg calls per step before timers run */
 #define IO_DGRAM_MAX 1500    /* largest datagram read; bigger ones are cut */
+#define IO_ERR_ROUNDS 64     /* error-queue entries read per step */
 
 struct tern_io {
     int fd;        /* the UDP socket */
@@ -99,6 +113,16 @@ static void io_on_reset(void *user, tern_endpoint *ep, const tern_addr *peer, ui
     if (io->client) tern_client_handle_reset(io->client, peer, mid, now_ms);
 }
 
+static void io_on_unreachable(void *user, tern_endpoint *ep, const tern_addr *peer,
+                              uint64_t now_ms) {
+    (void)ep;
+    tern_io *io = user;
+    /* NON requests and observations to peer, which the endpoint does not
+     * track, end too. */
+    if (io->server) tern_server_handle_unreachable(io->server, peer, now_ms);
+    if (io->client) tern_client_handle_unreachable(io->client, peer, now_ms);
+}
+
 static void io_on_trace(void *user, bool outgoing, const tern_addr *peer, const tern_msg *msg) {
     tern_io *io = user;
     if (io->cfg.trace) io->cfg.trace(io->cfg.trace_ctx, outgoing, peer, msg);
@@ -152,11 +176,19 @@ static int io_open_socket(tern_io *io, const char *host, uint16_t port) {
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) continue;
+        int on = 1;
         if (ai->ai_family == AF_INET6) {
             /* Dual-stack: "::" also receives IPv4 as v4-mapped addresses. */
             int off = 0;
             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+            setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof on);
         }
+        /* ICMP errors to the error queue (see the top of this file). On a
+         * dual-stack socket IPV6_RECVERR covers IPv6 peers only, IP_RECVERR
+         * the v4-mapped ones. Without them Linux drops ICMP errors for an
+         * unconnected socket; failing to set them only costs the early
+         * failure. */
+        setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof on);
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
             struct sockaddr_storage ss;
             socklen_t sl = sizeof ss;
@@ -204,6 +236,7 @@ tern_io *tern_io_new(const tern_io_config *cfg, int *err) {
         .on_response = io_on_response,
         .on_reset = io_on_reset,
         .on_trace = io->cfg.trace ? io_on_trace : NULL,
+        .on_unreachable = io_on_unreachable,
     };
     io->ep = tern_endpoint_new(&io->cfg.endpoint, &cb, io);
     if (!io->ep) { e = TERN_E_INVAL; goto fail; }
@@ -316,6 +349,59 @@ static void io_tick(tern_io *io, uint64_t now) {
     if (io->client) tern_client_tick(io->client, now);
 }
 
+/* ICMP Destination Unreachable, but not "fragmentation needed" (that is
+ * path MTU discovery, RFC 1191: the destination exists). */
+static bool io_err_unreachable(const struct sock_extended_err *ee) {
+    if (ee->ee_origin == SO_EE_ORIGIN_ICMP)
+        return ee->ee_type == ICMP_DEST_UNREACH && ee->ee_code != ICMP_FRAG_NEEDED;
+    if (ee->ee_origin == SO_EE_ORIGIN_ICMP6) return ee->ee_type == ICMP6_DST_UNREACH;
+    return false;
+}
+
+/* Drain the socket's error queue (MSG_ERRQUEUE): an entry left there keeps
+ * epoll reporting EPOLLERR, which would spin the loop. At most
+ * IO_ERR_ROUNDS per step; epoll reports the rest next time. */
+static void io_read_errors(tern_io *io) {
+    for (int round = 0; round < IO_ERR_ROUNDS; round++) {
+        struct sockaddr_storage to;
+        uint8_t quoted[64]; /* the start of the failed datagram; unused */
+        union {
+            uint8_t buf[CMSG_SPACE(sizeof(struct sock_extended_err) +
+                                   sizeof(struct sockaddr_in6)) + 64];
+            struct cmsghdr align;
+        } ctl;
+        struct iovec iov = {.iov_base = quoted, .iov_len = sizeof quoted};
+        struct msghdr mh;
+        memset(&mh, 0, sizeof mh);
+        memset(&to, 0, sizeof to);
+        mh.msg_name = &to;
+        mh.msg_namelen = sizeof to;
+        mh.msg_iov = &iov;
+        mh.msg_iovlen = 1;
+        mh.msg_control = ctl.buf;
+        mh.msg_controllen = sizeof ctl.buf;
+        if (recvmsg(io->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+            if (errno == EINTR) continue;
+            return; /* EAGAIN: empty */
+        }
+        bool unreachable = false;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+            bool is_err = (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+                          (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR);
+            if (!is_err || c->cmsg_len < CMSG_LEN(sizeof(struct sock_extended_err))) continue;
+            struct sock_extended_err ee;
+            memcpy(&ee, CMSG_DATA(c), sizeof ee);
+            if (io_err_unreachable(&ee)) unreachable = true;
+        }
+        /* msg_name is where the failed datagram went: the peer. */
+        tern_addr peer;
+        if (!unreachable ||
+            io_addr_from_sockaddr((const struct sockaddr *)&to, io->family, &peer) < 0)
+            continue;
+        tern_endpoint_unreachable(io->ep, &peer, tern_io_now());
+    }
+}
+
 /* Read until the socket is empty or IO_RX_ROUNDS batches were taken, so that
  * timers still run under a flood. */
 static int io_receive(tern_io *io) {
@@ -335,10 +421,14 @@ static int io_receive(tern_io *io) {
         int n = recvmmsg(io->fd, msgs, IO_BATCH, MSG_DONTWAIT, NULL);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return 0;
-            /* ICMP errors (port unreachable) surface here on Linux; they are
-             * not fatal for a UDP socket. */
-            if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH) continue;
-            return TERN_E_SYSTEM;
+            /* Only a broken call is fatal. Anything else is the pending
+             * error of an ICMP message (ECONNREFUSED, EHOSTUNREACH,
+             * EMSGSIZE, EPROTO, ...), reported once here and in full on the
+             * error queue: read that, then go on reading datagrams. */
+            if (errno == EBADF || errno == EFAULT || errno == EINVAL || errno == ENOTSOCK)
+                return TERN_E_SYSTEM;
+            io_read_errors(io);
+            continue;
         }
         uint64_t now = tern_io_now();
         for (int i = 0; i < n; i++) {
@@ -407,8 +497,14 @@ int tern_io_step(tern_io *io, int timeout_ms) {
     if (n < 0 && errno != EINTR) return TERN_E_SYSTEM;
     int rc = 0;
     for (int i = 0; i < n; i++) {
-        if (evs[i].data.fd == io->fd) rc = io_receive(io);
-        else if (evs[i].data.fd == io->sigfd) io_read_signals(io);
+        if (evs[i].data.fd == io->fd) {
+            /* Datagrams first: an answer that arrived before the ICMP error
+             * is not lost to it. */
+            if (evs[i].events & EPOLLIN) rc = io_receive(io);
+            if (evs[i].events & EPOLLERR) io_read_errors(io);
+        } else if (evs[i].data.fd == io->sigfd) {
+            io_read_signals(io);
+        }
     }
     io_tick(io, tern_io_now());
     io_flush(io);

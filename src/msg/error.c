@@ -19,6 +19,7 @@ const char *tern_strerror(int err) {
     case TERN_E_STATE: return "wrong state";
     case TERN_E_REJECT: return "rejected";
     case TERN_E_CANCELLED: return "cancelled";
+    case TERN_E_UNREACHABLE: return "peer unreachable";
     default: return "unknown error";
     }
 }

@@ -60,8 +60,7 @@ int tern_server_respond(tern_server *srv, tern_response *resp, uint8_t code, uin
     srv_deferred *d = &srv->def[srv->respond_slot];
     srv->respond_slot = SRV_NIL;
     if (!d->used) return TERN_E_NOTFOUND;
-    tern_resource *res = &srv->res[d->res];
-    srv_reqinfo ri = {.res = res->used ? res : NULL,
+    srv_reqinfo ri = {.res = d->res != SRV_NIL ? &srv->res[d->res] : NULL,
                       .peer = &d->peer,
                       .token = d->token,
                       .token_len = d->token_len,
@@ -80,12 +79,24 @@ int tern_server_respond(tern_server *srv, tern_response *resp, uint8_t code, uin
     return 0;
 }
 
+void srv_deferred_forget_resource(tern_server *srv, const tern_resource *res) {
+    /* By index alone, a later answer would find whatever resource took the
+     * slot since, and register its observer there (RFC 7641 section 3.1:
+     * the client asked to observe the resource it named). */
+    for (uint32_t i = 0; i < srv->cfg.max_deferred; i++)
+        if (srv->def[i].used && srv->def[i].res == res->index) srv->def[i].res = SRV_NIL;
+}
+
 void srv_deferred_tick(tern_server *srv, uint64_t now_ms) {
     for (uint32_t i = 0; i < srv->cfg.max_deferred; i++) {
         srv_deferred *d = &srv->def[i];
         if (!d->used || d->deadline_ms > now_ms) continue;
         d->used = false;
         srv->st.deferred_timeouts++;
+        /* RFC 7641 section 3.1/4.1, as for every answer (srv_answer): an
+         * error answer to a registration ends any observation under its
+         * key, which the client now considers over. */
+        if (d->observe) srv_observe_deregister(srv, &d->peer, d->token, d->token_len);
         srv_answer_error(srv, d->id, TERN_CODE_SERVICE_UNAVAILABLE, "no answer in time", now_ms);
     }
 }

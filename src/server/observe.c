@@ -16,8 +16,15 @@
  * Section 4.5.2: at most one notification is in flight per observer. While
  * a CON notification awaits its ACK, further changes only set `pending`;
  * when the ACK comes (the endpoint's done callback) the newest state goes
- * out. A TIMEOUT or a RST there removes the observer (4.5: "silently
- * disappeared"); so does a RST answering the last NON (3.6).
+ * out. A TIMEOUT, UNREACHABLE or a RST there removes the observer (4.5:
+ * "silently disappeared"); so does a RST answering the last NON (3.6), and
+ * the news that the observer's address is unreachable (ICMP), whatever
+ * kind of notification it was last sent.
+ *
+ * RFC 7959 section 2.6: a representation larger than a datagram, or than
+ * the block size the registration asked for, is notified by its first
+ * block; the observer GETs the rest. One that cannot be sent even so ends
+ * the observation with 5.00 rather than being dropped in silence.
  *
  * Section 4.5: a notification is confirmable when the resource asks for it,
  * every notify_con_every notifications, and when the last CON to this
@@ -171,7 +178,7 @@ bool srv_observe_can_register(tern_server *srv, const tern_resource *res, const 
 
 int32_t srv_observe_register(tern_server *srv, tern_resource *res, const tern_addr *peer,
                              const uint8_t *token, uint8_t token_len, int32_t accept,
-                             uint64_t now_ms) {
+                             uint8_t szx, uint64_t now_ms) {
     if (!srv_observe_can_register(srv, res, peer, token, token_len)) return -1;
     uint32_t i = find(srv, peer, token, token_len);
     srv_observer *o;
@@ -202,6 +209,7 @@ int32_t srv_observe_register(tern_server *srv, tern_resource *res, const tern_ad
         srv->n_obs++;
     }
     o->accept = accept;
+    o->szx = szx;
     o->pending = false; /* the answer carries the newest state */
     srv->st.registrations++;
     return (int32_t)bump(res);
@@ -298,8 +306,37 @@ static void notify_one(tern_server *srv, srv_observer *o, uint64_t now, bool for
     if (!has_max_age)
         tern_msgb_add_uint(b, TERN_OPT_MAX_AGE,
                            res->def.max_age_s ? res->def.max_age_s : srv->cfg.notify_max_age_s);
+    /* RFC 7959 section 2.6: a notification carries the first block of a
+     * representation too large for a datagram, or larger than the block
+     * size the registration asked for (2.4); the observer GETs the rest. */
+    const uint8_t *full = b->payload;
+    size_t total = b->payload_len;
+    uint32_t num = 0;
+    uint8_t szx = 7;
+    if (o->szx < 7) {
+        szx = (uint8_t)(o->szx + 1); /* shrinks to o->szx */
+        srv_response_shrink_block(r, full, total, &num, &szx);
+    }
     int rc = tern_endpoint_send_msg(srv->ep, &o->peer, b, now, con ? obs_done : NULL,
                                     con ? (void *)o : NULL);
+    while (rc == TERN_E_NOSPACE && srv_response_shrink_block(r, full, total, &num, &szx))
+        rc = tern_endpoint_send_msg(srv->ep, &o->peer, b, now, con ? obs_done : NULL,
+                                    con ? (void *)o : NULL);
+    if (rc == TERN_E_NOSPACE) {
+        /* Not even a 16-byte block fits beside the options. A final 5.00
+         * ends the observation (section 3.2); dropping the notification
+         * would keep an observer that is never told anything, and never
+         * found gone either (4.5). */
+        srv_response_reset(r);
+        tern_response_diag(r, "notification too large");
+        b->type = TERN_TYPE_CON;
+        b->code = TERN_CODE_INTERNAL_SERVER_ERROR;
+        tern_msgb_set_token(b, o->token, o->token_len);
+        tern_endpoint_send_msg(srv->ep, &o->peer, b, now, final_done, srv);
+        srv->st.observers_removed_error++;
+        obs_remove(srv, o);
+        return;
+    }
     if (rc == TERN_E_FULL) {
         /* The endpoint's tables are full: try again shortly, with whatever
          * the state is by then. */
@@ -338,6 +375,10 @@ static void obs_done(void *ctx, tern_endpoint *ep, tern_tx_status st, uint64_t n
         break;
     case TERN_TX_TIMEOUT: /* section 4.5: the client went away */
         srv->st.observers_removed_timeout++;
+        obs_remove(srv, o);
+        break;
+    case TERN_TX_UNREACHABLE: /* the same, told at once by the network */
+        srv->st.observers_removed_unreachable++;
         obs_remove(srv, o);
         break;
     case TERN_TX_CANCELLED:
@@ -389,6 +430,20 @@ void srv_observe_reset(tern_server *srv, const tern_addr *peer, uint16_t mid) {
         srv_observer *o = &srv->obs[i];
         if (o->used && o->non_mid_valid && o->non_mid == mid && tern_addr_equal(&o->peer, peer)) {
             srv->st.observers_removed_reset++;
+            obs_remove(srv, o);
+        }
+    }
+}
+
+void srv_observe_drop_peer(tern_server *srv, const tern_addr *peer) {
+    /* Section 4.5: an observer that cannot be reached is gone. Its CON
+     * notification, if one was in flight, already ended (obs_done); this
+     * catches those that were sent NON notifications or none yet. Rare, so
+     * a scan. */
+    for (uint32_t i = 0; i < srv->cfg.max_observers; i++) {
+        srv_observer *o = &srv->obs[i];
+        if (o->used && tern_addr_equal(&o->peer, peer)) {
+            srv->st.observers_removed_unreachable++;
             obs_remove(srv, o);
         }
     }

@@ -7,7 +7,8 @@
  * segments only on a hash hit.
  *
  * Dispatch answers in the order of the RFC's precedence: a malformed or
- * unrecognised critical option first (4.02, section 5.4.1), a proxy request
+ * unrecognised critical option first (4.02 for a CON; a NON is rejected with
+ * RST instead, section 5.4.1), a proxy request
  * (5.05, section 5.7.2), the path (4.04), the method (4.05, section 5.8),
  * the request's Content-Format (4.15, section 5.10.3), Accept (4.06,
  * section 5.10.4), preconditions (4.12, section 5.10.8); only then does the
@@ -142,6 +143,7 @@ tern_resource *tern_server_find_resource(tern_server *srv, const char *path) {
 void tern_server_remove_resource(tern_server *srv, tern_resource *res, uint64_t now_ms) {
     if (res == NULL || !res->used) return;
     srv_observe_remove_all(srv, res, TERN_CODE_NOT_FOUND, "resource removed", now_ms);
+    srv_deferred_forget_resource(srv, res);
     res->used = false;
     res->dirty = false;
 }
@@ -202,6 +204,16 @@ void tern_server_handle_request(tern_server *srv, tern_reqid id, const tern_addr
     char diag[96];
     srv->st.requests++;
     uint8_t code = srv_check_options(msg, diag, sizeof diag);
+    if (code == TERN_CODE_BAD_OPTION && msg->type == TERN_TYPE_NON &&
+        tern_endpoint_reject(srv->ep, id, now_ms) == 0) {
+        /* Section 5.4.1: an unrecognised critical option (and, by 5.4.3 and
+         * 5.4.5, a bad length or a repetition of one) in a NON "MUST cause
+         * the message to be rejected" (4.3: RST, otherwise ignored), not
+         * answered with 4.02 as a CON is. */
+        srv->st.requests_rejected++;
+        srv_observe_flush(srv, now_ms);
+        return;
+    }
     tern_resource *res = NULL;
     tern_handler h = NULL;
     int32_t cf = srv_opt_uint_or(msg, TERN_OPT_CONTENT_FORMAT, -1);

@@ -1,6 +1,6 @@
 /* response.c - the response a handler fills, and how an answer leaves
- * (RFC 7252 sections 5.2, 5.5.2, 5.9, 5.10.4; RFC 7959 section 2.4 for
- * Block2 asked for by the client).
+ * (RFC 7252 sections 5.2, 5.5.2, 5.9, 5.10.4; RFC 7959 sections 2.4 and
+ * 2.6 for Block2, asked for by the client or needed to fit a datagram).
  *
  * A response is a tern_msgb plus an arena of max_message bytes into which
  * every option value and the payload are copied, so a handler may build its
@@ -11,7 +11,13 @@
  * Every answer, immediate or deferred, and every notification passes through
  * srv_response_finish(), which enforces what the RFC asks of all of them:
  * a response code (not a method or 0.00), and a Content-Format that matches
- * the request's Accept (5.10.4: otherwise 4.06). */
+ * the request's Accept (5.10.4: otherwise 4.06).
+ *
+ * A 2.xx representation larger than a datagram (the endpoint answers
+ * TERN_E_NOSPACE) is sent block-wise (RFC 7959 sections 2.4 and 2.6): the
+ * first block of the largest size that fits, whether the client asked for
+ * Block2 or not; it fetches the rest. Only when not even a 16-byte block
+ * fits does the answer become 5.00. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,25 +150,37 @@ uint8_t srv_response_finish(tern_response *r, uint8_t code, int32_t accept) {
     return code;
 }
 
-/* RFC 7959 section 2.4: the client asked for one block of the
- * representation; cut it out. 0, or the error code to answer with. */
-static uint8_t apply_block2(tern_response *r, uint32_t val) {
-    tern_block blk;
-    if (tern_block_decode(val, &blk) < 0) return TERN_CODE_BAD_OPTION;
-    size_t size = tern_block_size(blk.szx);
-    size_t total = r->b.payload_len;
-    size_t off = (size_t)blk.num * size;
-    if (off > total || (off == total && blk.num > 0)) return TERN_CODE_BAD_OPTION;
+/* RFC 7959 section 2.4: block num of size 2^(szx + 4) of the whole
+ * representation full[0, total) becomes r's payload. 0, or the error code
+ * to answer with. */
+static uint8_t cut_block(tern_response *r, const uint8_t *full, size_t total, uint32_t num,
+                         uint8_t szx) {
+    size_t size = tern_block_size(szx);
+    size_t off = (size_t)num * size;
+    if (off > total || (off == total && num > 0)) return TERN_CODE_BAD_OPTION;
     size_t n = total - off < size ? total - off : size;
-    tern_block out = {.num = blk.num, .more = off + n < total, .szx = blk.szx};
+    tern_block out = {.num = num, .more = off + n < total, .szx = szx};
     uint32_t enc;
     if (tern_block_encode(&out, &enc) < 0) return TERN_CODE_BAD_OPTION;
-    tern_msgb_set_payload(&r->b, r->b.payload ? r->b.payload + off : NULL, n);
+    tern_msgb_set_payload(&r->b, full ? full + off : NULL, n);
     if (tern_msgb_set_uint(&r->b, TERN_OPT_BLOCK2, enc) < 0) return TERN_CODE_INTERNAL_SERVER_ERROR;
-    if (blk.num == 0 && out.more &&
-        tern_msgb_set_uint(&r->b, TERN_OPT_SIZE2, (uint32_t)total) < 0)
+    if (num == 0 && out.more && tern_msgb_set_uint(&r->b, TERN_OPT_SIZE2, (uint32_t)total) < 0)
         return TERN_CODE_INTERNAL_SERVER_ERROR;
     return 0;
+}
+
+bool srv_response_shrink_block(tern_response *r, const uint8_t *full, size_t total,
+                               uint32_t *num, uint8_t *szx) {
+    /* Half the size, twice the number: the block starts at the same byte
+     * (RFC 7959 section 2.4: "A server MUST use the block size indicated
+     * or a smaller size"). szx 7 stands for "no Block2 yet": block 0. */
+    if (*szx == 0) return false;
+    uint8_t s = *szx == 7 ? 6 : (uint8_t)(*szx - 1);
+    uint32_t n = *szx == 7 ? 0 : *num << 1;
+    if (n >= (1u << 20) || cut_block(r, full, total, n, s) != 0) return false;
+    *num = n;
+    *szx = s;
+    return true;
 }
 
 static void count(tern_server *srv, uint8_t code) {
@@ -175,20 +193,32 @@ void srv_answer(tern_server *srv, tern_reqid id, tern_response *r, uint8_t code,
     code = srv_response_finish(r, code, ri->accept);
     tern_resource *res = ri->res;
     bool ok = TERN_CODE_CLASS(code) == 2;
+    /* The whole representation, and the block of it being sent (szx 7:
+     * none, all of it). */
+    const uint8_t *full = r->b.payload;
+    size_t total = r->b.payload_len;
+    uint32_t num = 0;
+    uint8_t szx = 7;
     if (ok && ri->block2 >= 0) {
-        uint8_t bad = apply_block2(r, (uint32_t)ri->block2);
+        tern_block blk;
+        uint8_t bad = tern_block_decode((uint32_t)ri->block2, &blk) < 0
+                          ? TERN_CODE_BAD_OPTION
+                          : cut_block(r, full, total, blk.num, blk.szx);
         if (bad) code = rewrite(r, bad, "bad Block2"), ok = false;
+        else num = blk.num, szx = blk.szx;
     }
+    bool registered = false;
     if (ri->observe && res && res->used) {
         /* RFC 7641 section 3.1/4.1: only a 2.xx answer registers; an error
          * answer to a registration ends any observation under this key. */
         int32_t seq = -1;
         if (ok)
             seq = srv_observe_register(srv, res, ri->peer, ri->token, ri->token_len, ri->accept,
-                                       now_ms);
+                                       szx, now_ms);
         else
             srv_observe_deregister(srv, ri->peer, ri->token, ri->token_len);
         if (seq >= 0) {
+            registered = true;
             tern_msgb_set_uint(&r->b, TERN_OPT_OBSERVE, (uint32_t)seq);
             if (!msgb_has(&r->b, TERN_OPT_MAX_AGE))
                 tern_msgb_add_uint(&r->b, TERN_OPT_MAX_AGE,
@@ -198,11 +228,22 @@ void srv_answer(tern_server *srv, tern_reqid id, tern_response *r, uint8_t code,
     }
     r->b.code = code;
     int rc = tern_endpoint_respond(srv->ep, id, &r->b, now_ms);
+    /* RFC 7959 section 2.4: a representation too large for one datagram
+     * goes out block by block, asked for or not; the client fetches the
+     * rest with Block2. */
+    while (ok && rc == TERN_E_NOSPACE && srv_response_shrink_block(r, full, total, &num, &szx))
+        rc = tern_endpoint_respond(srv->ep, id, &r->b, now_ms);
     if (rc == TERN_E_NOSPACE) {
         code = rewrite(r, TERN_CODE_INTERNAL_SERVER_ERROR, "response too large");
         r->b.code = code;
         rc = tern_endpoint_respond(srv->ep, id, &r->b, now_ms);
     }
+    /* RFC 7641 section 3.1: a client is registered by the 2.xx answer with
+     * Observe it gets, not by our table: if that answer became an error or
+     * could not be sent, the entry would only wait for notifications
+     * nobody expects. */
+    if (registered && (rc < 0 || TERN_CODE_CLASS(code) != 2))
+        srv_observe_deregister(srv, ri->peer, ri->token, ri->token_len);
     if (rc == 0) count(srv, code);
 }
 

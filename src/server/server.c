@@ -94,6 +94,12 @@ void tern_server_handle_reset(tern_server *srv, const tern_addr *peer, uint16_t 
     srv_observe_flush(srv, now_ms);
 }
 
+void tern_server_handle_unreachable(tern_server *srv, const tern_addr *peer, uint64_t now_ms) {
+    if (srv == NULL || peer == NULL) return;
+    srv_observe_drop_peer(srv, peer);
+    srv_observe_flush(srv, now_ms);
+}
+
 void tern_server_tick(tern_server *srv, uint64_t now_ms) {
     srv_deferred_tick(srv, now_ms);
     srv_observe_tick(srv, now_ms);

@@ -74,6 +74,7 @@ typedef struct srv_observer {
     uint8_t token[TERN_TOKEN_MAX];
     uint16_t non_mid;
     int32_t accept;
+    uint8_t szx;          /* Block2 size the registration asked for, 7: none */
     uint32_t res;
     uint32_t since_con;   /* NON notifications since the last CON */
     uint64_t last_con_ms; /* last CON (or the registration) */
@@ -91,7 +92,7 @@ typedef struct srv_deferred {
     uint8_t token_len;
     uint8_t token[TERN_TOKEN_MAX];
     tern_reqid id;
-    uint32_t res;
+    uint32_t res; /* SRV_NIL once the resource is removed */
     int32_t accept;
     int64_t block2;
     uint64_t deadline_ms;
@@ -148,6 +149,13 @@ void srv_response_free(tern_response *r);
 uint8_t *srv_response_payload_space(tern_response *r, size_t *cap);
 int srv_response_payload_commit(tern_response *r, uint16_t cf, size_t len);
 bool srv_response_cf(const tern_response *r, uint32_t *cf);
+/* The answer in r did not fit in a datagram: make its payload the next
+ * smaller block of full[0, total) that starts where Block2 (*num, *szx)
+ * did (*szx 7: no Block2 yet, start with block 0 of 1024 bytes), with
+ * Block2 and Size2 set (RFC 7959 2.4). false when no smaller block is
+ * left. */
+bool srv_response_shrink_block(tern_response *r, const uint8_t *full, size_t total,
+                               uint32_t *num, uint8_t *szx);
 /* What an answer needs to know of its request. */
 typedef struct srv_reqinfo {
     tern_resource *res;
@@ -170,6 +178,9 @@ uint8_t srv_response_finish(tern_response *r, uint8_t code, int32_t accept);
 int srv_deferred_init(tern_server *srv);
 int srv_deferred_take(tern_server *srv, tern_request *req);
 void srv_deferred_tick(tern_server *srv, uint64_t now_ms);
+/* res is being removed: requests deferred on it are still answered, but
+ * register no observer (its slot may hold another resource by then). */
+void srv_deferred_forget_resource(tern_server *srv, const tern_resource *res);
 uint64_t srv_deferred_deadline(const tern_server *srv);
 
 /* observe.c */
@@ -178,10 +189,12 @@ void srv_observe_free(tern_server *srv);
 /* Would a registration of (peer, token) on res be accepted? */
 bool srv_observe_can_register(tern_server *srv, const tern_resource *res, const tern_addr *peer,
                               const uint8_t *token, uint8_t token_len);
-/* Register or replace; the Observe value for the answer, or -1 if refused. */
+/* Register or replace; the Observe value for the answer, or -1 if refused.
+ * szx: the Block2 size of the registration (7: none), which notifications
+ * keep to (RFC 7959 2.4, 2.6). */
 int32_t srv_observe_register(tern_server *srv, tern_resource *res, const tern_addr *peer,
                              const uint8_t *token, uint8_t token_len, int32_t accept,
-                             uint64_t now_ms);
+                             uint8_t szx, uint64_t now_ms);
 /* Remove (peer, token) if registered; true if it was. */
 bool srv_observe_deregister(tern_server *srv, const tern_addr *peer, const uint8_t *token,
                             uint8_t token_len);
@@ -189,6 +202,8 @@ void srv_observe_flush(tern_server *srv, uint64_t now_ms);
 void srv_observe_remove_all(tern_server *srv, tern_resource *res, uint8_t code,
                             const char *diag, uint64_t now_ms);
 void srv_observe_reset(tern_server *srv, const tern_addr *peer, uint16_t mid);
+/* Remove every observer at peer (unreachable). */
+void srv_observe_drop_peer(tern_server *srv, const tern_addr *peer);
 void srv_observe_tick(tern_server *srv, uint64_t now_ms);
 uint64_t srv_observe_deadline(const tern_server *srv);
 

@@ -62,6 +62,13 @@ static void fx_on_reset(void *user, tern_endpoint *ep, const tern_addr *peer, ui
     tern_client_handle_reset(f->cli, peer, mid, now_ms);
 }
 
+static void fx_on_unreachable(void *user, tern_endpoint *ep, const tern_addr *peer,
+                              uint64_t now_ms) {
+    (void)ep;
+    fx *f = user;
+    tern_client_handle_unreachable(f->cli, peer, now_ms);
+}
+
 static void fx_addr(tern_addr *a, uint8_t last) {
     memset(a, 0, sizeof *a);
     a->len = 16;
@@ -79,7 +86,9 @@ static void fx_init_cfg(fx *f, const tern_client_config *ccfg) {
     tern_endpoint_config_default(&cfg);
     cfg.random = tt_random;
     cfg.random_ctx = &f->seed;
-    tern_endpoint_callbacks cb = {.on_response = fx_on_response, .on_reset = fx_on_reset};
+    tern_endpoint_callbacks cb = {.on_response = fx_on_response,
+                                  .on_reset = fx_on_reset,
+                                  .on_unreachable = fx_on_unreachable};
     f->ep = tern_endpoint_new(&cfg, &cb, f);
     assert_non_null(f->ep);
     f->cli = tern_client_new(f->ep, ccfg);
@@ -128,6 +137,22 @@ static size_t fx_drain(fx *f) {
         f->out_len[f->n_out++] = (size_t)len;
         n++;
     }
+}
+
+/* The io layer got an ICMP destination unreachable for peer. */
+static inline void fx_unreachable(fx *f, const tern_addr *peer) {
+    tern_endpoint_unreachable(f->ep, peer, f->now);
+    fx_drain(f);
+    tern_client_tick(f->cli, f->now);
+    fx_drain(f);
+}
+
+/* How many datagrams went to peer. */
+static inline size_t fx_sent_to(const fx *f, const tern_addr *peer) {
+    size_t n = 0;
+    for (size_t i = 0; i < f->n_out; i++)
+        if (tern_addr_equal(&f->out_peer[i], peer)) n++;
+    return n;
 }
 
 /* The i-th datagram sent (negative: from the end). */

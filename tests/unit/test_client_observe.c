@@ -255,6 +255,59 @@ static void test_rfc7641_s3_3_1_reregistration_unanswered(void **state) {
     fx_done(&f);
 }
 
+/* An unreachable server (ICMP) will send no more notifications: the
+ * observation ends at once with TERN_E_UNREACHABLE, whether it is quiet
+ * between notifications (the endpoint tracks nothing for it) or has a
+ * re-registration CON in flight after notifications resumed (section
+ * 3.3.1; the endpoint ends that CON, which would otherwise only end the
+ * observation on a RST). */
+static void test_rfc7641_s3_3_1_unreachable_server_ends_observation(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    obs o = obs_established(&f, -1);
+    fx_unreachable(&f, &f.server);
+    assert_int_equal(f.n_events, 2);
+    assert_int_equal(f.ev[1].id, o.id);
+    assert_int_equal(f.ev[1].err, TERN_E_UNREACHABLE);
+    assert_false(f.ev[1].observing);
+    assert_int_equal(tern_client_active(f.cli), 0);
+    fx_done(&f);
+
+    fx_init(&f);
+    o = obs_established(&f, 10);
+    size_t sent = f.n_out;
+    fx_advance(&f, 12000); /* Max-Age + margin: the re-registration goes out */
+    assert_int_equal(f.n_out, sent + 1);
+    notify(&f, &o, 0x0B01, 6, 10, "ON"); /* while it is unanswered */
+    assert_int_equal(f.n_events, 2);
+    assert_true(f.ev[1].observing);
+    fx_unreachable(&f, &f.server);
+    assert_int_equal(f.n_events, 3);
+    assert_int_equal(f.ev[2].err, TERN_E_UNREACHABLE);
+    assert_false(f.ev[2].observing);
+    assert_int_equal(tern_client_active(f.cli), 0);
+    fx_advance(&f, 100000);
+    assert_int_equal(f.n_events, 3);
+    fx_done(&f);
+}
+
+/* Section 3.6: a deregistration under way ends as cancelled, as it would on
+ * a RST: the observation is gone either way. */
+static void test_rfc7641_s3_6_unreachable_during_deregistration(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    obs o = obs_established(&f, -1);
+    assert_int_equal(tern_client_deregister(f.cli, o.id, f.now), 0);
+    fx_drain(&f);
+    fx_unreachable(&f, &f.server);
+    assert_int_equal(f.n_events, 2);
+    assert_int_equal(f.ev[1].err, TERN_E_CANCELLED);
+    assert_int_equal(tern_client_active(f.cli), 0);
+    fx_done(&f);
+}
+
 static void test_rfc7641_s3_6_deregister_with_observe_1(void **state) {
     (void)state;
     fx f;
@@ -394,6 +447,8 @@ int main(void) {
         cmocka_unit_test(test_rfc7641_s3_3_1_reregister_when_max_age_runs_out),
         cmocka_unit_test(test_rfc7641_s3_3_1_default_max_age_60s),
         cmocka_unit_test(test_rfc7641_s3_3_1_reregistration_unanswered),
+        cmocka_unit_test(test_rfc7641_s3_3_1_unreachable_server_ends_observation),
+        cmocka_unit_test(test_rfc7641_s3_6_unreachable_during_deregistration),
         cmocka_unit_test(test_rfc7641_s3_6_deregister_with_observe_1),
         cmocka_unit_test(test_rfc7641_s3_6_forget_then_rst_on_next_notification),
         cmocka_unit_test(test_rfc7641_s3_6_deregister_from_callback),

@@ -1,7 +1,7 @@
 /* test_client_request.c - requests from the client side: RFC 7252 sections
- * 4.2-4.3 (RST, retransmission give-up), 5.2 (piggybacked and separate
- * responses), 5.3 (tokens and matching), 6.4 (URI to options), on a fake
- * clock. */
+ * 4.2-4.3 (RST, retransmission give-up, unreachable peers), 5.2
+ * (piggybacked and separate responses), 5.3 (tokens and matching), 6.4 (URI
+ * to options), on a fake clock. */
 #include "test_client_fixture.h"
 
 /* ---- section 6.4: URI to options ------------------------------------------ */
@@ -328,6 +328,85 @@ static void test_rfc7252_s4_8_2_non_request_deadline(void **state) {
     fx_done(&f);
 }
 
+/* ---- unreachable peers (ICMP, through the io layer) ------------------------------ */
+
+/* Section 4.2 says when to give up on a CON; the network can say it sooner:
+ * an ICMP destination unreachable ends the request at once with
+ * TERN_E_UNREACHABLE, with no retransmission, instead of after up to
+ * MAX_TRANSMIT_WAIT (4.8.2). A request to another server is untouched. */
+static void test_rfc7252_s4_8_2_unreachable_con_request_fails_at_once(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    tern_msgb b;
+    tern_req id = 0, other = 0;
+    fx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, "x");
+    assert_int_equal(tern_client_request(f.cli, &f.server, &b, 0, fx_cb, &f, f.now, &id), 0);
+    fx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, "x");
+    assert_int_equal(tern_client_request(f.cli, &f.other, &b, 0, fx_cb, &f, f.now, &other), 0);
+    fx_drain(&f);
+    uint64_t start = f.now;
+    f.now += 3; /* the ICMP error comes back within milliseconds */
+    fx_unreachable(&f, &f.server);
+    assert_int_equal(f.n_events, 1);
+    assert_int_equal(f.ev[0].id, id);
+    assert_int_equal(f.ev[0].err, TERN_E_UNREACHABLE);
+    assert_false(f.ev[0].has_resp);
+    assert_false(f.ev[0].observing);
+    assert_int_equal(f.ev[0].at, start + 3);
+    assert_int_equal(tern_client_active(f.cli), 1);
+    /* No retransmission to the unreachable server; the other request goes
+     * on until the endpoint gives up on it. */
+    fx_advance(&f, 100000);
+    assert_int_equal(fx_sent_to(&f, &f.server), 1);
+    assert_int_equal(fx_sent_to(&f, &f.other), 5);
+    assert_int_equal(f.n_events, 2);
+    assert_int_equal(f.ev[1].id, other);
+    assert_int_equal(f.ev[1].err, TERN_E_TIMEOUT);
+    assert_int_equal(tern_client_active(f.cli), 0);
+    fx_done(&f);
+}
+
+/* A NON request is not tracked by the endpoint; on_unreachable lets the
+ * client end it, and one waiting for a separate response (its CON already
+ * ACKed, section 5.2.2) too. */
+static void test_rfc7252_s4_3_unreachable_non_and_separate_requests_fail(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    tern_msgb b;
+    tern_req non = 0, sep = 0, other = 0;
+    fx_req(&b, TERN_TYPE_NON, TERN_CODE_GET, "x");
+    assert_int_equal(tern_client_request(f.cli, &f.server, &b, 0, fx_cb, &f, f.now, &non), 0);
+    fx_req(&b, TERN_TYPE_NON, TERN_CODE_GET, "x");
+    assert_int_equal(tern_client_request(f.cli, &f.other, &b, 0, fx_cb, &f, f.now, &other), 0);
+    fx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, "slow");
+    assert_int_equal(tern_client_request(f.cli, &f.server, &b, 0, fx_cb, &f, f.now, &sep), 0);
+    fx_drain(&f);
+    tern_msg con = fx_sent(&f, -1);
+    assert_int_equal(con.type, TERN_TYPE_CON);
+    fx_recv(&f, &f.server, TERN_TYPE_ACK, TERN_CODE_EMPTY, con.mid, NULL, 0, -1, -1, NULL);
+    assert_int_equal(f.n_events, 0);
+    fx_unreachable(&f, &f.server);
+    assert_int_equal(f.n_events, 2);
+    bool seen_non = false, seen_sep = false;
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(f.ev[i].err, TERN_E_UNREACHABLE);
+        seen_non |= f.ev[i].id == non;
+        seen_sep |= f.ev[i].id == sep;
+    }
+    assert_true(seen_non && seen_sep);
+    assert_int_equal(tern_client_active(f.cli), 1);
+    /* The NON to the other server still gets its answer. */
+    tern_msg req = fx_sent(&f, 1);
+    fx_recv(&f, &f.other, TERN_TYPE_NON, TERN_CODE_CONTENT, 0x4444, req.token, req.token_len, -1,
+            -1, "ok");
+    assert_int_equal(f.n_events, 3);
+    assert_int_equal(f.ev[2].id, other);
+    assert_int_equal(f.ev[2].err, 0);
+    fx_done(&f);
+}
+
 /* ---- cancelling and limits ------------------------------------------------------ */
 
 static void test_rfc7252_s5_3_2_cancelled_request_answer_rejected(void **state) {
@@ -441,6 +520,8 @@ int main(void) {
         cmocka_unit_test(test_rfc7252_s4_3_reset_of_non_request),
         cmocka_unit_test(test_rfc7252_s4_2_retransmissions_exhausted),
         cmocka_unit_test(test_rfc7252_s4_8_2_non_request_deadline),
+        cmocka_unit_test(test_rfc7252_s4_8_2_unreachable_con_request_fails_at_once),
+        cmocka_unit_test(test_rfc7252_s4_3_unreachable_non_and_separate_requests_fail),
         cmocka_unit_test(test_rfc7252_s5_3_2_cancelled_request_answer_rejected),
         cmocka_unit_test(test_client_table_full_is_an_error),
         cmocka_unit_test(test_client_request_too_large),

@@ -57,7 +57,11 @@ typedef struct fx {
     int n_reset;
     uint16_t reset_mid;
 
-    char log[FX_MAX_EV]; /* q request, r response, d done, x reset */
+    int n_unreach;
+    tern_addr unreach_peer;
+    uint64_t unreach_at;
+
+    char log[FX_MAX_EV]; /* q request, r response, d done, x reset, u unreachable */
     size_t log_n;
     int n_trace_in, n_trace_out;
 
@@ -116,6 +120,16 @@ static inline void fx_on_reset(void *user, tern_endpoint *ep, const tern_addr *p
     f->reset_mid = mid;
 }
 
+static inline void fx_on_unreachable(void *user, tern_endpoint *ep, const tern_addr *peer,
+                                     uint64_t now) {
+    (void)ep;
+    fx *f = user;
+    fx_log(f, 'u');
+    f->n_unreach++;
+    f->unreach_peer = *peer;
+    f->unreach_at = now;
+}
+
 static inline void fx_on_trace(void *user, bool outgoing, const tern_addr *peer,
                                const tern_msg *m) {
     (void)peer;
@@ -150,6 +164,7 @@ static inline void fx_init(fx *f) {
     f->cb.on_response = fx_on_response;
     f->cb.on_reset = fx_on_reset;
     f->cb.on_trace = fx_on_trace;
+    f->cb.on_unreachable = fx_on_unreachable;
     f->a.len = 6;
     memcpy(f->a.bytes, "\x0a\x00\x00\x01\x16\x33", 6); /* 10.0.0.1:5683 */
     f->b.len = 6;

@@ -1,6 +1,7 @@
 /* test_endpoint_retransmit.c - RFC 7252 sections 4.2, 4.4, 4.7, 4.8 on a fake
  * clock: the retransmission schedule to the millisecond, jitter bounds,
- * give-up, ACK/RST/cancel, NSTART queueing and re-entrant sends from done().
+ * give-up, ACK/RST/cancel, unreachable peers, NSTART queueing and re-entrant
+ * sends from done().
  *
  * Our CON "41 01 00 00 | a1 | b1 78" is: ver 1, CON, TKL 1 | GET | MID 0 |
  * token a1 | Uri-Path (delta 11, len 1) "x". With the all-zero random source
@@ -405,6 +406,122 @@ static void test_rfc7252_s4_2_reentrant_send_from_done(void **state) {
     fx_end(&f);
 }
 
+/* Section 4.2/4.7 and RFC 8085 section 5.2: the network says peer a is
+ * unreachable (ICMP). The CON on the wire and the one waiting for NSTART end
+ * at once with UNREACHABLE, in the order they were sent, instead of after
+ * 62 s; the queued one never goes out. Peer b is untouched; a late ACK from
+ * a matches nothing; the next CON to a is not held back. */
+static void test_rfc7252_s4_2_unreachable_ends_tracked_and_queued_cons(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    fx_start(&f);
+    fx_tx t1 = {&f, 1}, t2 = {&f, 2}, t3 = {&f, 3}, t4 = {&f, 4};
+    assert_int_equal(fx_send(&f, &f.a, TERN_TYPE_CON, 0xa1, &t1, NULL), 0);
+    assert_int_equal(fx_send(&f, &f.a, TERN_TYPE_CON, 0xa2, &t2, NULL), 0); /* queued */
+    assert_int_equal(fx_send(&f, &f.b, TERN_TYPE_CON, 0xb1, &t3, NULL), 0);
+    fx_expect(&f, &f.a, CON_A1);
+    fx_expect(&f, &f.b, "41 01 00 00 | b1 | b1 78");
+    fx_expect_none(&f);
+
+    f.now = 500;
+    tern_endpoint_unreachable(f.ep, &f.a, f.now);
+    assert_int_equal(f.n_done, 2);
+    assert_int_equal(f.done_tag[0], 1);
+    assert_int_equal(f.done_tag[1], 2);
+    assert_int_equal(f.done_status[0], TERN_TX_UNREACHABLE);
+    assert_int_equal(f.done_status[1], TERN_TX_UNREACHABLE);
+    assert_int_equal(f.done_at[0], 500);
+    assert_int_equal(f.done_at[1], 500);
+    /* The owners heard of their CONs first, then on_unreachable. */
+    assert_string_equal(f.log, "ddu");
+    assert_int_equal(f.n_unreach, 1);
+    assert_true(tern_addr_equal(&f.unreach_peer, &f.a));
+    assert_int_equal(f.unreach_at, 500);
+    fx_expect_none(&f); /* CON_A2 was never started */
+
+    /* Only b's CON is left to retransmit. */
+    assert_int_equal(tern_endpoint_next_deadline(f.ep), 2000);
+    fx_tick(&f, 2000);
+    fx_expect(&f, &f.b, "41 01 00 00 | b1 | b1 78");
+    fx_expect_none(&f);
+    assert_int_equal(f.n_done, 2);
+
+    /* A late ACK for a's first CON matches nothing any more. */
+    assert_int_equal(fx_recv(&f, &f.a, "60 00 00 00"), 0);
+    assert_int_equal(f.n_done, 2);
+    /* A new CON to a goes out at once, with the next MID. */
+    assert_int_equal(fx_send(&f, &f.a, TERN_TYPE_CON, 0xa4, &t4, NULL), 0);
+    fx_expect(&f, &f.a, "41 01 00 02 | a4 | b1 78");
+
+    tern_endpoint_stats st = fx_stats(&f);
+    assert_int_equal(st.unreachable, 1);
+    assert_int_equal(st.timeouts, 0);
+    assert_int_equal(st.retransmissions, 1);
+    fx_end(&f);
+}
+
+/* A CON sent from a done(UNREACHABLE) is the owner's new decision: it is not
+ * ended with the others, and it starts once the old ones are gone. */
+static void unreach_resend_hook(fx *f, fx_tx *t, tern_tx_status st, uint64_t now) {
+    if (t->tag != 1 || st != TERN_TX_UNREACHABLE) return;
+    tern_msgb b;
+    uint8_t tok = 0xa9;
+    tern_msgb_init(&b, TERN_TYPE_CON, TERN_CODE_GET, 0);
+    tern_msgb_set_token(&b, &tok, 1);
+    tern_msgb_add_str(&b, TERN_OPT_URI_PATH, "x");
+    assert_int_equal(tern_endpoint_send_msg(f->ep, &f->a, &b, now, fx_done, f->hook_data), 0);
+}
+
+static void test_rfc7252_s4_2_unreachable_spares_con_sent_from_done(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    fx_start(&f);
+    fx_tx t1 = {&f, 1}, t2 = {&f, 2}, t9 = {&f, 9};
+    f.hook_data = &t9;
+    f.done_hook = unreach_resend_hook;
+    assert_int_equal(fx_send(&f, &f.a, TERN_TYPE_CON, 0xa1, &t1, NULL), 0);
+    assert_int_equal(fx_send(&f, &f.a, TERN_TYPE_CON, 0xa2, &t2, NULL), 0);
+    fx_expect(&f, &f.a, CON_A1);
+    fx_expect_none(&f);
+    tern_endpoint_unreachable(f.ep, &f.a, 100);
+    assert_int_equal(f.n_done, 2);
+    assert_int_equal(f.done_tag[1], 2);
+    /* Tag 9 (MID 2) waited behind tag 2, then went out; tag 2 never did. */
+    fx_expect(&f, &f.a, "41 01 00 02 | a9 | b1 78");
+    fx_expect_none(&f);
+    assert_int_equal(tern_endpoint_next_deadline(f.ep), 2100);
+    assert_int_equal(fx_recv(&f, &f.a, "60 00 00 02"), 0);
+    assert_int_equal(f.n_done, 3);
+    assert_int_equal(f.done_tag[2], 9);
+    assert_int_equal(f.done_status[2], TERN_TX_ACKED);
+    fx_end(&f);
+}
+
+/* A peer with nothing tracked: no done(), on_unreachable still runs (the
+ * client may have NON requests to it). */
+static void test_rfc7252_s4_3_unreachable_without_cons(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    fx_start(&f);
+    fx_tx t = {&f, 1};
+    assert_int_equal(fx_send(&f, &f.a, TERN_TYPE_NON, 0xa1, NULL, NULL), 0);
+    assert_int_equal(fx_send(&f, &f.b, TERN_TYPE_CON, 0xb1, &t, NULL), 0);
+    fx_drain(&f);
+    tern_endpoint_unreachable(f.ep, &f.a, 10);
+    assert_int_equal(f.n_done, 0);
+    assert_int_equal(f.n_unreach, 1);
+    tern_addr nobody = f.a;
+    nobody.bytes[3] = 99;
+    tern_endpoint_unreachable(f.ep, &nobody, 10);
+    assert_int_equal(f.n_done, 0);
+    assert_int_equal(f.n_unreach, 2);
+    assert_int_equal(tern_endpoint_next_deadline(f.ep), 2000);
+    fx_end(&f);
+}
+
 /* Cancel: done(CANCELLED), no more retransmissions, the queue moves on. */
 static void test_rfc7252_s4_2_cancel(void **state) {
     (void)state;
@@ -542,6 +659,9 @@ int main(void) {
         cmocka_unit_test(test_rfc7252_s4_7_nstart1_queues_second_con),
         cmocka_unit_test(test_rfc7252_s4_7_nstart2_fifo),
         cmocka_unit_test(test_rfc7252_s4_2_reentrant_send_from_done),
+        cmocka_unit_test(test_rfc7252_s4_2_unreachable_ends_tracked_and_queued_cons),
+        cmocka_unit_test(test_rfc7252_s4_2_unreachable_spares_con_sent_from_done),
+        cmocka_unit_test(test_rfc7252_s4_3_unreachable_without_cons),
         cmocka_unit_test(test_rfc7252_s4_2_cancel),
         cmocka_unit_test(test_rfc7252_s5_2_1_cancel_from_on_response),
         cmocka_unit_test(test_rfc7252_s4_2_free_cancels_everything),

@@ -1,7 +1,7 @@
 /* test_endpoint_server.c - the receiving side of RFC 7252 sections 4.2,
- * 4.3, 4.5, 5.2 and 5.3.2 (and RFC 7641 section 3.6): dispatch by type and
- * code, deduplication with replay, piggybacked and separate responses,
- * empty ACK timing, format errors.
+ * 4.3, 4.5, 5.2, 5.3.2 and 5.4.1 (and RFC 7641 section 3.6): dispatch by
+ * type and code, deduplication with replay, piggybacked and separate
+ * responses, empty ACK timing, format errors, rejecting a NON request.
  *
  * Vectors (peer a, MID 0x1234, token c1):
  *   CON GET /x   41 01 12 34 | c1 | b1 78      (b1 = Uri-Path, len 1; 78 "x")
@@ -276,6 +276,68 @@ static void test_rfc7252_s5_2_3_non_request_non_response(void **state) {
     assert_int_equal(tern_endpoint_respond(f.ep, f.ids[0], &b, 5000), 0);
     fx_expect(&f, &f.a, "51 45 00 00 | c1 | ff 6f 6b");
     assert_int_equal(tern_endpoint_next_deadline(f.ep), UINT64_MAX); /* untracked */
+    fx_end(&f);
+}
+
+/* Section 5.4.1: an unrecognised critical option in a NON "MUST cause the
+ * message to be rejected"; section 4.3: that "MAY involve sending a matching
+ * Reset message, and apart from that the message is ignored". The vector
+ * carries option 65001 (odd: critical; delta nibble 14: 0xfcdc + 269):
+ *   NON GET 51 01 12 34 | c1 | e1 fc dc 7a (delta 14, len 1, "z")
+ * tern_endpoint_reject sends exactly one RST with the request's MID, no
+ * response; the id is spent; a copy of the NON is dropped (section 4.5)
+ * without a second RST. */
+#define NON_GET_OPT65001 "51 01 12 34 | c1 | e1 fc dc 7a"
+static void test_rfc7252_s5_4_1_reject_non_request_with_rst(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    f.answer = FX_ANSWER_LATER;
+    fx_start(&f);
+    assert_int_equal(fx_recv(&f, &f.a, NON_GET_OPT65001), 0);
+    assert_int_equal(f.n_req, 1);
+    assert_int_equal(f.req_type, TERN_TYPE_NON);
+    assert_int_equal(tern_endpoint_reject(f.ep, f.ids[0], 0), 0);
+    fx_expect(&f, &f.a, "70 00 12 34");
+    fx_expect_none(&f);
+    /* Spent: neither a second rejection nor an answer. */
+    assert_int_equal(tern_endpoint_reject(f.ep, f.ids[0], 0), TERN_E_NOTFOUND);
+    tern_msgb b = ok_msgb();
+    assert_int_equal(tern_endpoint_respond(f.ep, f.ids[0], &b, 0), TERN_E_NOTFOUND);
+    assert_int_equal(tern_endpoint_request_info(f.ep, f.ids[0], NULL, NULL, NULL),
+                     TERN_E_NOTFOUND);
+    /* The duplicate within NON_LIFETIME: dropped, no RST, no on_request. */
+    f.now = 1000;
+    assert_int_equal(fx_recv(&f, &f.a, NON_GET_OPT65001), 0);
+    fx_expect_none(&f);
+    assert_int_equal(f.n_req, 1);
+    tern_endpoint_stats st = fx_stats(&f);
+    assert_int_equal(st.duplicates, 1);
+    assert_int_equal(st.rejected, 1);
+    assert_int_equal(tern_endpoint_next_deadline(f.ep), UINT64_MAX);
+    fx_end(&f);
+}
+
+/* Section 5.4.1: a CON request with an unrecognised critical option must be
+ * answered (4.02), so tern_endpoint_reject refuses it and the id stays
+ * valid for the answer, which goes out piggybacked. */
+static void test_rfc7252_s5_4_1_reject_refuses_con_request(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    f.answer = FX_ANSWER_LATER;
+    fx_start(&f);
+    assert_int_equal(fx_recv(&f, &f.a, "41 01 12 34 | c1 | e1 fc dc 7a"), 0);
+    assert_int_equal(tern_endpoint_reject(f.ep, f.ids[0], 0), TERN_E_STATE);
+    fx_expect_none(&f);
+    tern_msgb b;
+    tern_msgb_init(&b, TERN_TYPE_CON, TERN_CODE_BAD_OPTION, 0);
+    assert_int_equal(tern_endpoint_respond(f.ep, f.ids[0], &b, 0), 0);
+    fx_expect(&f, &f.a, "61 82 12 34 | c1"); /* ACK 4.02, same MID and token */
+    fx_expect_none(&f);
+    assert_int_equal(tern_endpoint_reject(f.ep, f.ids[0], 0), TERN_E_NOTFOUND);
+    assert_int_equal(tern_endpoint_reject(f.ep, 0, 0), TERN_E_NOTFOUND);
+    assert_int_equal(fx_stats(&f).rejected, 0);
     fx_end(&f);
 }
 
@@ -621,6 +683,8 @@ int main(void) {
         cmocka_unit_test(test_rfc7252_s5_2_2_ack_delay_zero_acks_at_once),
         cmocka_unit_test(test_rfc7252_s4_5_duplicate_con_while_pending_gets_empty_ack),
         cmocka_unit_test(test_rfc7252_s5_2_3_non_request_non_response),
+        cmocka_unit_test(test_rfc7252_s5_4_1_reject_non_request_with_rst),
+        cmocka_unit_test(test_rfc7252_s5_4_1_reject_refuses_con_request),
         cmocka_unit_test(test_rfc7252_s4_3_ping_answered_with_rst),
         cmocka_unit_test(test_rfc7252_s4_3_empty_non_dropped),
         cmocka_unit_test(test_rfc7252_s4_2_format_error_con_rst_same_mid),

@@ -10,7 +10,8 @@ static void test_every_error_has_a_distinct_name(void **state) {
     (void)state;
     static const int errs[] = {TERN_E_INVAL,   TERN_E_NOSPACE, TERN_E_FORMAT, TERN_E_FULL,
                                TERN_E_NOTFOUND, TERN_E_TIMEOUT, TERN_E_RESET,  TERN_E_URI,
-                               TERN_E_SYSTEM,  TERN_E_STATE,   TERN_E_REJECT, TERN_E_CANCELLED};
+                               TERN_E_SYSTEM,  TERN_E_STATE,   TERN_E_REJECT, TERN_E_CANCELLED,
+                               TERN_E_UNREACHABLE};
     size_t n = sizeof errs / sizeof errs[0];
     for (size_t i = 0; i < n; i++) {
         assert_non_null(tern_strerror(errs[i]));

@@ -138,6 +138,99 @@ static void test_rfc7252_s5_4_1_unrecognised_critical_option(void **state) {
     sfx_free(&f);
 }
 
+/* Section 5.4.1: "Unrecognized options of class 'critical' that occur in a
+ * Non-confirmable message MUST cause the message to be rejected (Section
+ * 4.3)": a RST with the request's MID and nothing else, never a NON 4.02;
+ * the handler does not run. 65001 is odd (critical) and unassigned (the
+ * experimental range, section 12.2). Sections 5.4.3 and 5.4.5 make a bad
+ * length or a repetition of a critical option count as unrecognised too. */
+static void test_rfc7252_s5_4_1_non_unrecognised_critical_option_rejected(void **state) {
+    (void)state;
+    sfx f;
+    sfx_init(&f, NULL);
+    sfx_state st = {.value = "OFF"};
+    sfx_add_state(&f, "/alarm", &st, false);
+    tern_msgb b;
+    sfx_req(&b, TERN_TYPE_NON, TERN_CODE_GET, 50, "x", "/alarm");
+    assert_int_equal(tern_msgb_add_opt(&b, 65001, "z", 1), 0);
+    sfx_deliver(&f, &f.a, &b);
+    tern_addr to;
+    const tern_msg *m = sfx_next(&f, &to);
+    assert_int_equal(m->type, TERN_TYPE_RST);
+    assert_int_equal(m->code, TERN_CODE_EMPTY);
+    assert_int_equal(m->mid, 50);
+    assert_int_equal(m->token_len, 0);
+    assert_true(tern_addr_equal(&to, &f.a));
+    sfx_expect_none(&f); /* exactly one: no 4.02 */
+    /* Section 4.5: its duplicate is dropped, not rejected again. */
+    sfx_deliver(&f, &f.a, &b);
+    sfx_expect_none(&f);
+
+    /* 5.4.5: a critical option repeated where it may not be. */
+    sfx_req(&b, TERN_TYPE_NON, TERN_CODE_GET, 51, "x", "/alarm");
+    tern_msgb_add_uint(&b, TERN_OPT_ACCEPT, 0);
+    tern_msgb_add_uint(&b, TERN_OPT_ACCEPT, 0);
+    m = sfx_ask(&f, &f.a, &b);
+    assert_int_equal(m->type, TERN_TYPE_RST);
+    assert_int_equal(m->mid, 51);
+    sfx_expect_none(&f);
+    /* 5.4.3: a critical option of a bad length. */
+    sfx_req(&b, TERN_TYPE_NON, TERN_CODE_GET, 52, "x", "/alarm");
+    tern_msgb_add_opt(&b, TERN_OPT_ACCEPT, "\x00\x00\x00", 3);
+    m = sfx_ask(&f, &f.a, &b);
+    assert_int_equal(m->type, TERN_TYPE_RST);
+    assert_int_equal(m->mid, 52);
+    sfx_expect_none(&f);
+    assert_int_equal(st.gets, 0);
+
+    /* Not rejections: an unknown elective option is ignored (65000 is
+     * even), and a proxy request is understood and answered 5.05 (5.7.2). */
+    sfx_req(&b, TERN_TYPE_NON, TERN_CODE_GET, 53, "x", "/alarm");
+    tern_msgb_add_opt(&b, 65000, "z", 1);
+    m = sfx_ask(&f, &f.a, &b);
+    assert_int_equal(m->type, TERN_TYPE_NON);
+    assert_int_equal(m->code, TERN_CODE_CONTENT);
+    sfx_req(&b, TERN_TYPE_NON, TERN_CODE_GET, 54, "x", NULL);
+    tern_msgb_add_str(&b, TERN_OPT_PROXY_URI, "coap://example.com/");
+    m = sfx_ask(&f, &f.a, &b);
+    assert_int_equal(m->type, TERN_TYPE_NON);
+    assert_int_equal(m->code, TERN_CODE_PROXYING_NOT_SUPPORTED);
+    sfx_expect_none(&f);
+
+    tern_server_stats ss;
+    tern_server_get_stats(f.srv, &ss);
+    assert_int_equal(ss.requests_rejected, 3);
+    assert_int_equal(ss.responses_4xx, 0);
+    sfx_free(&f);
+}
+
+/* Section 5.4.1: the same option in a CON request is answered: 4.02 Bad
+ * Option piggybacked, with a diagnostic naming it (5.5.2), and no RST. */
+static void test_rfc7252_s5_4_1_con_unrecognised_critical_option_4_02(void **state) {
+    (void)state;
+    sfx f;
+    sfx_init(&f, NULL);
+    sfx_state st = {.value = "OFF"};
+    sfx_add_state(&f, "/alarm", &st, false);
+    tern_msgb b;
+    sfx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, 60, "x", "/alarm");
+    assert_int_equal(tern_msgb_add_opt(&b, 65001, "z", 1), 0);
+    const tern_msg *m = sfx_ask(&f, &f.a, &b);
+    assert_int_equal(m->type, TERN_TYPE_ACK);
+    assert_int_equal(m->code, TERN_CODE_BAD_OPTION);
+    assert_int_equal(m->mid, 60);
+    sfx_assert_token(m, "x");
+    assert_true(sfx_payload_contains(m, "unrecognised critical option 65001"));
+    assert_false(sfx_has_opt(m, TERN_OPT_CONTENT_FORMAT));
+    sfx_expect_none(&f);
+    assert_int_equal(st.gets, 0);
+    tern_server_stats ss;
+    tern_server_get_stats(f.srv, &ss);
+    assert_int_equal(ss.requests_rejected, 0);
+    assert_int_equal(ss.responses_4xx, 1);
+    sfx_free(&f);
+}
+
 static void test_rfc7252_s5_4_5_repeated_critical_option(void **state) {
     (void)state;
     sfx f;
@@ -504,6 +597,65 @@ static void test_server_add_resource_errors(void **state) {
     sfx_free(&f);
 }
 
+static uint8_t two_kb(tern_request *req, tern_response *resp) {
+    static char doc[2000];
+    (void)req;
+    for (size_t i = 0; i < sizeof doc; i++) doc[i] = (char)('a' + i % 26);
+    tern_response_payload(resp, TERN_CF_TEXT_PLAIN, doc, sizeof doc);
+    return TERN_CODE_CONTENT;
+}
+
+/* RFC 7959 section 2.4: a representation larger than a datagram goes out
+ * block-wise whether the client asked for Block2 or not ("a first request
+ * without a Block2 Option resulted in a Block2 Option in the response"),
+ * and a block size asked for that does not fit is answered with a smaller
+ * one, starting at the same byte. It used to be 5.00. Found by
+ * fuzz/fuzz_server.c. */
+static void test_rfc7959_s2_4_too_large_for_a_datagram_goes_blockwise(void **state) {
+    (void)state;
+    tern_server_config cfg;
+    tern_server_config_default(&cfg);
+    cfg.max_message = 2304; /* the server builds it whole, the endpoint sends 1152 */
+    sfx f;
+    sfx_init(&f, &cfg);
+    tern_resource_def def = {.path = "/doc", .get = two_kb};
+    assert_int_equal(tern_server_add_resource(f.srv, &def, NULL), 0);
+    tern_msgb b;
+    sfx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, 0x310, "d", "/doc");
+    const tern_msg *m = sfx_ask(&f, &f.a, &b);
+    assert_int_equal(m->code, TERN_CODE_CONTENT);
+    assert_int_equal(sfx_uint(m, TERN_OPT_BLOCK2), 0x0E); /* NUM 0, M, SZX 6 */
+    assert_int_equal(sfx_uint(m, TERN_OPT_SIZE2), 2000);
+    assert_int_equal(m->payload_len, 1024);
+    assert_int_equal(m->payload[1023], 'a' + 1023 % 26);
+    sfx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, 0x311, "d", "/doc");
+    tern_msgb_add_uint(&b, TERN_OPT_BLOCK2, 0x16); /* NUM 1, SZX 6 */
+    m = sfx_ask(&f, &f.a, &b);
+    assert_int_equal(sfx_uint(m, TERN_OPT_BLOCK2), 0x16);
+    assert_int_equal(m->payload_len, 976);
+    assert_int_equal(m->payload[0], 'a' + 1024 % 26);
+    sfx_free(&f);
+
+    /* An endpoint whose datagrams hold 600 bytes: block 1 of 1024 bytes
+     * becomes block 2 of 512, the same first byte. */
+    sfx_init(&f, &cfg);
+    tern_server_free(f.srv);
+    tern_endpoint_free(f.ep);
+    f.ecfg.max_message = 600;
+    tern_endpoint_callbacks cb = {.on_request = sfx_on_request, .on_reset = sfx_on_reset};
+    f.ep = tern_endpoint_new(&f.ecfg, &cb, &f);
+    f.srv = tern_server_new(f.ep, &cfg);
+    assert_int_equal(tern_server_add_resource(f.srv, &def, NULL), 0);
+    sfx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, 0x312, "d", "/doc");
+    tern_msgb_add_uint(&b, TERN_OPT_BLOCK2, 0x16);
+    m = sfx_ask(&f, &f.a, &b);
+    assert_int_equal(m->code, TERN_CODE_CONTENT);
+    assert_int_equal(sfx_uint(m, TERN_OPT_BLOCK2), 0x2D); /* NUM 2, M, SZX 5 */
+    assert_int_equal(m->payload_len, 512);
+    assert_int_equal(m->payload[0], 'a' + 1024 % 26);
+    sfx_free(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc7252_s5_2_1_get_piggybacked_wire),
@@ -512,6 +664,8 @@ int main(void) {
         cmocka_unit_test(test_rfc7252_s5_9_2_5_unknown_path_not_found),
         cmocka_unit_test(test_rfc7252_s5_8_method_not_allowed),
         cmocka_unit_test(test_rfc7252_s5_4_1_unrecognised_critical_option),
+        cmocka_unit_test(test_rfc7252_s5_4_1_non_unrecognised_critical_option_rejected),
+        cmocka_unit_test(test_rfc7252_s5_4_1_con_unrecognised_critical_option_4_02),
         cmocka_unit_test(test_rfc7252_s5_4_5_repeated_critical_option),
         cmocka_unit_test(test_rfc7252_s5_10_4_accept),
         cmocka_unit_test(test_rfc7252_s5_10_4_accept_checked_after_handler),
@@ -523,6 +677,7 @@ int main(void) {
         cmocka_unit_test(test_rfc7252_s5_2_2_answer_before_ack_is_piggybacked),
         cmocka_unit_test(test_rfc7252_s5_2_2_deferred_never_answered_gets_5_03),
         cmocka_unit_test(test_rfc7959_s2_4_block2_late_negotiation),
+        cmocka_unit_test(test_rfc7959_s2_4_too_large_for_a_datagram_goes_blockwise),
         cmocka_unit_test(test_rfc7252_s6_5_paths_match_segment_by_segment),
         cmocka_unit_test(test_server_add_resource_errors),
     };

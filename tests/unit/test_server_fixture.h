@@ -54,6 +54,13 @@ static inline void sfx_on_reset(void *user, tern_endpoint *ep, const tern_addr *
     tern_server_handle_reset(f->srv, peer, mid, now);
 }
 
+static inline void sfx_on_unreachable(void *user, tern_endpoint *ep, const tern_addr *peer,
+                                      uint64_t now) {
+    (void)ep;
+    sfx *f = user;
+    tern_server_handle_unreachable(f->srv, peer, now);
+}
+
 static inline tern_addr sfx_addr(uint8_t last) {
     tern_addr a;
     memset(&a, 0, sizeof a);
@@ -68,7 +75,9 @@ static inline void sfx_init(sfx *f, const tern_server_config *scfg) {
     tern_endpoint_config_default(&f->ecfg);
     f->ecfg.random = tt_random_fixed;
     f->ecfg.random_ctx = &f->rnd;
-    tern_endpoint_callbacks cb = {.on_request = sfx_on_request, .on_reset = sfx_on_reset};
+    tern_endpoint_callbacks cb = {.on_request = sfx_on_request,
+                                  .on_reset = sfx_on_reset,
+                                  .on_unreachable = sfx_on_unreachable};
     f->ep = tern_endpoint_new(&f->ecfg, &cb, f);
     assert_non_null(f->ep);
     if (scfg) f->scfg = *scfg;

@@ -248,6 +248,69 @@ static void test_rfc7641_s4_5_unacked_con_removes_observer(void **state) {
     sfx_free(&f);
 }
 
+/* Section 4.5: a client that went away is to be dropped; an ICMP
+ * destination unreachable for its address says so at once. Peer a observes
+ * a resource notified by CON (one in flight when the news comes) and, with
+ * two tokens, one notified by NON; peer b observes both. Every observer at
+ * a goes (the CON one through done(UNREACHABLE), the NON ones through
+ * on_unreachable), no retransmission follows, b is untouched. */
+static void test_rfc7641_s4_5_unreachable_peer_observers_removed(void **state) {
+    (void)state;
+    sfx f;
+    sfx_init(&f, NULL);
+    sfx_state sc = {.value = "OFF"}, sn = {.value = "OFF"};
+    tern_resource *rc = sfx_add_state(&f, "/con", &sc, true);
+    tern_resource *rn = sfx_add_state(&f, "/non", &sn, false);
+    observe_get(&f, &f.a, 1, "o1", "/con", 0);
+    observe_get(&f, &f.a, 2, "o2", "/non", 0);
+    observe_get(&f, &f.a, 3, "o3", "/non", 0);
+    observe_get(&f, &f.b, 4, "p1", "/con", 0);
+    observe_get(&f, &f.b, 5, "p2", "/non", 0);
+    assert_int_equal(tern_resource_observer_count(rc), 2);
+    assert_int_equal(tern_resource_observer_count(rn), 3);
+    f.next_out = (sfx_drain(&f), f.n_out);
+    int n_con_a = 0, n_non_a = 0;
+    for (int i = 0; i < 2; i++) {
+        put(&f, &f.c, (uint16_t)(6 + i), i ? "/non" : "/con", "ON");
+        while (sfx_pending(&f)) {
+            tern_addr to;
+            const tern_msg *m = sfx_next(&f, &to);
+            if (!tern_addr_equal(&to, &f.a)) continue;
+            if (m->type == TERN_TYPE_CON) n_con_a++;
+            else n_non_a++;
+        }
+    }
+    assert_int_equal(n_con_a, 1);
+    assert_int_equal(n_non_a, 2);
+
+    f.now += 5;
+    tern_endpoint_unreachable(f.ep, &f.a, f.now);
+    assert_int_equal(tern_resource_observer_count(rc), 1);
+    assert_int_equal(tern_resource_observer_count(rn), 1);
+    tern_server_stats s;
+    tern_server_get_stats(f.srv, &s);
+    assert_int_equal(s.observers_removed_unreachable, 3);
+    assert_int_equal(s.observers_removed_timeout, 0);
+    assert_int_equal(s.observers, 2);
+    sfx_expect_none(&f);
+
+    /* Only b's CON notification is retransmitted (at 2 s). */
+    sfx_advance(&f, 3000);
+    assert_int_equal(sfx_pending(&f), 1);
+    tern_addr to;
+    const tern_msg *m = sfx_next(&f, &to);
+    assert_true(tern_addr_equal(&to, &f.b));
+    sfx_ack(&f, &f.b, m, TERN_TYPE_ACK);
+    /* The next changes go to b alone. */
+    for (int i = 0; i < 2; i++) {
+        put(&f, &f.c, (uint16_t)(8 + i), i ? "/non" : "/con", "OFF");
+        assert_int_equal(sfx_pending(&f), 1);
+        (void)sfx_next(&f, &to);
+        assert_true(tern_addr_equal(&to, &f.b));
+    }
+    sfx_free(&f);
+}
+
 static void test_rfc7641_s3_6_rst_to_con_notification_removes_observer(void **state) {
     (void)state;
     sfx f;
@@ -501,6 +564,237 @@ static void test_rfc7641_s3_1_observer_keeps_its_accept(void **state) {
     sfx_free(&f);
 }
 
+/* ---- found by fuzz/fuzz_server.c -------------------------------------------- */
+
+static tern_reqid defer_id;
+
+static uint8_t defer_get(tern_request *req, tern_response *resp) {
+    if (tern_request_is_notification(req)) {
+        tern_response_text(resp, "now");
+        return TERN_CODE_CONTENT;
+    }
+    assert_int_equal(tern_request_defer(req, &defer_id), 0);
+    return TERN_DEFER;
+}
+
+/* Section 3.1: a registration answered later, after its resource was
+ * removed, registers nothing. The deferred request used to name its
+ * resource by table slot, so the observer landed on whatever resource took
+ * the slot since (here one that is not even observable) and got its
+ * notifications. */
+static void test_rfc7641_s3_1_deferred_registration_on_removed_resource(void **state) {
+    (void)state;
+    sfx f;
+    sfx_init(&f, NULL);
+    tern_resource_def d = {.path = "/slow", .get = defer_get, .observable = true};
+    tern_resource *slow;
+    assert_int_equal(tern_server_add_resource(f.srv, &d, &slow), 0);
+    observe_get(&f, &f.a, 1, "w", "/slow", 0);
+    sfx_expect_none(&f);
+    tern_server_remove_resource(f.srv, slow, f.now);
+    sfx_state st = {.value = "OFF"};
+    tern_resource_def d2 = {.path = "/other", .get = sfx_state_get, .ctx = &st};
+    tern_resource *other;
+    assert_int_equal(tern_server_add_resource(f.srv, &d2, &other), 0);
+    assert_ptr_equal(other, slow); /* the slot is reused */
+    tern_response *r = tern_server_respond_begin(f.srv, defer_id);
+    assert_non_null(r);
+    tern_response_text(r, "late");
+    assert_int_equal(tern_server_respond(f.srv, r, TERN_CODE_CONTENT, f.now), 0);
+    const tern_msg *m = sfx_next(&f, NULL);
+    assert_int_equal(m->code, TERN_CODE_CONTENT);
+    sfx_assert_token(m, "w");
+    sfx_assert_payload(m, "late");
+    assert_false(sfx_has_opt(m, TERN_OPT_OBSERVE));
+    assert_int_equal(tern_resource_observer_count(other), 0);
+    tern_resource_changed(other);
+    sfx_advance(&f, 10);
+    sfx_expect_none(&f);
+    sfx_free(&f);
+}
+
+static bool defer_next;
+
+static uint8_t sometimes_defer_get(tern_request *req, tern_response *resp) {
+    if (defer_next && !tern_request_is_notification(req)) {
+        assert_int_equal(tern_request_defer(req, &defer_id), 0);
+        return TERN_DEFER;
+    }
+    tern_response_text(resp, "now");
+    return TERN_CODE_CONTENT;
+}
+
+/* Sections 3.1 and 3.2: a re-registration that the handler took for later
+ * and never answered gets the server's 5.03. That error answer ends the
+ * observation under its key for the client, so the server must stop
+ * notifying it too (as srv_answer does for any error answer). It went on
+ * notifying. */
+static void test_rfc7641_s3_2_deferred_registration_timeout_ends_observation(void **state) {
+    (void)state;
+    tern_server_config cfg;
+    tern_server_config_default(&cfg);
+    cfg.deferred_timeout_ms = 5000;
+    sfx f;
+    sfx_init(&f, &cfg);
+    tern_resource_def d = {.path = "/slow", .get = sometimes_defer_get, .observable = true};
+    tern_resource *r;
+    assert_int_equal(tern_server_add_resource(f.srv, &d, &r), 0);
+    defer_next = false;
+    observe_get(&f, &f.a, 1, "k", "/slow", 0);
+    assert_true(sfx_has_opt(sfx_next(&f, NULL), TERN_OPT_OBSERVE));
+    assert_int_equal(tern_resource_observer_count(r), 1);
+    defer_next = true;
+    observe_get(&f, &f.a, 2, "k", "/slow", 0);
+    sfx_advance(&f, 5000);
+    const tern_msg *m = sfx_next(&f, NULL);
+    assert_int_equal(m->code, TERN_CODE_EMPTY); /* the ACK at 1 s */
+    m = sfx_next(&f, NULL);
+    assert_int_equal(m->type, TERN_TYPE_CON);
+    assert_int_equal(m->code, TERN_CODE_SERVICE_UNAVAILABLE);
+    sfx_assert_token(m, "k");
+    sfx_ack(&f, &f.a, m, TERN_TYPE_ACK);
+    assert_int_equal(tern_resource_observer_count(r), 0);
+    tern_resource_changed(r);
+    sfx_advance(&f, 10);
+    sfx_expect_none(&f);
+    defer_next = false;
+    sfx_free(&f);
+}
+
+static char big[2000];
+
+static uint8_t big_get(tern_request *req, tern_response *resp) {
+    (void)req;
+    memset(big, 'x', sizeof big);
+    tern_response_payload(resp, TERN_CF_TEXT_PLAIN, big, sizeof big);
+    return TERN_CODE_CONTENT;
+}
+
+/* RFC 7959 section 2.6: a representation too large for a datagram (2000
+ * bytes, the endpoint sends 1152) is notified by its first block, at the
+ * block size the registration asked for if it did (2.4: that size or
+ * smaller); the observer GETs the rest. The registration answer and every
+ * notification used to be dropped (TERN_E_NOSPACE), and the registration
+ * answered 5.00 yet kept an observer that nothing ever reached. */
+static void test_rfc7959_s2_6_large_notification_carries_first_block(void **state) {
+    (void)state;
+    tern_server_config cfg;
+    tern_server_config_default(&cfg);
+    cfg.max_message = 2304; /* the server builds it whole */
+    sfx f;
+    sfx_init(&f, &cfg);
+    tern_resource_def d = {.path = "/big", .get = big_get, .observable = true};
+    tern_resource *r;
+    assert_int_equal(tern_server_add_resource(f.srv, &d, &r), 0);
+    observe_get(&f, &f.a, 1, "o", "/big", 0);
+    const tern_msg *m = sfx_next(&f, NULL);
+    assert_int_equal(m->code, TERN_CODE_CONTENT);
+    assert_true(sfx_has_opt(m, TERN_OPT_OBSERVE));
+    assert_int_equal(sfx_uint(m, TERN_OPT_BLOCK2), 0x0E); /* NUM 0, M, 1024 bytes */
+    assert_int_equal(sfx_uint(m, TERN_OPT_SIZE2), 2000);
+    assert_int_equal(m->payload_len, 1024);
+    /* Another observer asks for 64-byte blocks (Block2 NUM 0, SZX 2). */
+    tern_msgb b;
+    sfx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, 2, "s", "/big");
+    tern_msgb_add_uint(&b, TERN_OPT_OBSERVE, 0);
+    tern_msgb_add_uint(&b, TERN_OPT_BLOCK2, 0x02);
+    m = sfx_ask(&f, &f.b, &b);
+    assert_true(sfx_has_opt(m, TERN_OPT_OBSERVE));
+    assert_int_equal(sfx_uint(m, TERN_OPT_BLOCK2), 0x0A); /* NUM 0, M, 64 bytes */
+    assert_int_equal(m->payload_len, 64);
+    assert_int_equal(tern_resource_observer_count(r), 2);
+
+    tern_resource_changed(r);
+    tern_server_tick(f.srv, f.now);
+    assert_int_equal(sfx_pending(&f), 2);
+    for (int i = 0; i < 2; i++) {
+        m = sfx_next(&f, NULL);
+        assert_int_equal(m->code, TERN_CODE_CONTENT);
+        assert_true(sfx_has_opt(m, TERN_OPT_OBSERVE));
+        bool small = m->token[0] == 's';
+        assert_int_equal(sfx_uint(m, TERN_OPT_BLOCK2), small ? 0x0A : 0x0E);
+        assert_int_equal(sfx_uint(m, TERN_OPT_SIZE2), 2000);
+        assert_int_equal(m->payload_len, small ? 64 : 1024);
+    }
+    /* The rest: a GET for block 1, without Observe. */
+    sfx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, 3, "o", "/big");
+    tern_msgb_add_uint(&b, TERN_OPT_BLOCK2, 0x16);
+    m = sfx_ask(&f, &f.a, &b);
+    assert_int_equal(sfx_uint(m, TERN_OPT_BLOCK2), 0x16); /* NUM 1, last */
+    assert_int_equal(m->payload_len, 2000 - 1024);
+    assert_false(sfx_has_opt(m, TERN_OPT_OBSERVE));
+    assert_int_equal(tern_resource_observer_count(r), 2);
+    sfx_free(&f);
+}
+
+static size_t bulk_len; /* an elective option of this size in every answer */
+
+static uint8_t bulky_get(tern_request *req, tern_response *resp) {
+    static const uint8_t junk[1200];
+    (void)req;
+    if (bulk_len) tern_response_add_opt(resp, 2048, junk, bulk_len);
+    tern_response_text(resp, "state");
+    return TERN_CODE_CONTENT;
+}
+
+/* Section 3.1: the client is registered by the 2.xx answer with Observe it
+ * gets. One too large for a datagram even cut to a 16-byte block becomes
+ * 5.00, and must not leave an observer behind (it used to). */
+static void test_rfc7641_s3_1_unsendable_answer_does_not_register(void **state) {
+    (void)state;
+    tern_server_config cfg;
+    tern_server_config_default(&cfg);
+    cfg.max_message = 2304;
+    sfx f;
+    sfx_init(&f, &cfg);
+    tern_resource_def d = {.path = "/bulky", .get = bulky_get, .observable = true};
+    tern_resource *r;
+    assert_int_equal(tern_server_add_resource(f.srv, &d, &r), 0);
+    bulk_len = 1150;
+    observe_get(&f, &f.a, 1, "o", "/bulky", 0);
+    const tern_msg *m = sfx_next(&f, NULL);
+    assert_int_equal(m->code, TERN_CODE_INTERNAL_SERVER_ERROR);
+    assert_false(sfx_has_opt(m, TERN_OPT_OBSERVE));
+    assert_int_equal(tern_resource_observer_count(r), 0);
+    tern_server_stats s;
+    tern_server_get_stats(f.srv, &s);
+    assert_int_equal(s.observers, 0);
+    sfx_free(&f);
+}
+
+/* Section 3.2: a notification that cannot be sent at all ends the
+ * observation with a final 5.00, rather than leaving an observer that is
+ * never told anything and, with no CON ever sent, never found gone (4.5).
+ * It used to be dropped silently, every time. */
+static void test_rfc7641_s3_2_unsendable_notification_ends_observation(void **state) {
+    (void)state;
+    tern_server_config cfg;
+    tern_server_config_default(&cfg);
+    cfg.max_message = 2304;
+    sfx f;
+    sfx_init(&f, &cfg);
+    tern_resource_def d = {.path = "/bulky", .get = bulky_get, .observable = true};
+    tern_resource *r;
+    assert_int_equal(tern_server_add_resource(f.srv, &d, &r), 0);
+    bulk_len = 0;
+    observe_get(&f, &f.a, 1, "o", "/bulky", 0);
+    assert_true(sfx_has_opt(sfx_next(&f, NULL), TERN_OPT_OBSERVE));
+    bulk_len = 1150;
+    tern_resource_changed(r);
+    tern_server_tick(f.srv, f.now);
+    const tern_msg *m = sfx_next(&f, NULL);
+    assert_int_equal(m->type, TERN_TYPE_CON);
+    assert_int_equal(m->code, TERN_CODE_INTERNAL_SERVER_ERROR);
+    sfx_assert_token(m, "o");
+    assert_false(sfx_has_opt(m, TERN_OPT_OBSERVE));
+    assert_int_equal(tern_resource_observer_count(r), 0);
+    tern_server_stats s;
+    tern_server_get_stats(f.srv, &s);
+    assert_int_equal(s.observers_removed_error, 1);
+    bulk_len = 0;
+    sfx_free(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc7641_s3_1_register),
@@ -512,6 +806,7 @@ int main(void) {
         cmocka_unit_test(test_rfc7641_s3_6_rst_to_non_notification_deregisters),
         cmocka_unit_test(test_rfc7641_s4_5_con_every_nth_notification),
         cmocka_unit_test(test_rfc7641_s4_5_unacked_con_removes_observer),
+        cmocka_unit_test(test_rfc7641_s4_5_unreachable_peer_observers_removed),
         cmocka_unit_test(test_rfc7641_s3_6_rst_to_con_notification_removes_observer),
         cmocka_unit_test(test_rfc7641_s4_5_2_one_in_flight_newest_state_wins),
         cmocka_unit_test(test_rfc7641_s4_5_liveness_con_after_interval),
@@ -522,6 +817,11 @@ int main(void) {
         cmocka_unit_test(test_rfc7641_s3_2_error_notification_ends_observation),
         cmocka_unit_test(test_rfc7641_s3_1_error_answer_does_not_register),
         cmocka_unit_test(test_rfc7641_s3_1_observer_keeps_its_accept),
+        cmocka_unit_test(test_rfc7641_s3_1_deferred_registration_on_removed_resource),
+        cmocka_unit_test(test_rfc7641_s3_2_deferred_registration_timeout_ends_observation),
+        cmocka_unit_test(test_rfc7959_s2_6_large_notification_carries_first_block),
+        cmocka_unit_test(test_rfc7641_s3_1_unsendable_answer_does_not_register),
+        cmocka_unit_test(test_rfc7641_s3_2_unsendable_notification_ends_observation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
