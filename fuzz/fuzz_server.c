@@ -1,0 +1,544 @@
+/* fuzz_server.c - libFuzzer target for the server's receive path: dispatch
+ * and option checks (RFC 7252 section 5), Observe (RFC 7641), deferred
+ * answers (5.2.2), Block2 (RFC 7959 2.4) and discovery (RFC 6690) as
+ * implemented in src/server, on a real endpoint (src/endpoint).
+ *
+ * One endpoint and one server with small tables, so that every limit is
+ * reachable: 3 peer slots for 4 addresses, 4 exchanges, 4 pending requests,
+ * 8 dedup entries, a 4 KB send queue; 3 observers (2 per resource), 2
+ * deferred answers, 5 resources. A fake clock. The resources:
+ *   /alarm    observable text state: GET; PUT ON or OFF (else 4.00), which
+ *             calls tern_resource_changed
+ *   /slow     observable; GET defers (step 5 answers, or the server's
+ *             timeout); POST answers the oldest deferred request from inside
+ *             its own handler
+ *   /log      observable, about 2 KB: more than a datagram, so answers and
+ *             notifications go block-wise (RFC 7959 2.4, 2.6)
+ *   /tmp/x    observable; DELETE removes it from inside its handler
+ *   /extra    absent at first: the table is full until another is removed
+ *   /.well-known/core
+ *
+ * The input is a script:
+ *   byte 0   config: bit 0 ack_delay_ms 0 / 1000, bits 1-2 max_retransmit
+ *            1..4, bit 3 NSTART 1 / 2, bit 4 deferred timeout 3 s / 30 s,
+ *            bit 5 a CON every 3 / 20 notifications, bit 6 liveness check
+ *            after 20 s / 24 h
+ *   byte 1   harness: bits 0-1 datagrams drained after a step (0: all, else
+ *            1..3, the rest waits and the send queue fills), bit 2 free
+ *            everything without running the clock out first
+ *   then steps, each starting with an op byte; op & 15:
+ *     0-3    receive from peer op & 3: delta u8 * 16 ms, length u8, then
+ *            that many datagram bytes
+ *     4      advance: delta u16 (big endian) * 8 ms, every timer on the way
+ *            run when it is due
+ *     5      answer a deferred request (tern_server_respond_begin/_respond):
+ *            slot u8, code u8 (raw, may be no response code), length u8
+ *            (payload of length * 16 bytes)
+ *     6      change state locally (tern_resource_changed): resource u8
+ *     7      remove the resource, or add it back if absent: resource u8
+ *     8-11   peer op & 3 answers a message the server sent it: arg u8,
+ *            bit 0 RST / ACK, bits 1-2 how far back (0: the newest),
+ *            bits 3-7 delta * 64 ms
+ *     12-15  peer op & 3 sends its last datagram again: delta u8 * 16 ms
+ *
+ * After every step the harness ticks endpoint and server when due and
+ * drains the output. It aborts when an emitted datagram does not parse;
+ * when a deadline after a tick at T is not after T; when the server counts
+ * more observers than configured, or a resource more than its limit, or
+ * one that is not observable any; when tern_server_find_resource disagrees
+ * with the handles the harness holds; when anything allocates after
+ * creation (DESIGN.md: tables are allocated once); and when, after the
+ * peers have fallen silent and the clock has run out, the server or the
+ * endpoint is not idle: every deferred request answered, every observer
+ * found gone (RFC 7641 section 4.5), every exchange ended. ASan/UBSan and
+ * LeakSanitizer check the rest.
+ *
+ * FUZZ_SERVER_TRACE=1 in the environment prints every datagram in and out,
+ * to see what a seed or a crashing input does. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sanitizer/allocator_interface.h>
+
+#include "tern/endpoint.h"
+#include "tern/server.h"
+
+#define N_PEERS 4
+#define N_DEFER 4 /* more ids remembered than slots: stale ids get tried */
+#define N_HIST 4
+#define MAX_OBSERVERS 3
+#define MAX_OBS_PER_RES 2
+#define EP_MAX_MESSAGE 1152
+#define LOG_LEN 2000
+
+enum { R_ALARM, R_SLOW, R_LOG, R_TMP, R_EXTRA, N_RES };
+
+typedef struct sent {
+    bool used;
+    uint8_t type;
+    uint16_t mid;
+} sent;
+
+typedef struct harness {
+    tern_endpoint *ep;
+    tern_server *srv;
+    uint64_t now;
+    uint64_t rng;
+    tern_addr peers[N_PEERS];
+    tern_resource *res[N_RES];
+    tern_resource_def defs[N_RES];
+    char alarm[4];
+    uint32_t version; /* changes the other resources' representations */
+    unsigned drain_max; /* 0: all */
+    tern_reqid deferred[N_DEFER];
+    unsigned n_deferred;
+    sent hist[N_PEERS][N_HIST]; /* what the server sent each peer, newest first */
+    uint8_t last_rx[N_PEERS][255];
+    size_t last_rx_len[N_PEERS];
+} harness;
+
+/* ---- memory: nothing may allocate once the objects exist ------------------ */
+
+static _Thread_local bool g_counting;
+static _Thread_local uint64_t g_allocs;
+
+static void malloc_hook(const volatile void *ptr, size_t size) {
+    (void)ptr;
+    (void)size;
+    if (g_counting) g_allocs++;
+}
+
+static void free_hook(const volatile void *ptr) { (void)ptr; }
+
+/* ---- randomness ------------------------------------------------------------ */
+
+static void fuzz_random(void *ctx, uint8_t *out, size_t len) {
+    uint64_t *s = ctx;
+    for (size_t i = 0; i < len; i++) {
+        *s ^= *s << 13;
+        *s ^= *s >> 7;
+        *s ^= *s << 17;
+        out[i] = (uint8_t)(*s >> 24);
+    }
+}
+
+/* ---- resources ------------------------------------------------------------- */
+
+static uint8_t body[4096];
+
+static void forget(harness *h, tern_resource *r) {
+    for (unsigned i = 0; i < N_RES; i++)
+        if (h->res[i] == r) h->res[i] = NULL;
+}
+
+static uint8_t alarm_get(tern_request *req, tern_response *resp) {
+    harness *h = tern_request_ctx(req);
+    tern_response_text(resp, h->alarm);
+    return TERN_CODE_CONTENT;
+}
+
+static uint8_t alarm_put(tern_request *req, tern_response *resp) {
+    harness *h = tern_request_ctx(req);
+    size_t n;
+    const uint8_t *p = tern_request_payload(req, &n);
+    if (!((n == 2 && memcmp(p, "ON", 2) == 0) || (n == 3 && memcmp(p, "OFF", 3) == 0))) {
+        tern_response_diag(resp, "payload must be ON or OFF");
+        return TERN_CODE_BAD_REQUEST;
+    }
+    memcpy(h->alarm, p, n);
+    h->alarm[n] = 0;
+    tern_resource_changed(tern_request_resource(req));
+    return TERN_CODE_CHANGED;
+}
+
+static uint8_t slow_get(tern_request *req, tern_response *resp) {
+    harness *h = tern_request_ctx(req);
+    if (tern_request_is_notification(req)) {
+        /* A notification must be answered at once. */
+        char text[8] = "slow ?";
+        text[5] = (char)('0' + h->version % 10);
+        tern_response_text(resp, text);
+        return TERN_CODE_CONTENT;
+    }
+    tern_reqid id;
+    if (tern_request_defer(req, &id) == 0) {
+        h->deferred[h->n_deferred++ % N_DEFER] = id;
+        return TERN_DEFER;
+    }
+    if (h->version & 1) return TERN_DEFER; /* a faulty handler: the server answers 5.00 */
+    tern_response_diag(resp, "busy");
+    return TERN_CODE_SERVICE_UNAVAILABLE;
+}
+
+/* Answers the oldest deferred request while its own response is open. */
+static uint8_t slow_post(tern_request *req, tern_response *resp) {
+    harness *h = tern_request_ctx(req);
+    tern_server *srv = tern_request_server(req);
+    size_t n;
+    const uint8_t *p = tern_request_payload(req, &n);
+    for (unsigned k = 0; k < N_DEFER; k++) {
+        tern_reqid id = h->deferred[(h->n_deferred + k) % N_DEFER];
+        tern_response *r = id ? tern_server_respond_begin(srv, id) : NULL;
+        if (r == NULL) continue;
+        if (n) tern_response_payload(r, TERN_CF_TEXT_PLAIN, p, n);
+        (void)tern_server_respond(srv, r, TERN_CODE_CONTENT, tern_request_now(req));
+        break;
+    }
+    tern_response_text(resp, "done");
+    return TERN_CODE_CHANGED;
+}
+
+static uint8_t log_get(tern_request *req, tern_response *resp) {
+    harness *h = tern_request_ctx(req);
+    size_t n = LOG_LEN + h->version % 48;
+    memset(body, 'a' + (int)(h->version % 26), n);
+    tern_response_payload(resp, TERN_CF_TEXT_PLAIN, body, n);
+    return TERN_CODE_CONTENT;
+}
+
+/* Its state cycles through four versions: fine, fine, answered with an
+ * option too large for any datagram, gone (4.04, which ends observations). */
+static uint8_t tmp_get(tern_request *req, tern_response *resp) {
+    harness *h = tern_request_ctx(req);
+    if (h->version % 4 == 3) {
+        tern_response_diag(resp, "gone for now");
+        return TERN_CODE_NOT_FOUND;
+    }
+    if (h->version % 4 == 2) tern_response_add_opt(resp, 2048, body, EP_MAX_MESSAGE - 10);
+    char text[8] = "tmp ?";
+    text[4] = (char)('0' + h->version % 10);
+    tern_response_text(resp, text);
+    uint8_t etag = (uint8_t)h->version;
+    tern_response_add_opt(resp, TERN_OPT_ETAG, &etag, 1);
+    return TERN_CODE_CONTENT;
+}
+
+static uint8_t tmp_delete(tern_request *req, tern_response *resp) {
+    harness *h = tern_request_ctx(req);
+    tern_resource *r = tern_request_resource(req);
+    (void)resp;
+    forget(h, r);
+    tern_server_remove_resource(tern_request_server(req), r, tern_request_now(req));
+    return TERN_CODE_DELETED;
+}
+
+static uint8_t extra_get(tern_request *req, tern_response *resp) {
+    if (tern_request_is_notification(req)) abort(); /* /extra is not observable */
+    tern_response_text(resp, "extra");
+    return TERN_CODE_CONTENT;
+}
+
+static void make_defs(harness *h) {
+    tern_resource_def *d = h->defs;
+    d[R_ALARM] = (tern_resource_def){.path = "/alarm",
+                                     .get = alarm_get,
+                                     .put = alarm_put,
+                                     .ctx = h,
+                                     .observable = true,
+                                     .rt = "alarm",
+                                     .iface = "core.a",
+                                     .ct = "0",
+                                     .title = "Alarm",
+                                     .sz = 3};
+    d[R_SLOW] = (tern_resource_def){.path = "/slow",
+                                    .get = slow_get,
+                                    .post = slow_post,
+                                    .ctx = h,
+                                    .observable = true,
+                                    .notify_con = true,
+                                    .rt = "slow",
+                                    .iface = "core.p"};
+    d[R_LOG] = (tern_resource_def){.path = "/log",
+                                   .get = log_get,
+                                   .ctx = h,
+                                   .observable = true,
+                                   .max_age_s = 5,
+                                   .rt = "log",
+                                   .ct = "0",
+                                   .sz = LOG_LEN};
+    d[R_TMP] = (tern_resource_def){.path = "/tmp/x",
+                                   .get = tmp_get,
+                                   .del = tmp_delete,
+                                   .ctx = h,
+                                   .observable = true,
+                                   .rt = "tmp x"};
+    d[R_EXTRA] = (tern_resource_def){.path = "/extra",
+                                     .get = extra_get,
+                                     .ctx = h,
+                                     .iface = "core.s",
+                                     .ct = "0 50",
+                                     .title = "Extra thing"};
+}
+
+/* ---- driving ---------------------------------------------------------------- */
+
+static void on_request(void *user, tern_endpoint *ep, tern_reqid id, const tern_addr *peer,
+                       const tern_msg *req, uint64_t now) {
+    (void)ep;
+    harness *h = user;
+    tern_server_handle_request(h->srv, id, peer, req, now);
+}
+
+static void on_reset(void *user, tern_endpoint *ep, const tern_addr *peer, uint16_t mid,
+                     uint64_t now) {
+    (void)ep;
+    harness *h = user;
+    tern_server_handle_reset(h->srv, peer, mid, now);
+}
+
+static bool g_trace;
+
+static void on_trace(void *user, bool outgoing, const tern_addr *peer, const tern_msg *msg) {
+    harness *h = user;
+    char line[512];
+    tern_msg_format(msg, line, sizeof line);
+    fprintf(stderr, "%8llu %s peer %u  %s\n", (unsigned long long)h->now, outgoing ? "<-" : "->",
+            (unsigned)peer->bytes[3], line);
+}
+
+static int peer_index(const harness *h, const tern_addr *a) {
+    for (int i = 0; i < N_PEERS; i++)
+        if (tern_addr_equal(&h->peers[i], a)) return i;
+    return -1;
+}
+
+static void check_limits(harness *h) {
+    for (unsigned i = 0; i < N_RES; i++)
+        if (tern_server_find_resource(h->srv, h->defs[i].path) != h->res[i]) abort();
+    tern_server_stats st;
+    tern_server_get_stats(h->srv, &st);
+    if (st.observers > MAX_OBSERVERS) abort();
+    for (unsigned i = 0; i < N_RES; i++) {
+        const tern_resource *r = h->res[i];
+        if (r == NULL) continue;
+        unsigned n = tern_resource_observer_count(r);
+        if (n > MAX_OBS_PER_RES || (n > 0 && !tern_resource_get_def(r)->observable)) abort();
+    }
+}
+
+static void drain(harness *h, bool all) {
+    uint8_t buf[EP_MAX_MESSAGE];
+    tern_addr to;
+    int n = 0;
+    for (unsigned count = 0; all || !h->drain_max || count < h->drain_max; count++) {
+        if ((n = tern_endpoint_send(h->ep, buf, sizeof buf, &to)) <= 0) break;
+        tern_msg m;
+        if (tern_msg_parse(&m, buf, (size_t)n) != 0) abort(); /* we emit valid CoAP */
+        int p = peer_index(h, &to);
+        if (p < 0) abort(); /* sent to someone who never spoke */
+        memmove(&h->hist[p][1], &h->hist[p][0], (N_HIST - 1) * sizeof(sent));
+        h->hist[p][0] = (sent){true, m.type, m.mid};
+        if (count > 100000) abort();
+    }
+    if (n < 0) abort(); /* max_message fits buf */
+    check_limits(h);
+}
+
+static uint64_t min_deadline(const harness *h) {
+    uint64_t a = tern_endpoint_next_deadline(h->ep);
+    uint64_t b = tern_server_next_deadline(h->srv);
+    return a < b ? a : b;
+}
+
+/* Run the timers due at h->now. */
+static void tick(harness *h) {
+    tern_endpoint_tick(h->ep, h->now);
+    tern_server_tick(h->srv, h->now);
+    /* Nothing may be due any more at the time just handled. */
+    if (tern_endpoint_next_deadline(h->ep) <= h->now) abort();
+    if (tern_server_next_deadline(h->srv) <= h->now) abort();
+    drain(h, false);
+}
+
+static void settle(harness *h) {
+    if (min_deadline(h) <= h->now) tick(h);
+    drain(h, false);
+}
+
+/* Let time pass to `to`, running every timer exactly when due. */
+static void advance_to(harness *h, uint64_t to) {
+    for (int guard = 0; min_deadline(h) <= to; guard++) {
+        if (guard > 100000) abort();
+        uint64_t d = min_deadline(h);
+        if (d > h->now) h->now = d;
+        tick(h);
+    }
+    if (to > h->now) h->now = to;
+}
+
+static void recv_from(harness *h, unsigned p, const uint8_t *buf, size_t len) {
+    (void)tern_endpoint_recv(h->ep, &h->peers[p], buf, len, h->now);
+}
+
+static void answer_deferred(harness *h, uint8_t slot, uint8_t code, uint8_t len) {
+    tern_reqid id = h->deferred[slot % N_DEFER];
+    tern_response *r = id ? tern_server_respond_begin(h->srv, id) : NULL;
+    if (r == NULL) return;
+    size_t n = (size_t)len * 16;
+    if (n > sizeof body) n = sizeof body;
+    memset(body, 'd', n);
+    if (n) tern_response_payload(r, TERN_CF_TEXT_PLAIN, body, n);
+    (void)tern_server_respond(h->srv, r, code, h->now);
+}
+
+static void change(harness *h, uint8_t which) {
+    unsigned i = which % N_RES;
+    if (i == R_ALARM) memcpy(h->alarm, h->alarm[1] == 'N' ? "OFF" : "ON\0", 4);
+    else h->version++;
+    tern_resource_changed(h->res[i]); /* NULL (removed) is a no-op */
+}
+
+static void remove_or_add(harness *h, uint8_t which) {
+    unsigned i = which % N_RES;
+    if (h->res[i]) {
+        tern_resource *r = h->res[i];
+        h->res[i] = NULL;
+        tern_server_remove_resource(h->srv, r, h->now);
+    } else if (tern_server_add_resource(h->srv, &h->defs[i], &h->res[i]) < 0) {
+        h->res[i] = NULL; /* full */
+    }
+}
+
+/* Peer p answers something the server sent it, with an empty ACK or RST. */
+static void reply(harness *h, unsigned p, uint8_t arg) {
+    const sent *s = &h->hist[p][(arg >> 1) & 3];
+    if (!s->used || (s->type != TERN_TYPE_CON && s->type != TERN_TYPE_NON)) return;
+    h->now += (uint64_t)(arg >> 3) * 64;
+    unsigned type = arg & 1 ? TERN_TYPE_RST : TERN_TYPE_ACK;
+    uint8_t b[4] = {(uint8_t)(1u << 6 | type << 4), 0, (uint8_t)(s->mid >> 8), (uint8_t)s->mid};
+    recv_from(h, p, b, sizeof b);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    static bool hooked;
+    if (!hooked) {
+        __sanitizer_install_malloc_and_free_hooks(malloc_hook, free_hook);
+        hooked = true;
+        g_trace = getenv("FUZZ_SERVER_TRACE") != NULL;
+    }
+    if (size < 2) return 0;
+    static harness hs;
+    harness *h = &hs;
+    memset(h, 0, sizeof *h);
+    h->rng = 0x853C49E6748FEA9BULL;
+    h->now = 1000;
+    memcpy(h->alarm, "OFF", 4);
+    for (unsigned i = 0; i < N_PEERS; i++) {
+        h->peers[i].len = 6;
+        h->peers[i].bytes[0] = 10;
+        h->peers[i].bytes[3] = (uint8_t)(i + 1);
+        h->peers[i].bytes[5] = 0x33;
+    }
+    make_defs(h);
+
+    uint8_t cfg = data[0];
+    h->drain_max = data[1] & 3u;
+    tern_endpoint_config c;
+    tern_endpoint_config_default(&c);
+    c.ack_delay_ms = cfg & 1 ? 1000 : 0;
+    c.max_retransmit = 1u + ((cfg >> 1) & 3u);
+    c.nstart = cfg & 8 ? 2 : 1;
+    c.max_peers = 3;
+    c.max_exchanges = 4;
+    c.max_pending = 4;
+    c.max_dedup = 8;
+    c.max_message = EP_MAX_MESSAGE;
+    c.tx_queue_bytes = 4096;
+    c.token_len = 4;
+    c.random = fuzz_random;
+    c.random_ctx = &h->rng;
+    tern_endpoint_callbacks cb = {.on_request = on_request, .on_reset = on_reset};
+    if (g_trace) cb.on_trace = on_trace;
+    h->ep = tern_endpoint_new(&c, &cb, h);
+    if (!h->ep) abort();
+
+    tern_server_config sc;
+    tern_server_config_default(&sc);
+    sc.max_resources = 5; /* /.well-known/core and four of ours */
+    sc.max_observers = MAX_OBSERVERS;
+    sc.max_observers_per_resource = MAX_OBS_PER_RES;
+    sc.max_deferred = 2;
+    sc.deferred_timeout_ms = cfg & 16 ? 3000 : 30000;
+    sc.max_message = 2304; /* /log fits a response, not a datagram */
+    sc.notify_con_every = cfg & 32 ? 3 : 20;
+    if (cfg & 64) sc.notify_con_interval_ms = 20000;
+    h->srv = tern_server_new(h->ep, &sc);
+    if (!h->srv) abort();
+    for (unsigned i = 0; i < R_EXTRA; i++)
+        if (tern_server_add_resource(h->srv, &h->defs[i], &h->res[i]) != 0) abort();
+
+    g_allocs = 0;
+    g_counting = true;
+    size_t i = 2;
+    while (i < size) {
+        uint8_t op = data[i++];
+        unsigned p = op & 3;
+        switch (op & 15) {
+        case 0: case 1: case 2: case 3: {
+            if (size - i < 2) goto out;
+            h->now += (uint64_t)data[i++] * 16;
+            size_t len = data[i++];
+            if (len > size - i) len = size - i;
+            memcpy(h->last_rx[p], data + i, len);
+            h->last_rx_len[p] = len;
+            recv_from(h, p, data + i, len);
+            i += len;
+            break;
+        }
+        case 4:
+            if (size - i < 2) goto out;
+            advance_to(h, h->now + (uint64_t)((unsigned)data[i] << 8 | data[i + 1]) * 8);
+            i += 2;
+            break;
+        case 5:
+            if (size - i < 3) goto out;
+            answer_deferred(h, data[i], data[i + 1], data[i + 2]);
+            i += 3;
+            break;
+        case 6:
+            if (size - i < 1) goto out;
+            change(h, data[i++]);
+            break;
+        case 7:
+            if (size - i < 1) goto out;
+            remove_or_add(h, data[i++]);
+            break;
+        case 8: case 9: case 10: case 11:
+            if (size - i < 1) goto out;
+            reply(h, p, data[i++]);
+            break;
+        default:
+            if (size - i < 1) goto out;
+            h->now += (uint64_t)data[i++] * 16;
+            if (h->last_rx_len[p]) recv_from(h, p, h->last_rx[p], h->last_rx_len[p]);
+            break;
+        }
+        settle(h);
+    }
+out:
+    if (!(data[1] & 4)) {
+        /* The peers fall silent. Deferred requests time out, CON
+         * notifications go unanswered and end their observers (RFC 7641
+         * section 4.5), pending requests expire: both must end up idle. */
+        for (int k = 0; k < 100000 && min_deadline(h) != UINT64_MAX; k++) {
+            advance_to(h, min_deadline(h));
+            drain(h, true);
+        }
+        if (tern_endpoint_next_deadline(h->ep) != UINT64_MAX) abort();
+        if (tern_server_next_deadline(h->srv) != UINT64_MAX) abort();
+        tern_server_stats st;
+        tern_server_get_stats(h->srv, &st);
+        if (st.observers != 0) abort();
+        for (unsigned k = 0; k < N_DEFER; k++)
+            if (h->deferred[k] && tern_server_respond_begin(h->srv, h->deferred[k])) abort();
+    }
+    g_counting = false;
+    if (g_allocs != 0) abort(); /* the hot path allocated */
+    tern_server_free(h->srv);
+    tern_endpoint_free(h->ep);
+    return 0;
+}
