@@ -164,6 +164,17 @@ int main(int argc, char **argv) {
         if (cfg.server.max_observers_per_resource > max_observers)
             cfg.server.max_observers_per_resource = (uint32_t)max_observers;
     }
+    /* A service, not a sensor node: size the messaging tables for many
+     * peers. Every observer may have a CON notification in flight at once
+     * (state resources notify confirmably), so there is an exchange slot
+     * for each, and dedup remembers enough answers to replay them for the
+     * retransmissions of a few thousand recent requests (RFC 7252 4.5).
+     * About 5 MB in all. */
+    uint32_t n_obs = cfg.server.max_observers;
+    cfg.endpoint.max_exchanges = n_obs + 64;
+    cfg.endpoint.max_peers = n_obs * 2 > 1024 ? n_obs * 2 : 1024;
+    cfg.endpoint.max_pending = 64;
+    cfg.endpoint.max_dedup = 4096;
     if (verbose) cfg.trace = app_log_trace;
     int ioerr = 0;
     tern_io *io = tern_io_new(&cfg, &ioerr);
