@@ -36,7 +36,8 @@ static void usage(FILE *out) {
             "  -c, --config FILE     read resources from FILE: one SPEC per line, optionally\n"
             "                        after the word \"resource\"; '#' starts a comment\n"
             "      --no-alarm        do not serve /alarm\n"
-            "      --max-observers N observers in total (default 256)\n"
+            "      --max-observers N observers in total, on one resource or spread\n"
+            "                        over several (default 256)\n"
             "  -v, --verbose         print every message in and out, and debug logs\n"
             "  -q, --quiet           log only warnings and errors\n"
             "  -h, --help            show this help and exit\n"
@@ -159,11 +160,10 @@ int main(int argc, char **argv) {
     cfg.bind_host = bind_host;
     cfg.port = (uint16_t)port;
     cfg.server.max_resources = (uint32_t)n_res + 1; /* and /.well-known/core */
-    if (max_observers) {
-        cfg.server.max_observers = (uint32_t)max_observers;
-        if (cfg.server.max_observers_per_resource > max_observers)
-            cfg.server.max_observers_per_resource = (uint32_t)max_observers;
-    }
+    if (max_observers) cfg.server.max_observers = (uint32_t)max_observers;
+    /* A handful of state resources, usually one: any of them may take every
+     * observer the server admits. */
+    cfg.server.max_observers_per_resource = cfg.server.max_observers;
     /* A service, not a sensor node: size the messaging tables for many
      * peers. Every observer may have a CON notification in flight at once
      * (state resources notify confirmably), so there is an exchange slot
