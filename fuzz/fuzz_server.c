@@ -26,7 +26,8 @@
  *   byte 1   harness: bits 0-1 datagrams drained after a step (0: all, else
  *            1..3, the rest waits and the send queue fills), bit 2 free
  *            everything without running the clock out first
- *   then steps, each starting with an op byte; op & 15:
+ *   then steps, each starting with an op byte; op & 15 (bits 4-7 are
+ *   ignored except where said):
  *     0-3    receive from peer op & 3: delta u8 * 16 ms, length u8, then
  *            that many datagram bytes
  *     4      advance: delta u16 (big endian) * 8 ms, every timer on the way
@@ -39,7 +40,11 @@
  *     8-11   peer op & 3 answers a message the server sent it: arg u8,
  *            bit 0 RST / ACK, bits 1-2 how far back (0: the newest),
  *            bits 3-7 delta * 64 ms
- *     12-15  peer op & 3 sends its last datagram again: delta u8 * 16 ms
+ *     12-15  peer op & 3 sends its last datagram again: delta u8 * 16 ms;
+ *            with op bit 4 set (0x1C-0x1F) the network reports peer op & 3
+ *            unreachable instead (ICMP, tern_endpoint_unreachable, which
+ *            calls tern_server_handle_unreachable as src/io does): same
+ *            delta
  *
  * After every step the harness ticks endpoint and server when due and
  * drains the output. It aborts when an emitted datagram does not parse;
@@ -288,6 +293,12 @@ static void on_reset(void *user, tern_endpoint *ep, const tern_addr *peer, uint1
     tern_server_handle_reset(h->srv, peer, mid, now);
 }
 
+static void on_unreachable(void *user, tern_endpoint *ep, const tern_addr *peer, uint64_t now) {
+    (void)ep;
+    harness *h = user;
+    tern_server_handle_unreachable(h->srv, peer, now);
+}
+
 static bool g_trace;
 
 static void on_trace(void *user, bool outgoing, const tern_addr *peer, const tern_msg *msg) {
@@ -451,7 +462,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     c.token_len = 4;
     c.random = fuzz_random;
     c.random_ctx = &h->rng;
-    tern_endpoint_callbacks cb = {.on_request = on_request, .on_reset = on_reset};
+    tern_endpoint_callbacks cb = {
+        .on_request = on_request, .on_reset = on_reset, .on_unreachable = on_unreachable};
     if (g_trace) cb.on_trace = on_trace;
     h->ep = tern_endpoint_new(&c, &cb, h);
     if (!h->ep) abort();
@@ -514,7 +526,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         default:
             if (size - i < 1) goto out;
             h->now += (uint64_t)data[i++] * 16;
-            if (h->last_rx_len[p]) recv_from(h, p, h->last_rx[p], h->last_rx_len[p]);
+            if (op & 16) tern_endpoint_unreachable(h->ep, &h->peers[p], h->now);
+            else if (h->last_rx_len[p]) recv_from(h, p, h->last_rx[p], h->last_rx_len[p]);
             break;
         }
         settle(h);

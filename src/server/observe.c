@@ -19,7 +19,10 @@
  * out. A TIMEOUT, UNREACHABLE or a RST there removes the observer (4.5:
  * "silently disappeared"); so does a RST answering the last NON (3.6), and
  * the news that the observer's address is unreachable (ICMP), whatever
- * kind of notification it was last sent.
+ * kind of notification it was last sent. The answer that registered the
+ * observer counts as its first notification here: sent NON, its MID is
+ * the one a RST may match; sent as a separate CON, it is the one in
+ * flight (srv_observe_respond).
  *
  * RFC 7959 section 2.6: a representation larger than a datagram, or than
  * the block size the registration asked for, is notified by its first
@@ -384,6 +387,36 @@ static void obs_done(void *ctx, tern_endpoint *ep, tern_tx_status st, uint64_t n
     case TERN_TX_CANCELLED:
         break;
     }
+}
+
+int srv_observe_respond(tern_server *srv, tern_reqid id, tern_msgb *b, const tern_addr *peer,
+                        const uint8_t *token, uint8_t token_len, uint64_t now_ms) {
+    uint32_t i = find(srv, peer, token, token_len);
+    srv_observer *o = i != SRV_NIL ? &srv->obs[i] : NULL;
+    /* Every CON tracked under o is one o->inflight stands for (obs_remove
+     * cancels it, obs_done trusts it); with a notification already in
+     * flight, the answer goes untracked, as before. */
+    bool track = o != NULL && !o->inflight;
+    int rc = track ? tern_endpoint_respond_tracked(srv->ep, id, b, now_ms, obs_done, o)
+                   : tern_endpoint_respond(srv->ep, id, b, now_ms);
+    if (rc < 0 || o == NULL) return rc;
+    if (b->type == TERN_TYPE_CON && track) {
+        /* A separate answer (RFC 7252 section 5.2.2): a RST to it rejects
+         * the observation (section 3.6), a give-up means the client is
+         * gone (4.5), and it is the one message in flight (4.5.2), so a
+         * change meanwhile follows its ACK. */
+        o->inflight = true;
+        o->since_con = 0;
+        o->non_mid_valid = false;
+        touch(srv, o, now_ms);
+    } else if (b->type == TERN_TYPE_NON) {
+        /* Section 3.6, RFC 7252 section 4.3: a RST with the MID of a NON
+         * answer rejects it, like one to a NON notification. */
+        o->non_mid = b->mid;
+        o->non_mid_valid = true;
+    }
+    /* A piggybacked ACK cannot be answered with RST: nothing to match. */
+    return rc;
 }
 
 void srv_observe_flush(tern_server *srv, uint64_t now_ms) {

@@ -188,6 +188,14 @@ static void count(tern_server *srv, uint8_t code) {
     if (TERN_CODE_CLASS(code) == 5) srv->st.responses_5xx++;
 }
 
+/* Send the answer; one that registers an observer (reg) goes through
+ * observe.c, which must learn how it went out (RFC 7641 section 3.6). */
+static int answer(tern_server *srv, tern_reqid id, tern_msgb *b, const srv_reqinfo *reg,
+                  uint64_t now_ms) {
+    if (reg == NULL) return tern_endpoint_respond(srv->ep, id, b, now_ms);
+    return srv_observe_respond(srv, id, b, reg->peer, reg->token, reg->token_len, now_ms);
+}
+
 void srv_answer(tern_server *srv, tern_reqid id, tern_response *r, uint8_t code,
                 const srv_reqinfo *ri, uint64_t now_ms) {
     code = srv_response_finish(r, code, ri->accept);
@@ -227,12 +235,12 @@ void srv_answer(tern_server *srv, tern_reqid id, tern_response *r, uint8_t code,
         }
     }
     r->b.code = code;
-    int rc = tern_endpoint_respond(srv->ep, id, &r->b, now_ms);
+    int rc = answer(srv, id, &r->b, registered ? ri : NULL, now_ms);
     /* RFC 7959 section 2.4: a representation too large for one datagram
      * goes out block by block, asked for or not; the client fetches the
      * rest with Block2. */
     while (ok && rc == TERN_E_NOSPACE && srv_response_shrink_block(r, full, total, &num, &szx))
-        rc = tern_endpoint_respond(srv->ep, id, &r->b, now_ms);
+        rc = answer(srv, id, &r->b, registered ? ri : NULL, now_ms);
     if (rc == TERN_E_NOSPACE) {
         code = rewrite(r, TERN_CODE_INTERNAL_SERVER_ERROR, "response too large");
         r->b.code = code;

@@ -198,6 +198,11 @@ int32_t srv_observe_register(tern_server *srv, tern_resource *res, const tern_ad
 /* Remove (peer, token) if registered; true if it was. */
 bool srv_observe_deregister(tern_server *srv, const tern_addr *peer, const uint8_t *token,
                             uint8_t token_len);
+/* tern_endpoint_respond for an answer that registered (peer, token): the
+ * shape it took is remembered, so that a RST to a NON answer or a separate
+ * CON one ends the observation (RFC 7641 section 3.6). */
+int srv_observe_respond(tern_server *srv, tern_reqid id, tern_msgb *b, const tern_addr *peer,
+                        const uint8_t *token, uint8_t token_len, uint64_t now_ms);
 void srv_observe_flush(tern_server *srv, uint64_t now_ms);
 void srv_observe_remove_all(tern_server *srv, tern_resource *res, uint8_t code,
                             const char *diag, uint64_t now_ms);

@@ -795,6 +795,116 @@ static void test_rfc7641_s3_2_unsendable_notification_ends_observation(void **st
     sfx_free(&f);
 }
 
+/* Section 3.6 (and RFC 7252 section 4.3): a RST is the client's way to say
+ * it does not want what it got. A NON GET with Observe 0 is answered NON
+ * (RFC 7252 section 5.2.3); a RST with that answer's MID must end the
+ * observation just as a RST to a later NON notification does. It used to
+ * be ignored: only notifications' MIDs were remembered. */
+static void test_rfc7641_s3_6_rst_to_non_registration_answer_deregisters(void **state) {
+    (void)state;
+    sfx f;
+    sfx_init(&f, NULL);
+    sfx_state st = {.value = "OFF"};
+    tern_resource *r = sfx_add_state(&f, "/alarm", &st, false);
+    tern_msgb b;
+    sfx_req(&b, TERN_TYPE_NON, TERN_CODE_GET, 0x1234, "n", "/alarm");
+    tern_msgb_add_uint(&b, TERN_OPT_OBSERVE, TERN_OBSERVE_REGISTER);
+    const tern_msg *m = sfx_ask(&f, &f.a, &b);
+    assert_int_equal(m->type, TERN_TYPE_NON);
+    assert_int_equal(m->code, TERN_CODE_CONTENT);
+    assert_true(sfx_has_opt(m, TERN_OPT_OBSERVE));
+    assert_int_equal(tern_resource_observer_count(r), 1);
+    uint16_t mid = m->mid;
+    /* The same MID from another peer, or another MID, changes nothing. */
+    tern_msgb rst;
+    tern_msgb_init(&rst, TERN_TYPE_RST, TERN_CODE_EMPTY, mid);
+    sfx_deliver(&f, &f.b, &rst);
+    tern_msgb_init(&rst, TERN_TYPE_RST, TERN_CODE_EMPTY, (uint16_t)(mid + 1));
+    sfx_deliver(&f, &f.a, &rst);
+    assert_int_equal(tern_resource_observer_count(r), 1);
+    tern_msgb_init(&rst, TERN_TYPE_RST, TERN_CODE_EMPTY, mid);
+    sfx_deliver(&f, &f.a, &rst);
+    assert_int_equal(tern_resource_observer_count(r), 0);
+    tern_server_stats s;
+    tern_server_get_stats(f.srv, &s);
+    assert_int_equal(s.observers_removed_reset, 1);
+    put(&f, &f.c, 3, "/alarm", "ON");
+    sfx_expect_none(&f);
+    sfx_free(&f);
+}
+
+/* Section 3.6: a registration answered later goes out as a separate CON
+ * response (RFC 7252 section 5.2.2); a RST to it rejects the observation
+ * like a RST to a CON notification. It used to count only as the end of
+ * the CON, and the observer stayed. */
+static void test_rfc7641_s3_6_rst_to_separate_registration_answer_deregisters(void **state) {
+    (void)state;
+    sfx f;
+    sfx_init(&f, NULL);
+    tern_resource_def d = {.path = "/slow", .get = sometimes_defer_get, .observable = true};
+    tern_resource *r;
+    assert_int_equal(tern_server_add_resource(f.srv, &d, &r), 0);
+    defer_next = true;
+    observe_get(&f, &f.a, 1, "s", "/slow", 0);
+    defer_next = false;
+    sfx_advance(&f, 1000);
+    const tern_msg *m = sfx_next(&f, NULL);
+    assert_int_equal(m->type, TERN_TYPE_ACK); /* the empty ACK at 1 s */
+    assert_int_equal(m->code, TERN_CODE_EMPTY);
+    tern_response *resp = tern_server_respond_begin(f.srv, defer_id);
+    assert_non_null(resp);
+    tern_response_text(resp, "late");
+    assert_int_equal(tern_server_respond(f.srv, resp, TERN_CODE_CONTENT, f.now), 0);
+    m = sfx_next(&f, NULL);
+    assert_int_equal(m->type, TERN_TYPE_CON);
+    assert_int_equal(m->code, TERN_CODE_CONTENT);
+    assert_true(sfx_has_opt(m, TERN_OPT_OBSERVE));
+    sfx_assert_token(m, "s");
+    assert_int_equal(tern_resource_observer_count(r), 1);
+    sfx_ack(&f, &f.a, m, TERN_TYPE_RST);
+    assert_int_equal(tern_resource_observer_count(r), 0);
+    tern_server_stats s;
+    tern_server_get_stats(f.srv, &s);
+    assert_int_equal(s.observers_removed_reset, 1);
+    tern_resource_changed(r);
+    sfx_advance(&f, 10);
+    sfx_expect_none(&f);
+    sfx_free(&f);
+}
+
+/* Section 4.5.2: the separate CON answer is the one message in flight to
+ * the new observer; a change meanwhile waits for its ACK, then the newest
+ * state follows. An ACKed answer keeps the observer. */
+static void test_rfc7641_s4_5_2_separate_registration_answer_in_flight(void **state) {
+    (void)state;
+    sfx f;
+    sfx_init(&f, NULL);
+    tern_resource_def d = {.path = "/slow", .get = sometimes_defer_get, .observable = true};
+    tern_resource *r;
+    assert_int_equal(tern_server_add_resource(f.srv, &d, &r), 0);
+    defer_next = true;
+    observe_get(&f, &f.a, 1, "s", "/slow", 0);
+    defer_next = false;
+    sfx_advance(&f, 1000);
+    assert_int_equal(sfx_next(&f, NULL)->code, TERN_CODE_EMPTY);
+    tern_response *resp = tern_server_respond_begin(f.srv, defer_id);
+    assert_non_null(resp);
+    tern_response_text(resp, "late");
+    assert_int_equal(tern_server_respond(f.srv, resp, TERN_CODE_CONTENT, f.now), 0);
+    const tern_msg *m = sfx_next(&f, NULL);
+    assert_int_equal(m->type, TERN_TYPE_CON);
+    tern_resource_changed(r);
+    sfx_advance(&f, 10);
+    sfx_expect_none(&f);
+    sfx_ack(&f, &f.a, m, TERN_TYPE_ACK);
+    m = sfx_next(&f, NULL);
+    sfx_assert_token(m, "s");
+    sfx_assert_payload(m, "now");
+    assert_true(sfx_has_opt(m, TERN_OPT_OBSERVE));
+    assert_int_equal(tern_resource_observer_count(r), 1);
+    sfx_free(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc7641_s3_1_register),
@@ -822,6 +932,9 @@ int main(void) {
         cmocka_unit_test(test_rfc7959_s2_6_large_notification_carries_first_block),
         cmocka_unit_test(test_rfc7641_s3_1_unsendable_answer_does_not_register),
         cmocka_unit_test(test_rfc7641_s3_2_unsendable_notification_ends_observation),
+        cmocka_unit_test(test_rfc7641_s3_6_rst_to_non_registration_answer_deregisters),
+        cmocka_unit_test(test_rfc7641_s3_6_rst_to_separate_registration_answer_deregisters),
+        cmocka_unit_test(test_rfc7641_s4_5_2_separate_registration_answer_in_flight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
