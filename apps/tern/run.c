@@ -1,5 +1,6 @@
 /* run.c - the commands of `tern`: one request (RFC 7252 section 5, with
- * RFC 7959 Block2 continuation for GET/FETCH), observe (RFC 7641 section 3)
+ * RFC 7959 Block2 continuation for GET/FETCH; Block1 for a large request
+ * payload is the client's, src/client/block1.c), observe (RFC 7641 section 3)
  * and discovery (RFC 6690 sections 4 and 5).
  *
  * stdout carries only payloads, so that `tern get ... | jq` and
@@ -54,7 +55,10 @@ int cli_fail(const cli_opts *o, int err) {
         status = EXIT_RESET;
         break;
     case TERN_E_NOSPACE:
-        why = "request or response too large";
+        /* A large payload goes block-wise (RFC 7959 Block1, in the client);
+         * what is left is what blocks cannot split: the request's options,
+         * or a response larger than a datagram without Block2. */
+        why = "too large: the request's options or the response do not fit one datagram";
         status = EXIT_ERROR;
         break;
     case TERN_E_CANCELLED:

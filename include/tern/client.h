@@ -4,11 +4,15 @@
  *
  * A request is a tern_msgb the caller fills (code, CON or NON, options such
  * as those of tern_uri_to_opts, payload). The client gives it a fresh token,
- * keeps a copy (so the caller's builder may go away at once), sends it
+ * keeps a copy (so the caller's builder may go away at once; the payload of
+ * a block-wise request excepted, see tern_client_request), sends it
  * through the endpoint and matches the answer by token and peer (RFC 7252
  * section 5.3.2). Retransmission, the empty ACK of a separate response and
  * the ACK of a CON response or notification are the endpoint's job; the
  * client adds a deadline for the whole request and the Observe rules.
+ *
+ * A payload too large for one datagram goes block-wise (RFC 7959 Block1),
+ * transparently: see tern_client_request.
  *
  * Every outcome reaches one callback, tern_client_fn: each response or
  * notification, and a final error (timeout, reset, unreachable, cancelled).
@@ -106,8 +110,24 @@ typedef void (*tern_client_fn)(void *ctx, tern_client *cli, tern_req id,
  * fn is called once with the response or the error. timeout_ms bounds the
  * whole request (0: the configured default), independent of retransmission.
  * A separate response (empty ACK, then a CON response) is handled inside.
+ *
+ * A request larger than max_request_size is sent block-wise (RFC 7959
+ * section 2.5, Block1): blocks of 1024 bytes (less if the options leave less
+ * room), Size1 with the total on block 0, a fresh token per block, the
+ * server's smaller block size heeded (2.31 Continue, section 2.3) and a 4.13
+ * naming a smaller size answered by starting over (section 2.9.3). It stays
+ * one request for the caller: one id, one timeout_ms for the whole transfer,
+ * cancel at any point, and fn gets only the final response (the answer to
+ * the last block, or any other that ends the transfer, such as 4.08 Request
+ * Entity Incomplete), as it came (a Block2 in it is the caller's).
+ * Ownership: the client then does not copy the payload but reads blocks
+ * from it as it goes, so req->payload must stay valid and unchanged until
+ * the request ends (fn's last call, or tern_client_cancel). A request that
+ * fits is copied (as are options, always).
+ *
  * Returns 0 and *id (may be NULL), or TERN_E_FULL (table, endpoint),
- * TERN_E_NOSPACE (request larger than max_request_size), TERN_E_INVAL. */
+ * TERN_E_NOSPACE (the options alone do not fit max_request_size, the
+ * caller set Block1 itself, or more than 2^20 blocks), TERN_E_INVAL. */
 int tern_client_request(tern_client *cli, const tern_addr *peer, tern_msgb *req,
                         uint32_t timeout_ms, tern_client_fn fn, void *ctx, uint64_t now_ms,
                         tern_req *id);
@@ -119,7 +139,8 @@ int tern_client_request(tern_client *cli, const tern_addr *peer, tern_msgb *req,
  * error code, ends it: that answer comes with observing false (section 3.2,
  * 3.3.1). When Max-Age (default 60 s) plus the margin runs out without a
  * notification, the client re-registers with the same token (section 3.3.1);
- * timeout_ms bounds the registration and each re-registration. */
+ * timeout_ms bounds the registration and each re-registration. No Block1
+ * here: a request too large for max_request_size is TERN_E_NOSPACE. */
 int tern_client_observe(tern_client *cli, const tern_addr *peer, tern_msgb *req,
                         uint32_t timeout_ms, tern_client_fn fn, void *ctx, uint64_t now_ms,
                         tern_req *id);

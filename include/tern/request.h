@@ -28,8 +28,10 @@ int tern_io_uri_peer(tern_io *io, const char *text, tern_uri *uri, tern_addr *pe
  * NON), other options and payload, as for tern_client_request, which this
  * calls after adding the URI's options (tern_uri_to_opts, with the
  * URI's own port as destination, so no Uri-Port); req keeps
- * only what the caller put in. fn gets the outcome while io runs. 0, or the
- * errors of tern_io_uri_peer and tern_client_request. */
+ * only what the caller put in. fn gets the outcome while io runs. A payload
+ * sent block-wise (too large for one datagram) must stay valid until then:
+ * see tern_client_request. 0, or the errors of tern_io_uri_peer and
+ * tern_client_request. */
 int tern_io_request_start(tern_io *io, const char *uri, tern_msgb *req, uint32_t timeout_ms,
                           tern_client_fn fn, void *ctx, tern_req *id);
 

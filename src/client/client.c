@@ -105,6 +105,16 @@ static client_slot *client_find_token(tern_client *cli, const tern_addr *peer,
     return NULL;
 }
 
+/* Section 5.3.1: a fresh random token, unique among our requests to this
+ * peer (a collision would mix two answers up). */
+size_t client_new_token(tern_client *cli, const tern_addr *peer, uint8_t token[TERN_TOKEN_MAX]) {
+    for (int tries = 0; tries < 8; tries++) {
+        size_t tl = tern_endpoint_new_token(cli->ep, token);
+        if (!client_find_token(cli, peer, token, tl)) return tl;
+    }
+    return 0;
+}
+
 /* ---- sending ---------------------------------------------------------------- */
 
 static void client_tx_done(void *ctx, tern_endpoint *ep, tern_tx_status status, uint64_t now_ms);
@@ -126,6 +136,7 @@ static int client_send_now(tern_client *cli, client_slot *s, uint64_t now_ms) {
     if (s->state == SLOT_OBS_DEREGISTER &&
         (rc = tern_msgb_set_uint(&b, TERN_OPT_OBSERVE, TERN_OBSERVE_DEREGISTER)) < 0)
         return rc;
+    if (s->block1 && (rc = block1_fill(s, &b)) < 0) return rc;
     /* One CON of a slot in flight at a time: a re-registration replaces a
      * registration the server never answered. */
     client_cancel_tx(cli, s);
@@ -229,20 +240,22 @@ int client_start(tern_client *cli, const tern_addr *peer, tern_msgb *req, uint32
         if (cli->slots[i].state == SLOT_FREE) s = &cli->slots[i];
     if (!s) return TERN_E_FULL;
 
-    /* Section 5.3.1: a fresh random token, unique among our requests to
-     * this peer (a collision would mix two answers up). */
     uint8_t token[TERN_TOKEN_MAX];
-    size_t tl = 0;
-    for (int tries = 0; tries < 8; tries++) {
-        tl = tern_endpoint_new_token(cli->ep, token);
-        if (!client_find_token(cli, peer, token, tl)) break;
-        tl = 0;
-    }
+    size_t tl = client_new_token(cli, peer, token);
     if (tl == 0) return TERN_E_FULL;
     int rc = tern_msgb_set_token(req, token, tl);
     if (rc < 0) return rc;
     req->mid = 0;
+    s->block1 = false;
+    s->body = NULL;
+    s->body_len = 0;
+    s->b1_off = 0;
     rc = tern_msgb_encode(req, s->req, cli->cfg.max_request_size);
+    /* RFC 7959 section 2.5: a payload that does not fit one datagram goes
+     * block-wise (plain requests only: an observation's payload-less GET
+     * never needs it). */
+    if (rc == TERN_E_NOSPACE && state == SLOT_REQUEST && req->payload_len > 0)
+        rc = block1_setup(cli, s, req);
     if (rc < 0) return rc;
 
     memset(&s->peer, 0, sizeof s->peer);

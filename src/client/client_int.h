@@ -4,7 +4,8 @@
  * One slot per request or observation. A slot keeps its request encoded, so
  * that an observation can be re-registered or deregistered with the same
  * token and options long after the caller's builder is gone (RFC 7641
- * sections 3.3.1 and 3.6). */
+ * sections 3.3.1 and 3.6). A block-wise request (RFC 7959 Block1) keeps
+ * only its options there and points at the caller's payload. */
 #ifndef TERN_CLIENT_INT_H
 #define TERN_CLIENT_INT_H
 
@@ -44,7 +45,16 @@ typedef struct client_slot {
     uint32_t last_seq;
     uint64_t last_ms;
     size_t req_len;
-    uint8_t *req;          /* encoded request, MID 0; points into cli->store */
+    uint8_t *req;          /* encoded request, MID 0; points into cli->store.
+                              Block-wise: without payload, Block1 or Size1 */
+    /* RFC 7959 section 2.5: a request payload too large for one datagram is
+     * sent in blocks encoded on demand from the caller's buffer (not copied:
+     * the slot stays max_request_size bytes, whatever the payload). */
+    bool block1;
+    uint8_t b1_szx;        /* current block size exponent */
+    const uint8_t *body;   /* the caller's payload */
+    size_t body_len;
+    size_t b1_off;         /* byte offset of the block in flight */
 } client_slot;
 
 struct tern_client {
@@ -70,8 +80,24 @@ bool client_deliver(client_slot *s, int err, const tern_msg *resp, bool observin
 void client_finish(client_slot *s, int err, const tern_msg *resp, uint64_t now_ms);
 void client_release(client_slot *s);
 
+/* A fresh token (section 5.3.1), unique among our requests to peer:
+ * its length, or 0 if none could be found. */
+size_t client_new_token(tern_client *cli, const tern_addr *peer, uint8_t token[TERN_TOKEN_MAX]);
+
 /* request.c */
 void request_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms);
+
+/* block1.c (RFC 7959 Block1) */
+/* req did not fit max_request_size: store it without payload into s->req and
+ * plan the blocks. The encoded length, or TERN_E_NOSPACE when block-wise
+ * cannot help (options alone too large, the caller's own Block1, too many
+ * blocks). */
+int block1_setup(tern_client *cli, client_slot *s, tern_msgb *req);
+/* Add Block1 (and Size1 on block 0) and the block's payload to b, the
+ * stored request. */
+int block1_fill(const client_slot *s, tern_msgb *b);
+/* The answer to one block: send the next, restart smaller, or deliver. */
+void block1_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms);
 
 /* observe.c */
 void observe_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms);

@@ -4,7 +4,8 @@
  * ACK, or as a separate CON/NON response after an empty ACK (section 5.2.2),
  * which it ACKs because we accept it. All that is left here is to hand the
  * first matching response to the caller and free the slot; a duplicate or a
- * late second answer then no longer matches and is rejected. */
+ * late second answer then no longer matches and is rejected. A request
+ * whose payload needs several datagrams is handed to block1.c. */
 #include "client/client_int.h"
 
 int tern_client_request(tern_client *cli, const tern_addr *peer, tern_msgb *req,
@@ -14,5 +15,9 @@ int tern_client_request(tern_client *cli, const tern_addr *peer, tern_msgb *req,
 }
 
 void request_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms) {
+    if (s->block1) {
+        block1_on_response(s, resp, now_ms);
+        return;
+    }
     client_finish(s, 0, resp, now_ms);
 }

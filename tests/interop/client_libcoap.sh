@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Interop: the `tern` client and the example clients against libcoap's
 # coap-server (RFC 7252 requests and responses, RFC 7641 observe, RFC 6690
-# discovery, RFC 7959 Block2 continuation), plus the exit codes and errors a
-# script relies on. Skips (77) when libcoap is missing, unless
-# TERN_REQUIRE_INTEROP=1.
+# discovery, RFC 7959 Block2 continuation and Block1 PUT), plus the exit
+# codes and errors a script relies on. Skips (77) when libcoap is missing,
+# unless TERN_REQUIRE_INTEROP=1.
 set -uo pipefail
 . "$(dirname "$0")/lib/common.bash"
 
@@ -20,6 +20,19 @@ check "whole body assembled (1500 bytes + newline)" test "$(wc -c <"$tmp/out")" 
 expect_rc 0 "observe a 1500-byte resource (RFC 7959 section 2.6)" -- \
   timeout -k 3 20 "$T" observe --count 1 "$base/example_data"
 check "notification body fetched whole" test "$(wc -c <"$tmp/out")" = 1501
+
+# ---- Block1 (RFC 7959 section 2.5): a 3000-byte PUT goes in blocks ---------
+# 600 lines of 5 bytes; it ends in a newline, so `tern get` adds none.
+for i in $(seq 1 600); do printf '%04d\n' "$i"; done >"$tmp/big"
+check "3000-byte payload file" test "$(wc -c <"$tmp/big")" = 3000
+expect_rc 0 "PUT 3000 bytes from @FILE (Block1)" -- \
+  timeout -k 3 20 "$T" -v put "$base/example_data" "@$tmp/big"
+check "block 0 carries Block1 0/1/1024 and Size1 3000" \
+  grep -q -- "-> .*PUT.*Block1:0/1/1024 Size1:3000" "$tmp/err"
+check "the server asked for the next blocks (2.31)" grep -q -- "<- .*2.31 Continue" "$tmp/err"
+check "last block 2/0/1024" grep -q -- "-> .*PUT.*Block1:2/0/1024" "$tmp/err"
+expect_rc 0 "GET the 3000 bytes back (Block2)" -- timeout -k 3 20 "$T" get "$base/example_data"
+check "GET returns exactly the 3000 bytes PUT stored" cmp -s "$tmp/out" "$tmp/big"
 
 # ---- requests (RFC 7252 section 5) ----------------------------------------
 expect_rc 0 "GET /time (piggybacked 2.05)" -- timeout -k 3 10 "$T" get "$base/time"

@@ -1,0 +1,357 @@
+/* test_client_block.c - block-wise request payloads from the client side:
+ * RFC 7959 sections 2.2 (Block1 bytes), 2.3 (block size negotiation), 2.5
+ * (Block1 transfer, 2.31 Continue), 2.9.2 (4.08), 2.9.3 (4.13) and 4
+ * (Size1), on a fake clock with the server's answers written by hand. */
+#include "test_client_fixture.h"
+
+#define BODY_LEN 3000u
+static uint8_t body[BODY_LEN];
+
+static void body_fill(void) {
+    for (size_t i = 0; i < BODY_LEN; i++) body[i] = (uint8_t)((i * 7u + i / 251u) & 0xFF);
+}
+
+/* An answer to req (piggybacked in the ACK when type is ACK) with optional
+ * Block1, Size1 and Block2 values (< 0: absent). */
+static int b_answer(fx *f, const tern_msg *req, tern_type type, uint8_t code, uint16_t mid,
+                    long block1, long size1, long block2) {
+    tern_msgb b;
+    uint8_t buf[256];
+    tern_msgb_init(&b, type, code, type == TERN_TYPE_ACK ? req->mid : mid);
+    assert_int_equal(tern_msgb_set_token(&b, req->token, req->token_len), 0);
+    if (block1 >= 0) assert_int_equal(tern_msgb_add_uint(&b, TERN_OPT_BLOCK1, (uint32_t)block1), 0);
+    if (block2 >= 0) assert_int_equal(tern_msgb_add_uint(&b, TERN_OPT_BLOCK2, (uint32_t)block2), 0);
+    if (size1 >= 0) assert_int_equal(tern_msgb_add_uint(&b, TERN_OPT_SIZE1, (uint32_t)size1), 0);
+    int len = tern_msgb_encode(&b, buf, sizeof buf);
+    assert_true(len > 0);
+    int rc = tern_endpoint_recv(f->ep, &f->server, buf, (size_t)len, f->now);
+    fx_drain(f);
+    tern_client_tick(f->cli, f->now);
+    fx_drain(f);
+    return rc;
+}
+
+/* Block1 value: NUM << 4 | M << 3 | SZX (section 2.2). */
+static long b1(uint32_t num, bool more, uint8_t szx) {
+    return (long)((num << 4) | (more ? 8u : 0u) | szx);
+}
+
+/* The raw bytes of option num in m, as hex ("" when absent). */
+static const char *opt_hex(const tern_msg *m, uint16_t num, char *out, size_t cap) {
+    tern_opt o;
+    out[0] = '\0';
+    if (tern_msg_find_opt(m, num, &o) < 0) return out;
+    for (size_t i = 0; i < o.len && 2 * i + 2 < cap; i++)
+        snprintf(out + 2 * i, cap - 2 * i, "%02x", o.val[i]);
+    return out;
+}
+
+/* Check a sent block: Block1 NUM/M/SZX and its slice of the body. */
+static void check_block(const tern_msg *m, uint32_t num, bool more, uint8_t szx, size_t off,
+                        size_t len) {
+    tern_block blk;
+    assert_int_equal(m->type, TERN_TYPE_CON);
+    assert_int_equal(m->code, TERN_CODE_PUT);
+    assert_int_equal(tern_msg_get_block(m, TERN_OPT_BLOCK1, &blk), 0);
+    assert_int_equal(blk.num, num);
+    assert_int_equal(blk.more, more);
+    assert_int_equal(blk.szx, szx);
+    assert_int_equal(m->payload_len, len);
+    assert_memory_equal(m->payload, body + off, len);
+    char s[32];
+    assert_string_equal(fx_opt_str(m, TERN_OPT_URI_PATH, s, sizeof s), "big");
+}
+
+static tern_req start_put(fx *f, size_t len, uint32_t timeout_ms) {
+    body_fill();
+    tern_msgb b;
+    fx_req(&b, TERN_TYPE_CON, TERN_CODE_PUT, "big");
+    tern_msgb_set_payload(&b, body, len);
+    tern_req id = 0;
+    assert_int_equal(tern_client_request(f->cli, &f->server, &b, timeout_ms, fx_cb, f, f->now, &id),
+                     0);
+    fx_drain(f);
+    return id;
+}
+
+/* ---- section 2.5: the transfer ----------------------------------------------- */
+
+static void test_rfc7959_s2_5_put_3000_bytes_as_three_blocks(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    tern_req id = start_put(&f, BODY_LEN, 0);
+    assert_int_equal(f.n_out, 1);
+    char h[32];
+    tern_msg m0 = fx_sent(&f, 0);
+    /* Block1 0/1/1024: NUM 0, M 1, SZX 6 -> 0x0e; Size1 3000 -> 0x0bb8. */
+    assert_string_equal(opt_hex(&m0, TERN_OPT_BLOCK1, h, sizeof h), "0e");
+    assert_string_equal(opt_hex(&m0, TERN_OPT_SIZE1, h, sizeof h), "0bb8");
+    check_block(&m0, 0, true, 6, 0, 1024);
+    assert_int_equal(b_answer(&f, &m0, TERN_TYPE_ACK, TERN_CODE_CONTINUE, 0, b1(0, true, 6), -1, -1),
+                     0);
+    assert_int_equal(f.n_events, 0);
+    assert_int_equal(f.n_out, 2);
+    tern_msg m1 = fx_sent(&f, 1);
+    /* Block1 1/1/1024 -> 0x1e; Size1 only on block 0. */
+    assert_string_equal(opt_hex(&m1, TERN_OPT_BLOCK1, h, sizeof h), "1e");
+    assert_int_equal(tern_msg_count_opt(&m1, TERN_OPT_SIZE1), 0);
+    check_block(&m1, 1, true, 6, 1024, 1024);
+    /* Each block is a request of its own, with a fresh token and MID. */
+    assert_true(m1.token_len == m0.token_len && memcmp(m1.token, m0.token, m0.token_len) != 0);
+    assert_true(m1.mid != m0.mid);
+    b_answer(&f, &m1, TERN_TYPE_ACK, TERN_CODE_CONTINUE, 0, b1(1, true, 6), -1, -1);
+    assert_int_equal(f.n_out, 3);
+    tern_msg m2 = fx_sent(&f, 2);
+    /* Block1 2/0/1024 -> 0x26: the last, 952 bytes. */
+    assert_string_equal(opt_hex(&m2, TERN_OPT_BLOCK1, h, sizeof h), "26");
+    check_block(&m2, 2, false, 6, 2048, 952);
+    assert_int_equal(f.n_events, 0);
+    assert_int_equal(tern_client_active(f.cli), 1);
+    /* The final answer (here with a Block2 of its own, delivered as is). */
+    b_answer(&f, &m2, TERN_TYPE_ACK, TERN_CODE_CHANGED, 0, b1(2, false, 6), -1, b1(0, true, 2));
+    assert_int_equal(f.n_events, 1);
+    assert_int_equal(f.ev[0].id, id);
+    assert_int_equal(f.ev[0].err, 0);
+    assert_int_equal(f.ev[0].code, TERN_CODE_CHANGED);
+    assert_false(f.ev[0].observing);
+    assert_int_equal(tern_client_active(f.cli), 0);
+    fx_advance(&f, 200000);
+    assert_int_equal(f.n_out, 3);
+    assert_int_equal(f.n_events, 1);
+    fx_done(&f);
+}
+
+static void test_rfc7959_s2_5_late_answer_to_earlier_block_rejected(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    start_put(&f, BODY_LEN, 0);
+    tern_msg m0 = fx_sent(&f, 0);
+    /* The 2.31 comes as a separate CON response, after an empty ACK. */
+    assert_int_equal(
+        fx_recv(&f, &f.server, TERN_TYPE_ACK, TERN_CODE_EMPTY, m0.mid, NULL, 0, -1, -1, NULL), 0);
+    b_answer(&f, &m0, TERN_TYPE_CON, TERN_CODE_CONTINUE, 0x5000, b1(0, true, 6), -1, -1);
+    assert_int_equal(fx_sent_to(&f, &f.server), 3); /* block 0, our ACK, block 1 */
+    tern_msg m1 = fx_sent(&f, -1);
+    check_block(&m1, 1, true, 6, 1024, 1024);
+    /* A second (non-duplicate) answer with block 0's token no longer
+     * matches anything (RFC 7252 section 5.3.2): RST, no second block 1. */
+    b_answer(&f, &m0, TERN_TYPE_CON, TERN_CODE_CONTINUE, 0x5001, b1(0, true, 6), -1, -1);
+    assert_int_equal(fx_sent(&f, -1).type, TERN_TYPE_RST);
+    assert_int_equal(f.n_events, 0);
+    fx_done(&f);
+}
+
+/* ---- section 2.3: block size negotiation ------------------------------------- */
+
+static void test_rfc7959_s2_5_server_shrinks_block_size(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    start_put(&f, BODY_LEN, 0);
+    tern_msg m = fx_sent(&f, 0);
+    check_block(&m, 0, true, 6, 0, 1024);
+    /* 2.31 with Block1 0/1/256: the server keeps the 1024 bytes it got and
+     * wants 256 from now on, so the next block is NUM 4 (1024 / 256). */
+    b_answer(&f, &m, TERN_TYPE_ACK, TERN_CODE_CONTINUE, 0, b1(0, true, 4), -1, -1);
+    size_t off = 1024;
+    for (uint32_t num = 4; off < BODY_LEN; num++) {
+        assert_int_equal(f.n_out, num - 2); /* block 0, then NUM 4, 5, ... */
+        m = fx_sent(&f, -1);
+        size_t len = BODY_LEN - off < 256 ? BODY_LEN - off : 256;
+        bool more = off + len < BODY_LEN;
+        check_block(&m, num, more, 4, off, len);
+        assert_int_equal(tern_msg_count_opt(&m, TERN_OPT_SIZE1), 0);
+        off += len;
+        b_answer(&f, &m, TERN_TYPE_ACK, more ? TERN_CODE_CONTINUE : TERN_CODE_CHANGED, 0,
+                 b1(num, more, 4), -1, -1);
+        assert_int_equal(f.n_events, more ? 0u : 1u);
+    }
+    assert_int_equal(f.n_out, 9); /* 1024 + 7 * 256 + 184 */
+    assert_int_equal(f.ev[0].code, TERN_CODE_CHANGED);
+    assert_int_equal(f.ev[0].err, 0);
+    fx_done(&f);
+}
+
+static void test_rfc7959_s2_5_options_leave_less_room(void **state) {
+    (void)state;
+    fx f;
+    tern_client_config cc = {.max_request_size = 300};
+    fx_init_cfg(&f, &cc);
+    body_fill();
+    tern_msgb b;
+    static char path[101];
+    memset(path, 'p', 100);
+    fx_req(&b, TERN_TYPE_CON, TERN_CODE_PUT, path);
+    tern_msgb_set_payload(&b, body, 1000);
+    assert_int_equal(tern_client_request(f.cli, &f.server, &b, 0, fx_cb, &f, f.now, NULL), 0);
+    assert_int_equal(fx_drain(&f), 1);
+    /* 300 - header, token, 102-byte Uri-Path, Block1, Size1 and marker
+     * leaves less than 256: blocks of 128 (SZX 3). */
+    tern_msg m = fx_sent(&f, 0);
+    tern_block blk;
+    assert_int_equal(tern_msg_get_block(&m, TERN_OPT_BLOCK1, &blk), 0);
+    assert_int_equal(blk.szx, 3);
+    assert_true(blk.more);
+    assert_int_equal(m.payload_len, 128);
+    assert_true(f.out_len[0] <= 300);
+    fx_done(&f);
+}
+
+/* ---- section 2.9.3: 4.13 ------------------------------------------------------- */
+
+static void test_rfc7959_s2_9_3_too_large_with_size1_restarts_smaller(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    start_put(&f, BODY_LEN, 0);
+    tern_msg m = fx_sent(&f, 0);
+    b_answer(&f, &m, TERN_TYPE_ACK, TERN_CODE_CONTINUE, 0, b1(0, true, 6), -1, -1);
+    m = fx_sent(&f, 1);
+    check_block(&m, 1, true, 6, 1024, 1024);
+    /* 4.13 Size1 600: a block of 1024 is too much; 512 is the largest that
+     * fits, and the transfer starts over at block 0 with Size1 again. */
+    b_answer(&f, &m, TERN_TYPE_ACK, TERN_CODE_REQUEST_ENTITY_TOO_LARGE, 0, -1, 600, -1);
+    assert_int_equal(f.n_events, 0);
+    assert_int_equal(f.n_out, 3);
+    m = fx_sent(&f, 2);
+    check_block(&m, 0, true, 5, 0, 512);
+    char h[16];
+    assert_string_equal(opt_hex(&m, TERN_OPT_SIZE1, h, sizeof h), "0bb8");
+    /* 4.13 with Block1 SZX 2: again from 0, at 64 bytes. */
+    b_answer(&f, &m, TERN_TYPE_ACK, TERN_CODE_REQUEST_ENTITY_TOO_LARGE, 0, b1(0, false, 2), -1,
+             -1);
+    m = fx_sent(&f, 3);
+    check_block(&m, 0, true, 2, 0, 64);
+    b_answer(&f, &m, TERN_TYPE_ACK, TERN_CODE_CONTINUE, 0, b1(0, true, 2), -1, -1);
+    m = fx_sent(&f, 4);
+    check_block(&m, 1, true, 2, 64, 64);
+    assert_int_equal(f.n_events, 0);
+    fx_done(&f);
+}
+
+static void test_rfc7959_s2_9_3_too_large_without_smaller_size_is_final(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    start_put(&f, BODY_LEN, 0);
+    tern_msg m = fx_sent(&f, 0);
+    /* Size1 2000 < 3000: the body as a whole is too large; no block size
+     * can help, so the 4.13 is the answer. */
+    b_answer(&f, &m, TERN_TYPE_ACK, TERN_CODE_REQUEST_ENTITY_TOO_LARGE, 0, -1, 2000, -1);
+    assert_int_equal(f.n_events, 1);
+    assert_int_equal(f.ev[0].err, 0);
+    assert_int_equal(f.ev[0].code, TERN_CODE_REQUEST_ENTITY_TOO_LARGE);
+    assert_int_equal(tern_client_active(f.cli), 0);
+    fx_advance(&f, 200000);
+    assert_int_equal(f.n_out, 1);
+    fx_done(&f);
+}
+
+/* ---- section 2.9.2: 4.08 ------------------------------------------------------- */
+
+static void test_rfc7959_s2_9_2_incomplete_ends_with_the_error(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    tern_req id = start_put(&f, BODY_LEN, 0);
+    tern_msg m = fx_sent(&f, 0);
+    b_answer(&f, &m, TERN_TYPE_ACK, TERN_CODE_CONTINUE, 0, b1(0, true, 6), -1, -1);
+    m = fx_sent(&f, 1);
+    b_answer(&f, &m, TERN_TYPE_ACK, TERN_CODE_REQUEST_ENTITY_INCOMPLETE, 0, -1, -1, -1);
+    assert_int_equal(f.n_events, 1);
+    assert_int_equal(f.ev[0].id, id);
+    assert_int_equal(f.ev[0].err, 0);
+    assert_int_equal(f.ev[0].code, TERN_CODE_REQUEST_ENTITY_INCOMPLETE);
+    assert_int_equal(tern_client_active(f.cli), 0);
+    fx_advance(&f, 200000);
+    assert_int_equal(f.n_out, 2);
+    assert_int_equal(f.n_events, 1);
+    fx_done(&f);
+}
+
+/* ---- one request for the caller: cancel and deadline ---------------------------- */
+
+static void test_rfc7959_s2_5_cancel_mid_transfer_stops_sending(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    tern_req id = start_put(&f, BODY_LEN, 0);
+    tern_msg m = fx_sent(&f, 0);
+    b_answer(&f, &m, TERN_TYPE_ACK, TERN_CODE_CONTINUE, 0, b1(0, true, 6), -1, -1);
+    assert_int_equal(f.n_out, 2);
+    tern_msg m1 = fx_sent(&f, 1);
+    assert_int_equal(tern_client_cancel(f.cli, id, f.now), 0);
+    assert_int_equal(tern_client_active(f.cli), 0);
+    /* No retransmission of block 1, no block 2, no callback. */
+    fx_advance(&f, 200000);
+    assert_int_equal(f.n_out, 2);
+    /* The server's late 2.31 for block 1 matches nothing. */
+    b_answer(&f, &m1, TERN_TYPE_CON, TERN_CODE_CONTINUE, 0x6000, b1(1, true, 6), -1, -1);
+    assert_int_equal(fx_sent(&f, -1).type, TERN_TYPE_RST);
+    assert_int_equal(f.n_events, 0);
+    assert_int_equal(tern_client_cancel(f.cli, id, f.now), TERN_E_NOTFOUND);
+    fx_done(&f);
+}
+
+static void test_rfc7959_s2_5_deadline_covers_whole_transfer(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    uint64_t t0 = f.now;
+    tern_req id = start_put(&f, BODY_LEN, 5000);
+    for (int i = 0; i < 2; i++) {
+        fx_run_until(&f, f.now + 2000);
+        tern_msg m = fx_sent(&f, -1);
+        b_answer(&f, &m, TERN_TYPE_ACK, TERN_CODE_CONTINUE, 0, b1((uint32_t)i, true, 6), -1, -1);
+    }
+    /* Block 2 went out at t0 + 4000; each block was answered in time, but
+     * the transfer as a whole ends at t0 + 5000. */
+    tern_msg last = fx_sent(&f, -1);
+    check_block(&last, 2, false, 6, 2048, 952);
+    fx_run_until(&f, t0 + 4999);
+    assert_int_equal(f.n_events, 0);
+    fx_run_until(&f, t0 + 5000);
+    assert_int_equal(f.n_events, 1);
+    assert_int_equal(f.ev[0].id, id);
+    assert_int_equal(f.ev[0].err, TERN_E_TIMEOUT);
+    assert_int_equal(tern_client_active(f.cli), 0);
+    fx_done(&f);
+}
+
+/* ---- no regression: what fits goes in one datagram ----------------------------- */
+
+static void test_rfc7959_s2_5_payload_that_fits_has_no_block1(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    tern_req id = start_put(&f, 1000, 0);
+    assert_int_equal(f.n_out, 1);
+    tern_msg m = fx_sent(&f, 0);
+    assert_int_equal(tern_msg_count_opt(&m, TERN_OPT_BLOCK1), 0);
+    assert_int_equal(tern_msg_count_opt(&m, TERN_OPT_SIZE1), 0);
+    assert_int_equal(m.payload_len, 1000);
+    assert_memory_equal(m.payload, body, 1000);
+    b_answer(&f, &m, TERN_TYPE_ACK, TERN_CODE_CHANGED, 0, -1, -1, -1);
+    assert_int_equal(f.n_events, 1);
+    assert_int_equal(f.ev[0].id, id);
+    assert_int_equal(f.ev[0].code, TERN_CODE_CHANGED);
+    fx_done(&f);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rfc7959_s2_5_put_3000_bytes_as_three_blocks),
+        cmocka_unit_test(test_rfc7959_s2_5_late_answer_to_earlier_block_rejected),
+        cmocka_unit_test(test_rfc7959_s2_5_server_shrinks_block_size),
+        cmocka_unit_test(test_rfc7959_s2_5_options_leave_less_room),
+        cmocka_unit_test(test_rfc7959_s2_9_3_too_large_with_size1_restarts_smaller),
+        cmocka_unit_test(test_rfc7959_s2_9_3_too_large_without_smaller_size_is_final),
+        cmocka_unit_test(test_rfc7959_s2_9_2_incomplete_ends_with_the_error),
+        cmocka_unit_test(test_rfc7959_s2_5_cancel_mid_transfer_stops_sending),
+        cmocka_unit_test(test_rfc7959_s2_5_deadline_covers_whole_transfer),
+        cmocka_unit_test(test_rfc7959_s2_5_payload_that_fits_has_no_block1),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
