@@ -1,7 +1,8 @@
-/* run.c - the commands of `tern`: one request (RFC 7252 section 5, with
- * RFC 7959 Block2 continuation for GET/FETCH; Block1 for a large request
- * payload is the client's, src/client/block1.c), observe (RFC 7641 section 3)
- * and discovery (RFC 6690 sections 4 and 5).
+/* run.c - the commands of `tern`: one request (RFC 7252 section 5; RFC 7959
+ * block-wise transfers are the client's: Block1 for a large request payload,
+ * src/client/block1.c, and Block2 for a large response body,
+ * src/client/block2.c), observe (RFC 7641 section 3) and discovery (RFC 6690
+ * sections 4 and 5).
  *
  * stdout carries only payloads, so that `tern get ... | jq` and
  * `tern observe ... | while read` work; everything else goes to stderr. */
@@ -55,10 +56,12 @@ int cli_fail(const cli_opts *o, int err) {
         status = EXIT_RESET;
         break;
     case TERN_E_NOSPACE:
-        /* A large payload goes block-wise (RFC 7959 Block1, in the client);
-         * what is left is what blocks cannot split: the request's options,
-         * or a response larger than a datagram without Block2. */
-        why = "too large: the request's options or the response do not fit one datagram";
+        /* A large payload goes block-wise (RFC 7959 Block1, in the client),
+         * a large body comes so (Block2, also in the client); what is left is
+         * what blocks cannot split (the request's options) and a body beyond
+         * CLI_MAX_BODY. */
+        why = "too large: the request's options do not fit one datagram, or the response "
+              "body exceeds 16 MiB";
         status = EXIT_ERROR;
         break;
     case TERN_E_CANCELLED:
@@ -115,87 +118,49 @@ int cli_build_request(const cli_opts *o, tern_msgb *b, uint8_t code) {
     return rc;
 }
 
-/* A body put together from Block2 blocks (RFC 7959 section 2.4). */
-typedef struct body {
-    uint8_t *data;
-    size_t len, cap;
-} body;
+/* A response and its whole body: RFC 7959 section 2.4 (Block2) reassembly
+ * is tern_io_request_body's, for GET and FETCH. */
+typedef struct answer {
+    tern_reply reply;
+    uint8_t body[];
+} answer;
 
-static int body_append(body *bd, const uint8_t *p, size_t n) {
-    if (bd->len + n > CLI_MAX_BODY) return TERN_E_NOSPACE;
-    if (bd->len + n > bd->cap) {
-        size_t cap = bd->cap ? bd->cap : 4096;
-        while (cap < bd->len + n) cap *= 2;
-        uint8_t *nd = realloc(bd->data, cap);
-        if (!nd) return TERN_E_NOSPACE;
-        bd->data = nd;
-        bd->cap = cap;
-    }
-    if (n) memcpy(bd->data + bd->len, p, n);
-    bd->len += n;
+static answer *answer_new(void) { return malloc(sizeof(answer) + CLI_MAX_BODY); }
+
+/* Send the request (--timeout bounds all its blocks together). 0 with the
+ * last response in a->reply.msg, its payload the whole body. */
+static int fetch(tern_io *io, const cli_opts *o, const char *uri, answer *a) {
+    tern_msgb b;
+    int rc = cli_build_request(o, &b, o->method);
+    if (rc == 0)
+        rc = tern_io_request_body(io, uri, &b, o->timeout_ms, &a->reply, a->body, CLI_MAX_BODY);
+    if (rc < 0) return rc;
+    /* Other methods are not continued (a second POST would act again). */
+    tern_block blk;
+    const tern_msg *m = &a->reply.msg;
+    if (TERN_CODE_CLASS(m->code) == 2 && tern_msg_get_block(m, TERN_OPT_BLOCK2, &blk) == 0 &&
+        blk.more)
+        app_log(APP_LOG_WARN, "only the first block of the response is shown");
     return 0;
 }
 
-/* Send the request; for GET and FETCH, follow Block2 until the last block.
- * 0 with the last response in *resp and the whole body in *bd. */
-static int fetch(tern_io *io, const cli_opts *o, const char *uri, tern_reply *resp, body *bd) {
-    uint64_t start = tern_io_now();
-    uint32_t limit = o->timeout_ms ? o->timeout_ms : TERN_CLIENT_DEFAULT_TIMEOUT_MS;
-    tern_block next = {0};
-    bool follow = o->method == TERN_CODE_GET || o->method == TERN_CODE_FETCH;
-    for (;;) {
-        tern_msgb b;
-        int rc = cli_build_request(o, &b, o->method);
-        if (rc == 0 && next.num > 0) {
-            uint32_t v;
-            if ((rc = tern_block_encode(&next, &v)) == 0)
-                rc = tern_msgb_set_uint(&b, TERN_OPT_BLOCK2, v);
-        }
-        if (rc < 0) return rc;
-        /* --timeout bounds the whole command, all blocks together. */
-        uint64_t spent = tern_io_now() - start;
-        if (spent >= limit) return TERN_E_TIMEOUT;
-        rc = tern_io_request(io, uri, &b, (uint32_t)(limit - spent), resp);
-        if (rc < 0) return rc;
-        const tern_msg *m = &resp->msg;
-        tern_block blk;
-        bool blockwise = TERN_CODE_CLASS(m->code) == 2 &&
-                         tern_msg_get_block(m, TERN_OPT_BLOCK2, &blk) == 0;
-        if (blockwise && blk.num != next.num) {
-            fprintf(stderr, "tern: %s: server sent block %u, asked for %u\n", o->uri,
-                    (unsigned)blk.num, (unsigned)next.num);
-            return TERN_E_FORMAT;
-        }
-        if ((rc = body_append(bd, m->payload, m->payload_len)) < 0) return rc;
-        if (!blockwise || !blk.more) return 0;
-        if (!follow) {
-            app_log(APP_LOG_WARN, "only the first block of the response is shown");
-            return 0;
-        }
-        next.num = blk.num + 1;
-        next.szx = blk.szx;
-        next.more = false;
-    }
-}
-
 int cli_request(tern_io *io, const cli_opts *o) {
-    tern_reply *resp = malloc(sizeof *resp);
-    body bd = {0};
-    if (!resp) return EXIT_ERROR;
-    int rc = fetch(io, o, o->uri, resp, &bd);
+    answer *a = answer_new();
+    if (!a) return EXIT_ERROR;
+    int rc = fetch(io, o, o->uri, a);
+    const tern_msg *m = &a->reply.msg;
     int status;
     if (rc < 0) {
         status = cli_fail(o, rc);
     } else {
-        status = cli_status_for_code(resp->msg.code);
+        status = cli_status_for_code(m->code);
         if (status == EXIT_OK) {
-            if (!o->quiet) print_body(&resp->msg, bd.data, bd.len, false);
+            if (!o->quiet) print_body(m, m->payload, m->payload_len, false);
         } else {
-            print_error_response(o, &resp->msg);
+            print_error_response(o, m);
         }
     }
-    free(bd.data);
-    free(resp);
+    free(a);
     return status;
 }
 
@@ -208,8 +173,6 @@ typedef struct obs_run {
     long seen;
     bool done;
     bool stopping;   /* deregistration asked for */
-    bool need_full;  /* a notification came as Block2 block 0 with more to come */
-    bool last_call;  /* ... and it was the last one (no observation) */
     bool has_seq;
     uint32_t seq;
     int status;
@@ -272,55 +235,28 @@ static void obs_event(void *ctx, tern_client *cli, tern_req id, const tern_clien
     if (r->stopping) return;
     r->has_seq = ev->has_observe;
     r->seq = ev->observe;
-    /* RFC 7959 section 2.6: a notification carries only the first block of
-     * a large representation; the rest is fetched with plain GETs, from the
-     * main loop (not from inside this callback). */
-    tern_block blk;
-    if (tern_msg_get_block(ev->resp, TERN_OPT_BLOCK2, &blk) == 0 && blk.more) {
-        r->need_full = true;
-        r->last_call = !ev->observing;
-        return;
-    }
+    /* RFC 7959 section 2.6: a notification of a large representation comes
+     * whole, its blocks fetched by the client (tern_io_observe_body). */
     obs_print(r, ev->resp, ev->resp->payload, ev->resp->payload_len);
     obs_printed(r, ev->observing);
 }
 
-/* Fetch the whole representation a Block2 notification announced. */
-static void obs_fetch_full(obs_run *r) {
-    r->need_full = false;
-    bool last = r->last_call;
-    tern_reply *resp = malloc(sizeof *resp);
-    body bd = {0};
-    int rc = resp ? fetch(r->io, r->o, r->o->uri, resp, &bd) : TERN_E_NOSPACE;
-    if (rc == TERN_E_CANCELLED) {
-        /* Ctrl-C during the fetch: the loop deregisters next. */
-    } else if (rc < 0) {
-        r->status = cli_fail(r->o, rc);
-        r->done = true;
-    } else if (TERN_CODE_CLASS(resp->msg.code) != 2) {
-        print_error_response(r->o, &resp->msg);
-    } else if (!r->need_full) {
-        /* (If a newer notification came meanwhile, fetch again instead.) */
-        obs_print(r, &resp->msg, bd.data, bd.len);
-        obs_printed(r, !last);
-    }
-    free(bd.data);
-    free(resp);
-}
-
 int cli_observe(tern_io *io, const cli_opts *o) {
     obs_run r = {.o = o, .io = io, .status = EXIT_OK};
+    uint8_t *body = malloc(CLI_MAX_BODY);
+    if (!body) return EXIT_ERROR;
     tern_msgb b;
     int rc = cli_build_request(o, &b, TERN_CODE_GET);
-    if (rc == 0) rc = tern_io_observe(io, o->uri, &b, o->timeout_ms, obs_event, &r, &r.id);
-    if (rc < 0) return cli_fail(o, rc);
+    if (rc == 0)
+        rc = tern_io_observe_body(io, o->uri, &b, body, CLI_MAX_BODY, o->timeout_ms, obs_event,
+                                  &r, &r.id);
+    if (rc < 0) {
+        free(body);
+        return cli_fail(o, rc);
+    }
     tern_client *cli = tern_io_client(io);
     uint64_t start = tern_io_now(), give_up = UINT64_MAX;
     while (!r.done) {
-        if (r.need_full && !r.stopping) {
-            obs_fetch_full(&r);
-            continue;
-        }
         uint64_t now = tern_io_now();
         bool ending = tern_io_stopped(io) || (o->duration_ms && now >= start + o->duration_ms);
         if (ending && !r.stopping) obs_stop(&r);
@@ -333,8 +269,14 @@ int cli_observe(tern_io *io, const cli_opts *o) {
         uint64_t until = give_up;
         if (o->duration_ms && !r.stopping) until = start + o->duration_ms;
         int wait = until == UINT64_MAX ? -1 : (int)(until - now > 1000 ? 1000 : until - now);
-        if ((rc = tern_io_step(io, wait)) < 0) return cli_fail(o, rc);
+        if ((rc = tern_io_step(io, wait)) < 0) {
+            /* The client must not write into body after it is freed. */
+            tern_client_cancel(cli, r.id, tern_io_now());
+            r.status = cli_fail(o, rc);
+            break;
+        }
     }
+    free(body);
     return r.status;
 }
 
@@ -364,24 +306,24 @@ int cli_discover(tern_io *io, const cli_opts *o) {
     char uri[2048];
     int rc = discovery_uri(o->uri, uri, sizeof uri);
     if (rc < 0) return cli_fail(o, rc);
-    tern_reply *resp = malloc(sizeof *resp);
-    body bd = {0};
-    if (!resp) return EXIT_ERROR;
+    answer *a = answer_new();
+    if (!a) return EXIT_ERROR;
+    const tern_msg *m = &a->reply.msg;
     int status;
-    rc = fetch(io, o, uri, resp, &bd);
+    rc = fetch(io, o, uri, a);
     if (rc < 0) {
         status = cli_fail(o, rc);
-    } else if ((status = cli_status_for_code(resp->msg.code)) != EXIT_OK) {
-        print_error_response(o, &resp->msg);
+    } else if ((status = cli_status_for_code(m->code)) != EXIT_OK) {
+        print_error_response(o, m);
     } else {
         uint32_t cf = TERN_CF_LINK_FORMAT;
-        (void)tern_msg_get_uint(&resp->msg, TERN_OPT_CONTENT_FORMAT, &cf);
+        (void)tern_msg_get_uint(m, TERN_OPT_CONTENT_FORMAT, &cf);
         if (cf != TERN_CF_LINK_FORMAT && !o->quiet)
             fprintf(stderr, "tern: %s: answer is Content-Format %u, not link-format (40)\n", uri,
                     (unsigned)cf);
         tern_link_iter it;
         tern_link link;
-        tern_link_iter_init(&it, (const char *)bd.data, bd.len);
+        tern_link_iter_init(&it, (const char *)m->payload, m->payload_len);
         while ((rc = tern_link_next(&it, &link)) > 0) {
             if (o->quiet) continue;
             printf("<%.*s>%.*s\n", (int)link.target_len, link.target, (int)link.params_len,
@@ -393,7 +335,6 @@ int cli_discover(tern_io *io, const cli_opts *o) {
             status = EXIT_ERROR;
         }
     }
-    free(bd.data);
-    free(resp);
+    free(a);
     return status;
 }

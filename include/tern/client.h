@@ -12,7 +12,9 @@
  * client adds a deadline for the whole request and the Observe rules.
  *
  * A payload too large for one datagram goes block-wise (RFC 7959 Block1),
- * transparently: see tern_client_request.
+ * transparently: see tern_client_request. A response body in several
+ * blocks (Block2) is put together on request, in a buffer of the caller's:
+ * tern_client_request_body, tern_client_observe_body.
  *
  * Every outcome reaches one callback, tern_client_fn: each response or
  * notification, and a final error (timeout, reset, unreachable, cancelled).
@@ -132,6 +134,28 @@ int tern_client_request(tern_client *cli, const tern_addr *peer, tern_msgb *req,
                         uint32_t timeout_ms, tern_client_fn fn, void *ctx, uint64_t now_ms,
                         tern_req *id);
 
+/* Like tern_client_request, and the whole response body wanted (RFC 7959
+ * section 2.4, Block2): when a GET or FETCH is answered with a 2.xx carrying
+ * Block2 with M=1, the client asks for the following blocks itself (the
+ * same request with Block2 NUM+1, at the block size the server used, each
+ * under a fresh token) and copies them into body (body_cap bytes; owned by
+ * the caller, valid until the request ends). fn is then called once: resp
+ * has the last block's code and options and, as payload, the whole body in
+ * body. An answer that is not block-wise (no Block2, or a single block) or
+ * that ends the transfer (4.xx, 5.xx, also mid-way) comes as it is, payload
+ * in the datagram. Still one request: one id, one timeout_ms, cancel at any
+ * point. Errors in ev->err: TERN_E_NOSPACE (body larger than body_cap),
+ * TERN_E_FORMAT (a block not where asked, or not of its block size, section
+ * 2.2), TERN_E_STATE (the ETag kept changing: the representation changed
+ * mid-transfer, which restarts from block 0 up to 3 times).
+ * Other methods, and a Block1 request's answer (section 2.7), are not
+ * followed: fn gets the response as tern_client_request gives it.
+ * Returns as tern_client_request, and TERN_E_INVAL for a NULL body or a
+ * Block2 in req that asks for a block other than 0. */
+int tern_client_request_body(tern_client *cli, const tern_addr *peer, tern_msgb *req,
+                             uint8_t *body, size_t body_cap, uint32_t timeout_ms,
+                             tern_client_fn fn, void *ctx, uint64_t now_ms, tern_req *id);
+
 /* Observe (RFC 7641 section 3): like tern_client_request with Observe=0
  * added (req is normally a GET). fn gets every fresh notification in order
  * (section 3.4: reordered stale ones are dropped silently, still ACKed) with
@@ -144,6 +168,25 @@ int tern_client_request(tern_client *cli, const tern_addr *peer, tern_msgb *req,
 int tern_client_observe(tern_client *cli, const tern_addr *peer, tern_msgb *req,
                         uint32_t timeout_ms, tern_client_fn fn, void *ctx, uint64_t now_ms,
                         tern_req *id);
+
+/* Observe with whole bodies (RFC 7959 section 2.6): like tern_client_observe,
+ * and a notification (or the registration's answer) that is block 0 of a
+ * larger body (Block2 M=1) is completed before fn sees it: the client GETs
+ * the rest (the same request without Observe, Block2 NUM+1, a token of its
+ * own; as tern_client_request_body does) into body (body_cap bytes, the
+ * caller's, valid until the observation ends), and fn then gets the last
+ * answer's code and options with the whole body as payload, observing true
+ * and the notification's Observe number. A fresher notification arriving
+ * meanwhile replaces the one being completed; a re-registration or
+ * deregistration abandons it, as does a GET that times out (a RST or ICMP
+ * unreachable in answer to one ends the observation, as for a
+ * re-registration). A broken transfer ends the observation with
+ * TERN_E_NOSPACE, TERN_E_FORMAT or TERN_E_STATE (see
+ * tern_client_request_body). 0 or the errors of tern_client_observe,
+ * TERN_E_INVAL for a NULL body. */
+int tern_client_observe_body(tern_client *cli, const tern_addr *peer, tern_msgb *req,
+                             uint8_t *body, size_t body_cap, uint32_t timeout_ms,
+                             tern_client_fn fn, void *ctx, uint64_t now_ms, tern_req *id);
 
 /* Forget a request or observation now; fn is not called again. Later
  * notifications of a forgotten observation no longer match and the endpoint

@@ -40,22 +40,46 @@ int tern_io_request_start(tern_io *io, const char *uri, tern_msgb *req, uint32_t
 int tern_io_observe(tern_io *io, const char *uri, tern_msgb *req, uint32_t timeout_ms,
                     tern_client_fn fn, void *ctx, tern_req *id);
 
-/* A response copied out of the receive buffer, so that it outlives the call. */
+/* The same, each notification whole (tern_client_observe_body, RFC 7959
+ * section 2.6): body (body_cap bytes) must stay valid until fn's last call. */
+int tern_io_observe_body(tern_io *io, const char *uri, tern_msgb *req, uint8_t *body,
+                         size_t body_cap, uint32_t timeout_ms, tern_client_fn fn, void *ctx,
+                         tern_req *id);
+
+/* The body tern_io_request puts together at most (RFC 7959 Block2). */
+#define TERN_REPLY_BODY_MAX 65536u
+
+/* A response copied out of the receive buffer, so that it outlives the call.
+ * msg is the (last) response: header and options re-encoded in buf (len
+ * bytes), payload pointing at the whole body, which lies in body (or in the
+ * caller's buffer for tern_io_request_body). msg points into the struct
+ * itself: use it in place, do not copy a tern_reply by value. */
 typedef struct tern_reply {
     tern_msg msg;
     size_t len;
     uint8_t buf[2048];
+    uint8_t body[TERN_REPLY_BODY_MAX];
 } tern_reply;
 
 /* Send req to uri and run io until the response comes or timeout_ms (0: the
- * client's default, 93 s) passes. 0 with *resp filled (whatever its code:
- * 4.xx and 5.xx are answers, not errors), or TERN_E_URI, TERN_E_NOTFOUND
- * (host), TERN_E_TIMEOUT, TERN_E_UNREACHABLE (ICMP), TERN_E_RESET,
- * TERN_E_NOSPACE (response too large for resp), TERN_E_SYSTEM,
- * TERN_E_CANCELLED (io was stopped, e.g. by a signal caught with
- * tern_io_catch_signals). */
+ * client's default, 93 s) passes. A GET or FETCH answered block-wise (RFC
+ * 7959 section 2.4, Block2) is followed to its last block within that time
+ * (tern_client_request_body), so resp->msg.payload is the whole body, up to
+ * TERN_REPLY_BODY_MAX bytes. 0 with *resp filled (whatever its code: 4.xx
+ * and 5.xx are answers, not errors), or TERN_E_URI, TERN_E_NOTFOUND (host),
+ * TERN_E_TIMEOUT, TERN_E_UNREACHABLE (ICMP), TERN_E_RESET, TERN_E_NOSPACE
+ * (response too large for resp), TERN_E_FORMAT or TERN_E_STATE (a broken
+ * or ever-changing block-wise answer), TERN_E_SYSTEM, TERN_E_CANCELLED (io
+ * was stopped, e.g. by a signal caught with tern_io_catch_signals). */
 int tern_io_request(tern_io *io, const char *uri, tern_msgb *req, uint32_t timeout_ms,
                     tern_reply *resp);
+
+/* The same with the body put together in the caller's buffer (body_cap
+ * bytes, for bodies beyond TERN_REPLY_BODY_MAX; resp->body stays unused):
+ * resp->msg.payload then points into body. TERN_E_NOSPACE when the body is
+ * larger than body_cap. */
+int tern_io_request_body(tern_io *io, const char *uri, tern_msgb *req, uint32_t timeout_ms,
+                         tern_reply *resp, uint8_t *body, size_t body_cap);
 
 #ifdef __cplusplus
 }

@@ -91,22 +91,6 @@ int block1_fill(const client_slot *s, tern_msgb *b) {
     return 0;
 }
 
-/* Send the block at s->b1_off under a fresh token. */
-static void block1_send(client_slot *s, uint64_t now_ms) {
-    uint8_t token[TERN_TOKEN_MAX];
-    size_t tl = client_new_token(s->cli, &s->peer, token);
-    /* The endpoint's tokens have a fixed length, so the stored request's
-     * token is rewritten in place. */
-    if (tl == 0 || tl != s->token_len) {
-        client_finish(s, TERN_E_FULL, NULL, now_ms);
-        return;
-    }
-    memcpy(s->token, token, tl);
-    memcpy(s->req + TERN_HEADER_LEN, token, tl);
-    int rc = client_transmit(s->cli, s, now_ms);
-    if (rc < 0) client_finish(s, rc, NULL, now_ms);
-}
-
 /* Section 2.9.3: the SZX a 4.13 asks for, or -1 when it names none below
  * the current one (then the answer is final: a smaller block cannot help). */
 static int block1_shrink_for(const client_slot *s, const tern_msg *resp) {
@@ -143,7 +127,7 @@ void block1_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms) {
              * multiple of the smaller one. A larger SZX is not an offer we
              * have to take. */
             if (got.szx < s->b1_szx) s->b1_szx = got.szx;
-            block1_send(s, now_ms);
+            client_send_next(s, now_ms);
             return;
         }
     }
@@ -153,7 +137,7 @@ void block1_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms) {
             /* The server dropped what it had: start over, smaller. */
             s->b1_szx = (uint8_t)szx;
             s->b1_off = 0;
-            block1_send(s, now_ms);
+            client_send_next(s, now_ms);
             return;
         }
     }

@@ -98,8 +98,11 @@ static client_slot *client_find_token(tern_client *cli, const tern_addr *peer,
     for (uint32_t i = 0; i < cli->cfg.max_requests; i++) {
         client_slot *s = &cli->slots[i];
         if (s->state == SLOT_FREE || s->state == SLOT_ZOMBIE) continue;
-        if (s->token_len == token_len && memcmp(s->token, token, token_len) == 0 &&
-            tern_addr_equal(&s->peer, peer))
+        if (!tern_addr_equal(&s->peer, peer)) continue;
+        if (s->token_len == token_len && memcmp(s->token, token, token_len) == 0) return s;
+        /* RFC 7959 section 2.6: the GET completing a notification. */
+        if (s->b2_obs_fetch && s->b2_token_len == token_len &&
+            memcmp(s->b2_token, token, token_len) == 0)
             return s;
     }
     return NULL;
@@ -137,6 +140,14 @@ static int client_send_now(tern_client *cli, client_slot *s, uint64_t now_ms) {
         (rc = tern_msgb_set_uint(&b, TERN_OPT_OBSERVE, TERN_OBSERVE_DEREGISTER)) < 0)
         return rc;
     if (s->block1 && (rc = block1_fill(s, &b)) < 0) return rc;
+    /* RFC 7959 section 2.6: the rest of a notification comes from a plain
+     * GET (no Observe: it must not register again) under its own token. */
+    bool obs_fetch = s->b2_obs_fetch && s->state == SLOT_OBS_ACTIVE;
+    if (obs_fetch || s->b2_active) tern_msgb_remove_opt(&b, TERN_OPT_OBSERVE);
+    if (obs_fetch) {
+        if ((rc = tern_msgb_set_token(&b, s->b2_token, s->b2_token_len)) < 0) return rc;
+    }
+    if ((s->b2_active || obs_fetch) && (rc = block2_fill(s, &b)) < 0) return rc;
     /* One CON of a slot in flight at a time: a re-registration replaces a
      * registration the server never answered. */
     client_cancel_tx(cli, s);
@@ -158,6 +169,24 @@ int client_transmit(tern_client *cli, client_slot *s, uint64_t now_ms) {
     return client_send_now(cli, s, now_ms);
 }
 
+/* RFC 7959: each block is a request of its own with a fresh token, so that a
+ * late answer to an earlier block never matches the current one (RFC 7252
+ * section 5.3.2; see block1.c). */
+void client_send_next(client_slot *s, uint64_t now_ms) {
+    uint8_t token[TERN_TOKEN_MAX];
+    size_t tl = client_new_token(s->cli, &s->peer, token);
+    /* The endpoint's tokens have a fixed length, so the stored request's
+     * token is rewritten in place. */
+    if (tl == 0 || tl != s->token_len) {
+        client_finish(s, TERN_E_FULL, NULL, now_ms);
+        return;
+    }
+    memcpy(s->token, token, tl);
+    memcpy(s->req + TERN_HEADER_LEN, token, tl);
+    int rc = client_transmit(s->cli, s, now_ms);
+    if (rc < 0) client_finish(s, rc, NULL, now_ms);
+}
+
 /* ---- delivering ------------------------------------------------------------- */
 
 bool client_deliver(client_slot *s, int err, const tern_msg *resp, bool observing,
@@ -167,7 +196,13 @@ bool client_deliver(client_slot *s, int err, const tern_msg *resp, bool observin
     if (resp && tern_msg_get_uint(resp, TERN_OPT_OBSERVE, &seq) == 0) {
         ev.has_observe = true;
         ev.observe = seq;
+    } else if (s->b2_deliver_seq) {
+        /* RFC 7959 section 2.6: a body completed by GET is the notification
+         * whose first block started it. */
+        ev.has_observe = true;
+        ev.observe = s->b2_seq;
     }
+    s->b2_deliver_seq = false;
     tern_req id = s->id;
     if (s->fn) s->fn(s->ctx, s->cli, id, &ev, now_ms);
     /* The callback may have cancelled this request and started another in
@@ -231,7 +266,8 @@ static void client_tx_done(void *ctx, tern_endpoint *ep, tern_tx_status status, 
 /* ---- starting ------------------------------------------------------------- */
 
 int client_start(tern_client *cli, const tern_addr *peer, tern_msgb *req, uint32_t timeout_ms,
-                 tern_client_fn fn, void *ctx, uint64_t now_ms, client_state state, tern_req *id) {
+                 tern_client_fn fn, void *ctx, uint64_t now_ms, client_state state,
+                 uint8_t *body, size_t body_cap, tern_req *id) {
     if (!cli || !peer || !req || !fn) return TERN_E_INVAL;
     if (req->type != TERN_TYPE_CON && req->type != TERN_TYPE_NON) return TERN_E_INVAL;
     if (!tern_code_is_request(req->code)) return TERN_E_INVAL;
@@ -250,6 +286,14 @@ int client_start(tern_client *cli, const tern_addr *peer, tern_msgb *req, uint32
     s->body = NULL;
     s->body_len = 0;
     s->b1_off = 0;
+    s->b2_buf = body;
+    s->b2_cap = body_cap;
+    s->b2_len = 0;
+    s->b2_active = false;
+    s->b2_has_etag = false;
+    s->b2_restarts = 0;
+    s->b2_obs_fetch = false;
+    s->b2_deliver_seq = false;
     rc = tern_msgb_encode(req, s->req, cli->cfg.max_request_size);
     /* RFC 7959 section 2.5: a payload that does not fit one datagram goes
      * block-wise (plain requests only: an observation's payload-less GET
@@ -292,6 +336,9 @@ int tern_client_handle_response(tern_client *cli, const tern_addr *peer, const t
     cli->in_endpoint++;
     if (s->state == SLOT_REQUEST)
         request_on_response(s, resp, now_ms);
+    else if (s->b2_obs_fetch && (resp->token_len != s->token_len ||
+                                 memcmp(resp->token, s->token, s->token_len) != 0))
+        block2_obs_on_response(s, resp, now_ms);
     else
         observe_on_response(s, resp, now_ms);
     cli->in_endpoint--;
@@ -396,6 +443,8 @@ int tern_client_deregister(tern_client *cli, tern_req id, uint64_t now_ms) {
     if (s->state == SLOT_OBS_DEREGISTER) return 0;
     client_state prev = s->state;
     uint64_t prev_deadline = s->deadline;
+    /* The rest of a notification is no longer wanted. */
+    s->b2_obs_fetch = false;
     s->state = SLOT_OBS_DEREGISTER;
     s->deadline = now_ms + s->timeout_ms;
     int rc = client_transmit(cli, s, now_ms);

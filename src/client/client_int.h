@@ -5,7 +5,8 @@
  * that an observation can be re-registered or deregistered with the same
  * token and options long after the caller's builder is gone (RFC 7641
  * sections 3.3.1 and 3.6). A block-wise request (RFC 7959 Block1) keeps
- * only its options there and points at the caller's payload. */
+ * only its options there and points at the caller's payload; a response
+ * body put together from Block2 blocks goes to the caller's buffer. */
 #ifndef TERN_CLIENT_INT_H
 #define TERN_CLIENT_INT_H
 
@@ -55,6 +56,23 @@ typedef struct client_slot {
     const uint8_t *body;   /* the caller's payload */
     size_t body_len;
     size_t b1_off;         /* byte offset of the block in flight */
+    /* RFC 7959 section 2.4: Block2 reassembly into the caller's buffer
+     * (tern_client_request_body); off when b2_buf is NULL. */
+    uint8_t *b2_buf;
+    size_t b2_cap;
+    size_t b2_len;         /* bytes assembled = offset of the next block */
+    bool b2_active;        /* the request in flight asks for a later block */
+    uint8_t b2_szx;        /* the server's block size (section 2.4: kept) */
+    bool b2_has_etag;      /* ETag of block 0 (section 2.4, RFC 7252 5.10.6) */
+    uint8_t b2_etag_len;
+    uint8_t b2_etag[8];
+    uint8_t b2_restarts;   /* restarts after an ETag change */
+    /* Section 2.6: an observation fetching the rest of a notification. */
+    bool b2_obs_fetch;     /* the GET with b2_token is in progress */
+    bool b2_deliver_seq;   /* client_deliver: report b2_seq as Observe */
+    uint8_t b2_token_len;
+    uint8_t b2_token[TERN_TOKEN_MAX];
+    uint32_t b2_seq;       /* Observe of the notification being completed */
 } client_slot;
 
 struct tern_client {
@@ -67,8 +85,10 @@ struct tern_client {
 };
 
 /* client.c: the table and the plumbing. */
+/* body/body_cap: the caller's buffer for Block2 reassembly, or NULL. */
 int client_start(tern_client *cli, const tern_addr *peer, tern_msgb *req, uint32_t timeout_ms,
-                 tern_client_fn fn, void *ctx, uint64_t now_ms, client_state state, tern_req *id);
+                 tern_client_fn fn, void *ctx, uint64_t now_ms, client_state state,
+                 uint8_t *body, size_t body_cap, tern_req *id);
 /* Send the message the slot's state calls for (stored request, or with
  * Observe=1 when deregistering); deferred to the next tick inside an
  * endpoint callback. 0 or the endpoint's error. */
@@ -80,6 +100,9 @@ bool client_deliver(client_slot *s, int err, const tern_msg *resp, bool observin
 void client_finish(client_slot *s, int err, const tern_msg *resp, uint64_t now_ms);
 void client_release(client_slot *s);
 
+/* Send the stored request again, as the next block of a block-wise
+ * transfer, under a fresh token; finishes the slot on failure. */
+void client_send_next(client_slot *s, uint64_t now_ms);
 /* A fresh token (section 5.3.1), unique among our requests to peer:
  * its length, or 0 if none could be found. */
 size_t client_new_token(tern_client *cli, const tern_addr *peer, uint8_t token[TERN_TOKEN_MAX]);
@@ -98,6 +121,19 @@ int block1_setup(tern_client *cli, client_slot *s, tern_msgb *req);
 int block1_fill(const client_slot *s, tern_msgb *b);
 /* The answer to one block: send the next, restart smaller, or deliver. */
 void block1_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms);
+
+/* block2.c (RFC 7959 Block2 reassembly) */
+/* Add Block2 NUM (from the bytes assembled) and the server's SZX to b. */
+int block2_fill(const client_slot *s, tern_msgb *b);
+/* An answer while reassembling: append and ask for the next block, restart,
+ * or deliver the whole body. */
+void block2_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms);
+
+/* A fresh notification (section 2.6): true when it is block 0 of a larger
+ * body, whose rest is now being fetched (it is delivered later). */
+bool block2_obs_start(client_slot *s, const tern_msg *resp, uint32_t seq, uint64_t now_ms);
+/* The answer to such a fetch (matched by b2_token). */
+void block2_obs_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms);
 
 /* observe.c */
 void observe_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms);

@@ -10,7 +10,9 @@
  * Max-Age seconds (3.2, default 60); when that plus a margin passes without
  * one, the client re-registers with the same token (3.3.1). Cancelling is
  * either forgetting the token, so that the next notification draws a RST,
- * or a GET with Observe=1 (3.6). */
+ * or a GET with Observe=1 (3.6). A notification that is block 0 of a larger
+ * body is completed by block2.c first (RFC 7959 section 2.6) when the
+ * caller gave a body buffer. */
 #include "client/client_int.h"
 
 /* RFC 7252 section 5.10.5: Max-Age defaults to 60 seconds. */
@@ -22,7 +24,18 @@ int tern_client_observe(tern_client *cli, const tern_addr *peer, tern_msgb *req,
     if (!req) return TERN_E_INVAL;
     int rc = tern_msgb_set_uint(req, TERN_OPT_OBSERVE, TERN_OBSERVE_REGISTER);
     if (rc < 0) return rc;
-    return client_start(cli, peer, req, timeout_ms, fn, ctx, now_ms, SLOT_OBS_REGISTER, id);
+    return client_start(cli, peer, req, timeout_ms, fn, ctx, now_ms, SLOT_OBS_REGISTER, NULL, 0,
+                        id);
+}
+
+int tern_client_observe_body(tern_client *cli, const tern_addr *peer, tern_msgb *req,
+                             uint8_t *body, size_t body_cap, uint32_t timeout_ms,
+                             tern_client_fn fn, void *ctx, uint64_t now_ms, tern_req *id) {
+    if (!req || !body) return TERN_E_INVAL;
+    int rc = tern_msgb_set_uint(req, TERN_OPT_OBSERVE, TERN_OBSERVE_REGISTER);
+    if (rc < 0) return rc;
+    return client_start(cli, peer, req, timeout_ms, fn, ctx, now_ms, SLOT_OBS_REGISTER, body,
+                        body_cap, id);
 }
 
 /* Section 3.3.1: re-register once the latest notification is no longer
@@ -50,6 +63,20 @@ void observe_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms) 
     /* Section 3.2 / 4.2: an answer without Observe, or an error, means the
      * server does not (or no longer) keep us on its list: the last call. */
     if (!has_obs || !success) {
+        /* RFC 7959 section 2.6: an unobserved answer that is block 0 of a
+         * larger body is completed as a plain request's would be
+         * (tern_client_observe_body); the last call comes once it is whole. */
+        tern_block blk;
+        if (success && s->b2_buf && tern_msg_get_block(resp, TERN_OPT_BLOCK2, &blk) == 0 &&
+            blk.more) {
+            s->state = SLOT_REQUEST;
+            s->b2_obs_fetch = false;
+            s->b2_len = 0;
+            s->b2_restarts = 0;
+            s->deadline = now_ms + s->timeout_ms;
+            block2_on_response(s, resp, now_ms);
+            return;
+        }
         client_finish(s, 0, resp, now_ms);
         return;
     }
@@ -67,13 +94,19 @@ void observe_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms) 
     s->last_ms = now_ms;
     s->state = SLOT_OBS_ACTIVE;
     observe_arm(s, resp, now_ms);
+    /* RFC 7959 section 2.6: block 0 of a larger body is delivered once the
+     * rest is in (tern_client_observe_body). */
+    if (block2_obs_start(s, resp, seq, now_ms)) return;
     (void)client_deliver(s, 0, resp, true, now_ms);
 }
 
 void observe_on_timer(client_slot *s, uint64_t now_ms) {
     switch (s->state) {
     case SLOT_OBS_ACTIVE: {
-        /* Max-Age ran out without a notification: ask again, same token. */
+        /* Max-Age ran out without a notification: ask again, same token.
+         * Completing an old notification (RFC 7959 section 2.6) is moot:
+         * the answer brings the current state. */
+        s->b2_obs_fetch = false;
         s->state = SLOT_OBS_REREGISTER;
         s->deadline = now_ms + s->timeout_ms;
         int rc = client_transmit(s->cli, s, now_ms);

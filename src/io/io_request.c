@@ -2,7 +2,8 @@
  * (RFC 7252 sections 6.4 and 5.2; RFC 7641 section 3), for tern/request.h.
  *
  * This is where name resolution and the event loop are: the client under it
- * stays sans-I/O. The blocking call runs tern_io_step until its callback
+ * stays sans-I/O (and does the RFC 7959 Block2 reassembly the blocking call
+ * asks for). The blocking call runs tern_io_step until its callback
  * fired, with a deadline of its own so that nothing can hang forever even if
  * a layer below forgets a timer. */
 #include <string.h>
@@ -24,8 +25,11 @@ int tern_io_uri_peer(tern_io *io, const char *text, tern_uri *uri, tern_addr *pe
     return tern_io_resolve(io, host, uri->port, peer);
 }
 
+/* body: the buffer for Block2 reassembly (tern_client_request_body,
+ * tern_client_observe_body), or NULL. */
 static int io_start(tern_io *io, const char *text, tern_msgb *req, bool observe,
-                    uint32_t timeout_ms, tern_client_fn fn, void *ctx, tern_req *id) {
+                    uint8_t *body, size_t body_cap, uint32_t timeout_ms, tern_client_fn fn,
+                    void *ctx, tern_req *id) {
     if (!io || !req) return TERN_E_INVAL;
     tern_uri uri;
     tern_addr peer;
@@ -40,8 +44,16 @@ static int io_start(tern_io *io, const char *text, tern_msgb *req, bool observe,
     rc = tern_uri_to_opts(&uri, uri.port, req);
     if (rc == 0) {
         uint64_t now = tern_io_now();
-        rc = observe ? tern_client_observe(cli, &peer, req, timeout_ms, fn, ctx, now, id)
-                     : tern_client_request(cli, &peer, req, timeout_ms, fn, ctx, now, id);
+        if (observe && body)
+            rc = tern_client_observe_body(cli, &peer, req, body, body_cap, timeout_ms, fn, ctx,
+                                          now, id);
+        else if (observe)
+            rc = tern_client_observe(cli, &peer, req, timeout_ms, fn, ctx, now, id);
+        else if (body)
+            rc = tern_client_request_body(cli, &peer, req, body, body_cap, timeout_ms, fn, ctx,
+                                          now, id);
+        else
+            rc = tern_client_request(cli, &peer, req, timeout_ms, fn, ctx, now, id);
     }
     /* Drop the Uri-* options again (they point into the local uri). The
      * Observe option tern_client_observe added stays; it is a copied uint. */
@@ -63,12 +75,19 @@ static int io_start(tern_io *io, const char *text, tern_msgb *req, bool observe,
 
 int tern_io_request_start(tern_io *io, const char *uri, tern_msgb *req, uint32_t timeout_ms,
                           tern_client_fn fn, void *ctx, tern_req *id) {
-    return io_start(io, uri, req, false, timeout_ms, fn, ctx, id);
+    return io_start(io, uri, req, false, NULL, 0, timeout_ms, fn, ctx, id);
 }
 
 int tern_io_observe(tern_io *io, const char *uri, tern_msgb *req, uint32_t timeout_ms,
                     tern_client_fn fn, void *ctx, tern_req *id) {
-    return io_start(io, uri, req, true, timeout_ms, fn, ctx, id);
+    return io_start(io, uri, req, true, NULL, 0, timeout_ms, fn, ctx, id);
+}
+
+int tern_io_observe_body(tern_io *io, const char *uri, tern_msgb *req, uint8_t *body,
+                         size_t body_cap, uint32_t timeout_ms, tern_client_fn fn, void *ctx,
+                         tern_req *id) {
+    if (!body) return TERN_E_INVAL;
+    return io_start(io, uri, req, true, body, body_cap, timeout_ms, fn, ctx, id);
 }
 
 /* ---- the blocking call -------------------------------------------------- */
@@ -77,6 +96,8 @@ typedef struct io_wait {
     bool done;
     int err;
     tern_reply *resp;
+    uint8_t *body;
+    size_t body_cap;
 } io_wait;
 
 static void io_request_done(void *ctx, tern_client *cli, tern_req id, const tern_client_event *ev,
@@ -86,24 +107,44 @@ static void io_request_done(void *ctx, tern_client *cli, tern_req id, const tern
     w->done = true;
     w->err = ev->err;
     if (ev->err || !ev->resp) return;
-    /* Re-encode the view into the caller's buffer: the datagram it points
-     * into is gone once this callback returns. */
+    /* Re-encode header and options into the caller's struct: the datagram
+     * the view points into is gone once this callback returns. The payload
+     * (already the whole body when the client assembled it there) goes to
+     * the body buffer. */
+    const tern_msg *m = ev->resp;
+    if (m->payload_len > w->body_cap) {
+        w->err = TERN_E_NOSPACE;
+        return;
+    }
     tern_msgb b;
-    int rc = tern_msgb_from_msg(&b, ev->resp);
+    int rc = tern_msgb_from_msg(&b, m);
+    tern_msgb_set_payload(&b, NULL, 0);
     if (rc == 0) rc = tern_msgb_encode(&b, w->resp->buf, sizeof w->resp->buf);
     if (rc > 0) {
         w->resp->len = (size_t)rc;
         rc = tern_msg_parse(&w->resp->msg, w->resp->buf, w->resp->len);
     }
-    if (rc < 0) w->err = rc;
+    if (rc < 0) {
+        w->err = rc;
+        return;
+    }
+    if (m->payload_len && m->payload != w->body) memcpy(w->body, m->payload, m->payload_len);
+    w->resp->msg.payload = m->payload_len ? w->body : NULL;
+    w->resp->msg.payload_len = m->payload_len;
 }
 
 int tern_io_request(tern_io *io, const char *uri, tern_msgb *req, uint32_t timeout_ms,
                     tern_reply *resp) {
-    if (!io || !req || !resp) return TERN_E_INVAL;
-    io_wait w = {.resp = resp};
+    if (!resp) return TERN_E_INVAL;
+    return tern_io_request_body(io, uri, req, timeout_ms, resp, resp->body, sizeof resp->body);
+}
+
+int tern_io_request_body(tern_io *io, const char *uri, tern_msgb *req, uint32_t timeout_ms,
+                         tern_reply *resp, uint8_t *body, size_t body_cap) {
+    if (!io || !req || !resp || !body) return TERN_E_INVAL;
+    io_wait w = {.resp = resp, .body = body, .body_cap = body_cap};
     tern_req id = 0;
-    int rc = io_start(io, uri, req, false, timeout_ms, io_request_done, &w, &id);
+    int rc = io_start(io, uri, req, false, body, body_cap, timeout_ms, io_request_done, &w, &id);
     if (rc < 0) return rc;
     tern_client *cli = tern_io_client(io);
     uint32_t limit = timeout_ms ? timeout_ms : TERN_CLIENT_DEFAULT_TIMEOUT_MS;
