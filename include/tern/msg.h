@@ -261,6 +261,9 @@ int tern_msgb_add_uint(tern_msgb *b, uint16_t num, uint32_t val);
 int tern_msgb_add_str(tern_msgb *b, uint16_t num, const char *s);
 /* Remove every option with this number. */
 void tern_msgb_remove_opt(tern_msgb *b, uint16_t num);
+/* The same, for the options from index first on (those appended after the
+ * caller's own, e.g. by tern_uri_to_opts); earlier ones stay. */
+void tern_msgb_remove_opt_from(tern_msgb *b, size_t first, uint16_t num);
 /* Replace every occurrence of num by one uint option. */
 int tern_msgb_set_uint(tern_msgb *b, uint16_t num, uint32_t val);
 void tern_msgb_set_payload(tern_msgb *b, const void *payload, size_t len);

@@ -57,19 +57,9 @@ static int io_start(tern_io *io, const char *text, tern_msgb *req, bool observe,
     }
     /* Drop the Uri-* options again (they point into the local uri). The
      * Observe option tern_client_observe added stays; it is a copied uint. */
-    size_t w = n_before;
-    for (size_t r = n_before; r < req->n_opts; r++) {
-        uint16_t num = req->opts[r].num;
-        if (num == TERN_OPT_URI_HOST || num == TERN_OPT_URI_PATH || num == TERN_OPT_URI_QUERY)
-            continue;
-        req->opts[w] = req->opts[r];
-        if (req->opts[r].val == req->uint_store[r]) {
-            memcpy(req->uint_store[w], req->uint_store[r], sizeof req->uint_store[w]);
-            req->opts[w].val = req->uint_store[w];
-        }
-        w++;
-    }
-    req->n_opts = w;
+    tern_msgb_remove_opt_from(req, n_before, TERN_OPT_URI_HOST);
+    tern_msgb_remove_opt_from(req, n_before, TERN_OPT_URI_PATH);
+    tern_msgb_remove_opt_from(req, n_before, TERN_OPT_URI_QUERY);
     return rc;
 }
 

@@ -52,9 +52,11 @@ int tern_msgb_add_str(tern_msgb *b, uint16_t num, const char *s) {
 
 /* uint values live in uint_store[slot]; when an option moves to another slot
  * its copied value has to move with it. */
-void tern_msgb_remove_opt(tern_msgb *b, uint16_t num) {
-    size_t j = 0;
-    for (size_t i = 0; i < b->n_opts; i++) {
+void tern_msgb_remove_opt(tern_msgb *b, uint16_t num) { tern_msgb_remove_opt_from(b, 0, num); }
+
+void tern_msgb_remove_opt_from(tern_msgb *b, size_t first, uint16_t num) {
+    size_t j = first;
+    for (size_t i = first; i < b->n_opts; i++) {
         if (b->opts[i].num == num) continue;
         if (i != j) {
             b->opts[j] = b->opts[i];

@@ -263,6 +263,21 @@ static void test_msgb_remove_keeps_uint_values(void **state) {
     assert_int_equal(b.n_opts, 2);
 }
 
+/* Only options from index first on go: the caller's own Uri-Path stays, and
+ * a uint that moves down keeps its value. */
+static void test_msgb_remove_from_keeps_earlier_options(void **state) {
+    (void)state;
+    tern_msgb b;
+    tern_msgb_init(&b, TERN_TYPE_CON, TERN_CODE_GET, 1);
+    assert_int_equal(tern_msgb_add_str(&b, TERN_OPT_URI_PATH, "a"), 0);
+    assert_int_equal(tern_msgb_add_str(&b, TERN_OPT_URI_PATH, "b"), 0);
+    assert_int_equal(tern_msgb_add_uint(&b, TERN_OPT_OBSERVE, 5), 0);
+    tern_msgb_remove_opt_from(&b, 1, TERN_OPT_URI_PATH);
+    assert_int_equal(b.n_opts, 2);
+    /* 61 05: Observe 5 | 51 61: Uri-Path (+5 = 11) "a" */
+    assert_encodes_to(&b, "40 01 0001 | 61 05 | 51 61");
+}
+
 static void test_msgb_set_uint_replaces_all(void **state) {
     (void)state;
     tern_msgb b;
@@ -426,6 +441,7 @@ int main(void) {
         cmocka_unit_test(test_rfc7252_s3_2_uint_minimal_encoding),
         cmocka_unit_test(test_rfc7252_s3_2_uint_options_on_the_wire),
         cmocka_unit_test(test_msgb_remove_keeps_uint_values),
+        cmocka_unit_test(test_msgb_remove_from_keeps_earlier_options),
         cmocka_unit_test(test_msgb_set_uint_replaces_all),
         cmocka_unit_test(test_msgb_full),
         cmocka_unit_test(test_msgb_nospace_at_every_cap),
