@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* bench_codec.c - tern's wire codec (src/msg) against libcoap's, timed in
  * one run on the same workload (RFC 7252 section 3 messages).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* alarm_observe.c - the tutorial's observe client (client_observe.py) on
  * tern: register as an observer of the alarm (RFC 7641 section 3) and print
  * its state on every notification, until Ctrl-C.

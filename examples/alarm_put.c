@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* alarm_put.c - the tutorial's PUT client (client_put.py) on tern: set the
  * alarm to ON or OFF at random and print the result code and payload.
  * RFC 7252 sections 5.8.3 (PUT) and 5.2 (the response).

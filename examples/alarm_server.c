@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* alarm_server.c - the tutorial's CoAP alarm server on tern's public API
  * (RFC 7252 GET/PUT, RFC 7641 Observe, RFC 6690 discovery).
  *

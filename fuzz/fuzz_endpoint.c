@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* fuzz_endpoint.c - libFuzzer target for the messaging layer (RFC 7252
  * sections 4 and 5.2 as implemented in src/endpoint).
  *

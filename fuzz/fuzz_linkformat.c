@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* fuzz_linkformat.c - libFuzzer target for the RFC 6690 parser and writer
  * (src/msg/linkformat.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* fuzz_msg.c - libFuzzer target for the wire codec (RFC 7252 section 3).
  *
  * Every input goes through tern_msg_peek_header() and tern_msg_parse(). For

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* fuzz_server.c - libFuzzer target for the server's receive path: dispatch
  * and option checks (RFC 7252 section 5), Observe (RFC 7641), deferred
  * answers (5.2.2), Block2 (RFC 7959 2.4) and discovery (RFC 6690) as

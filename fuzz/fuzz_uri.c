@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* fuzz_uri.c - libFuzzer target for RFC 7252 sections 6.4 and 6.5
  * (src/msg/uri.c).
  *

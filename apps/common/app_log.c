@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* app_log.c - see app_log.h. */
 #include "app_log.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* app_log.h - levelled logging to stderr for tern's programs, and the -v
  * trace of every message on the wire. The library itself never prints. */
 #ifndef TERN_APP_LOG_H

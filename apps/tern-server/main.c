@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* main.c - tern-server: the tutorial's observable /alarm done right, plus
  * any state resources declared on the command line or in a config file
  * (RFC 7252, RFC 7641 Observe, RFC 6690 discovery).

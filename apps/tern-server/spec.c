@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* spec.c - parsing of state resource declarations (see spec.h). Strict on
  * purpose: a typo in a value list should stop the server at start, not
  * surface later as a client's puzzling 4.00. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* spec.h - state resources declared without writing C: the
  * "--resource /door=OPEN,CLOSED:CLOSED" flag and the config file. */
 #ifndef TERN_SERVER_SPEC_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* state_res.c - tern-server's state resources (RFC 7252 GET/PUT, RFC 7641
  * Observe, RFC 6690 attributes).
  *

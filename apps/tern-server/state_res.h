@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* state_res.h - an observable state resource of tern-server (the alarm and
  * those declared with --resource): GET the state, PUT one of the allowed
  * values, persisted before the answer. */

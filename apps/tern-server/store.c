@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* store.c - atomic, durable state files (see store.h).
  *
  * Why each step: the temp file keeps a half-written state from ever being

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* store.h - the state directory of tern-server: one small file per
  * resource, replaced atomically so that a state acknowledged to a client is
  * on disk before the 2.04 leaves (and survives kill -9 or power loss). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* main.c - `tern`, the CoAP command-line client: argument parsing, usage and
  * exit codes (RFC 7252 requests, RFC 7641 observe, RFC 6690 discovery).
  *

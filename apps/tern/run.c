@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* run.c - the commands of `tern`: one request (RFC 7252 section 5; RFC 7959
  * block-wise transfers are the client's: Block1 for a large request payload,
  * src/client/block1.c, and Block2 for a large response body,

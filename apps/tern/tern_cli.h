@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* tern_cli.h - the pieces of the `tern` command-line client (RFC 7252
  * requests, RFC 7641 observe, RFC 6690 discovery), shared by its files. */
 #ifndef TERN_CLI_H

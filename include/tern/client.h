@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* tern/client.h - requests and Observe (RFC 7641 section 3) from the client
  * side, on top of an endpoint. Sans-I/O: every entry point takes the current
  * time; src/io (or a test) drives it.

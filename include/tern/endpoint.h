@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* tern/endpoint.h - the CoAP messaging layer (RFC 7252 section 4, 5.2, 5.3),
  * sans-I/O.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* tern/error.h - error values shared by every tern layer.
  *
  * Functions return 0 (or a non-negative count) on success and a negative

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* tern/io.h - UDP sockets and the event loop: the only part of tern that
  * calls the operating system.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* tern/linkformat.h - CoRE Link Format (RFC 6690) writer and parser.
  *
  * The writer appends links to a caller buffer; the parser walks a link-format

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* tern/msg.h - the CoAP wire codec (RFC 7252 section 3, 5.4, 5.10; RFC 7641;
  * RFC 7959).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* tern/request.h - requests to a URI with a host name, and a blocking call
  * (RFC 7252 sections 5.2, 6.4; RFC 7641 section 3), on a tern_io.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* tern/server.h - resources, request dispatch (RFC 7252 section 5), Observe
  * (RFC 7641) and discovery (RFC 6690) on top of an endpoint.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* tern/tern.h - every public tern header at once. */
 #ifndef TERN_TERN_H
 #define TERN_TERN_H

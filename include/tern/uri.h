@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* tern/uri.h - CoAP URIs and the Uri-* options (RFC 7252 sections 6.1-6.5,
  * RFC 8323 section 8 for coap+tcp).
  *

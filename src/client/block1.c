@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* block1.c - block-wise request payloads from the client side (RFC 7959
  * sections 2.2, 2.3, 2.5, 2.9).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* block2.c - a response body fetched whole, block by block, from the client
  * side (RFC 7959 sections 2.2, 2.4; tern_client_request_body).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* client.c - the client's request table: tokens and matching (RFC 7252
  * sections 5.3.1 and 5.3.2), the whole-request deadline, and the outcome of
  * confirmable requests reported by the endpoint (section 4.2: RST, give-up;

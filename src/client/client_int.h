@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* client_int.h - the request table shared by src/client's files
  * (RFC 7252 section 5.3.2 token matching; RFC 7641 section 3 state).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* observe.c - the Observe client (RFC 7641 section 3).
  *
  * Registration (3.1) is the stored GET with Observe=0. The first answer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* request.c - one request, one response (RFC 7252 sections 5.2 and 5.3).
  *
  * The endpoint already hides how the response travels: piggybacked in the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* dedup.c - message deduplication (RFC 7252 section 4.5).
  *
  * "The recipient SHOULD acknowledge each duplicate copy of a Confirmable

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* endpoint.c - the CoAP messaging layer engine, sans-I/O (RFC 7252
  * sections 4 and 5.2; see DESIGN.md and STYLE.md, "the protocol core never
  * touches the world").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* endpoint_int.h - private state of the CoAP messaging layer (RFC 7252
  * sections 4 and 5.2), shared by the files of src/endpoint only.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* peer.c - per-peer message-ID state (RFC 7252 section 4.4) and the NSTART
  * bookkeeping of section 4.7.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* pending.c - received requests and their answers (RFC 7252 sections 4.5,
  * 5.2.1, 5.2.2, 5.2.3).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* retransmit.c - reliable transmission of Confirmable messages
  * (RFC 7252 sections 4.2, 4.7, 4.8).
  *

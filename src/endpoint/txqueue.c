@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* txqueue.c - the outgoing datagram ring between the engine and the io layer.
  *
  * Sans-I/O (see DESIGN.md): the engine never sends, it queues; the loop

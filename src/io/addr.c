@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* addr.c - canonical tern_addr values from socket addresses.
  *
  * The endpoint compares peers byte for byte (tern_addr_equal), so every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* addr.h - tern_addr <-> struct sockaddr for the io layer (private). */
 #ifndef TERN_IO_ADDR_H
 #define TERN_IO_ADDR_H

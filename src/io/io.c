@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* io.c - UDP sockets and the epoll loop that drives an endpoint, a server and
  * a client (see tern/io.h). This is the only file family in tern that calls
  * the operating system: the clock, sockets, signals and the random source.

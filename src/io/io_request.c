@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* io_request.c - requests to a URI with a host name, and the blocking call
  * (RFC 7252 sections 6.4 and 5.2; RFC 7641 section 3), for tern/request.h.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* block.c - Block1/Block2 option values (RFC 7959 section 2.2).
  *
  * A block option is a uint of 0-3 bytes: NUM in the high 20 bits, then the

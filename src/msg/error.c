@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* error.c - names for the TERN_E_* values of tern/error.h.
  *
  * Every layer returns the same small set of negative codes (DESIGN.md,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* linkformat.c - CoRE Link Format, RFC 6690 sections 2, 3 and 4.1, with the
  * link-param grammar of RFC 5988 section 5 (RFC 8288 section 3).
  *

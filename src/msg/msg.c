@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* msg.c - parsing a CoAP datagram into a view (RFC 7252 sections 3, 3.1,
  * 3.2 and 4.1) and reading options out of it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* msgb.c - building a CoAP message into a caller buffer (RFC 7252 sections
  * 3, 3.1, 3.2 and 4.1).
  *

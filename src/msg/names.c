@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* names.c - human-readable names for types, codes and whole messages
  * (RFC 7252 sections 3, 5.10, 12.1; RFC 7959 section 2.2 for block notation).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* observe.c - notification ordering (RFC 7641 sections 3.4 and 4.4).
  *
  * Observe sequence numbers are 24 bits and wrap, so "newer" is decided in

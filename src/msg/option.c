@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* option.c - what tern knows about option numbers and Content-Formats
  * (RFC 7252 sections 5.4, 5.10 and 12.3; RFC 7641 section 2; RFC 7959
  * section 2.1 and 4; RFC 7967; RFC 8613 section 2; RFC 8768; RFC 9175;

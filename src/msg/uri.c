@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* uri.c - CoAP URIs <-> Uri-* options: RFC 7252 sections 6.1-6.5, RFC 3986,
  * RFC 8323 section 8 (coap+tcp, coaps+tcp), RFC 6874 (IPv6 zone ids).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* deferred.c - requests a handler answers later: separate responses
  * (RFC 7252 section 5.2.2).
  *

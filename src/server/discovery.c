@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* discovery.c - /.well-known/core (RFC 6690 sections 4 and 4.1; RFC 7252
  * section 7.2 for the ct and sz attributes; RFC 7641 section 6 for obs).
  *

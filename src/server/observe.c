@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* observe.c - the server side of Observe (RFC 7641 sections 3.1, 3.2, 3.6,
  * 4.1-4.5).
  *

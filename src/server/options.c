@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* options.c - what a request's options allow before any handler runs
  * (RFC 7252 sections 5.4.1, 5.4.3, 5.4.5, 5.7.2, 5.10.8; RFC 7959 2.4).
  *

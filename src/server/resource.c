@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* resource.c - the resource tree and request dispatch (RFC 7252 sections
  * 5.7, 5.8, 5.9 and 6.5).
  *

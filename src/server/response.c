@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* response.c - the response a handler fills, and how an answer leaves
  * (RFC 7252 sections 5.2, 5.5.2, 5.9, 5.10.4; RFC 7959 sections 2.4 and
  * 2.6 for Block2, asked for by the client or needed to fit a datagram).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* server.c - the server object: configuration, the one allocation, timers
  * and counters. The mechanisms live in their own files (see server_int.h);
  * this file only wires them together.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* server_int.h - private state of the server layer (RFC 7252 section 5,
  * RFC 7641, RFC 6690), shared by the files of src/server only.
  *

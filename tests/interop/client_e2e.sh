@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # End to end: the `tern` client and the example clients against tern-server
 # (RFC 7252 GET/PUT, RFC 7641 observe and deregistration, RFC 6690
 # discovery), and libcoap's coap-client changing state that `tern observe`

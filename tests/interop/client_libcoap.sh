@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Interop: the `tern` client and the example clients against libcoap's
 # coap-server (RFC 7252 requests and responses, RFC 7641 observe, RFC 6690
 # discovery, RFC 7959 Block2 continuation and Block1 PUT), plus the exit

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Interop: the `tern` client and the example clients against a node-coap
 # alarm server (tests/interop/node/client_alarm_server.js): RFC 7252 GET/PUT
 # with piggybacked answers, 4.xx diagnostics, RFC 7641 observe with CON

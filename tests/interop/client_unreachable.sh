@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Unreachable peers fail fast: a request to a UDP port where nothing listens
 # draws an ICMP port unreachable, which Linux puts on the socket's error
 # queue (IP_RECVERR / IPV6_RECVERR). `tern` must end the request at once

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # server_libcoap.sh - tern-server driven by libcoap's coap-client (a peer
 # nobody here wrote): RFC 7252 GET/PUT and error codes, RFC 7641 observe
 # (-s) with a notification within a second of another client's PUT,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # server_node.sh - tern-server driven by node-coap (npm package coap):
 # RFC 7252 PUT/GET and 4.00, RFC 7641 observe with two observers at once,
 # each notified within a second of a PUT. The checks are in

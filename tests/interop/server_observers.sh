@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # server_observers.sh - tern-server with many observers, each a node-coap
 # client on its own socket (RFC 7641): 150 observers under the default
 # limit all hear of a change within 2 s and end on the newest state; with

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # server_persist.sh - an acknowledged PUT survives kill -9: tern-server
 # writes the state (temp file, fsync, rename, fsync dir) before it sends
 # 2.04. PUT ON, kill -9 at once, restart on the same state directory, GET

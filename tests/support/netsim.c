@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* netsim.c - see netsim.h. Test support: allocates freely, favours clarity
  * over speed (the in-flight list is scanned linearly). */
 #include "netsim.h"

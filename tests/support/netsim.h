@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* netsim.h - a deterministic simulated network between in-process endpoints.
  *
  * Each tern_endpoint added becomes a node with its own address. The

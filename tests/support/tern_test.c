@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* tern_test.c - see tern_test.h. */
 #include "tern_test.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* tern_test.h - shared helpers for tern's cmocka tests: wire vectors written
  * as hex, a seeded random source and a fake clock. Nothing here reads the
  * real clock: protocol timing is tested by moving `now` by hand. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_client_block.c - block-wise request payloads from the client side:
  * RFC 7959 sections 2.2 (Block1 bytes), 2.3 (block size negotiation), 2.5
  * (Block1 transfer, 2.31 Continue), 2.9.2 (4.08), 2.9.3 (4.13) and 4

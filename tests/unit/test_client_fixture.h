@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_client_fixture.h - a sans-I/O client on a real endpoint for the
  * client tests: a fake clock, a seeded random source, a fake server address
  * whose datagrams we write by hand, and a log of every callback.

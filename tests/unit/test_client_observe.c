@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_client_observe.c - the Observe client, RFC 7641 section 3:
  * registration (3.1), notifications and Max-Age (3.2), re-registration
  * (3.3.1), ordering (3.4), a server that does not observe (3.2 / 4.1), and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_client_request.c - requests from the client side: RFC 7252 sections
  * 4.2-4.3 (RST, retransmission give-up, unreachable peers), 5.2
  * (piggybacked and separate responses), 5.3 (tokens and matching), 6.4 (URI

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_endpoint_fixture.h - one endpoint on a fake clock, with callbacks that
  * record what they saw, for the test_endpoint_*.c programs.
  *

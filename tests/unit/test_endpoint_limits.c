@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_endpoint_limits.c - every full table has a defined, RFC-sane outcome
  * (DESIGN.md "Memory"): 5.03 Service Unavailable with Max-Age (RFC 7252
  * section 5.9.3.4) for a full pending or dedup table, eviction of the oldest

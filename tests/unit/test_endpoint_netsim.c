@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_endpoint_netsim.c - RFC 7252 section 4 end to end: a client endpoint
  * and a server endpoint over a simulated lossy, duplicating, reordering
  * network (tests/support/netsim.h, fixed seed, so every run is the same).

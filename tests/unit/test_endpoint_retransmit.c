@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_endpoint_retransmit.c - RFC 7252 sections 4.2, 4.4, 4.7, 4.8 on a fake
  * clock: the retransmission schedule to the millisecond, jitter bounds,
  * give-up, ACK/RST/cancel, unreachable peers, NSTART queueing and re-entrant

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_endpoint_server.c - the receiving side of RFC 7252 sections 4.2,
  * 4.3, 4.5, 5.2, 5.3.2 and 5.4.1 (and RFC 7641 section 3.6): dispatch by
  * type and code, deduplication with replay, piggybacked and separate

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_io_embed.c - tern_io driven from someone else's event loop, over real
  * loopback UDP: the loop watches tern_io_fd() and sleeps for
  * tern_io_timeout_ms(), calling tern_io_step(io, 0) when either says so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_linkformat.c - CoRE Link Format (RFC 6690 sections 2, 3, 4.1 and the
  * section 5 examples; link-param grammar of RFC 5988 section 5).
  *

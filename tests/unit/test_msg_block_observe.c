@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_msg_block_observe.c - Block1/Block2 values (RFC 7959 section 2.2)
  * and Observe notification ordering (RFC 7641 sections 3.4 and 4.4). */
 #include "tern_test.h"

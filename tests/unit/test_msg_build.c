@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_msg_build.c - RFC 7252 sections 3, 3.1, 3.2 and 4.1 as produced by
  * the builder: tern_msgb_* and tern_msgb_encode().
  *

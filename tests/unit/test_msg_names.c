@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_msg_names.c - names of types and codes (RFC 7252 sections 3 and
  * 12.1), the one-line message description used by `tern -v`, and
  * tern_strerror(). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_msg_option.c - the option table (RFC 7252 section 5.10, RFC 7641
  * section 2, RFC 7959 sections 2.1 and 4, RFC 7967, RFC 8613, RFC 8768,
  * RFC 9175, RFC 9177), the option number properties of section 5.4.6 and

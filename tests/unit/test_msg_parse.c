@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_msg_parse.c - RFC 7252 section 3 (message format), 3.1 (option
  * encoding), 3.2 (uint values) and 4.1 (Empty message) as seen by
  * tern_msg_parse(), tern_msg_peek_header() and the option readers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_public_headers.c - the public headers live together in one
  * translation unit (no clashing names between layers) and every TERN_E_*
  * value has a name of its own. */

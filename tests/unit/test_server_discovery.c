@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_server_discovery.c - /.well-known/core generated from the resource
  * table: RFC 6690 sections 4 (the document, Content-Format 40) and 4.1
  * (query filtering with href, rt, if, ct, title, sz, obs and trailing '*'),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_server_dispatch.c - the resource tree and request dispatch: RFC 7252
  * sections 5.2 (piggybacked and separate responses), 5.4.1/5.4.3/5.4.5
  * (critical options), 5.5.2 (diagnostic payloads), 5.7.2 (proxy), 5.8

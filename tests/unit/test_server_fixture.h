@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_server_fixture.h - a server on a real endpoint, driven sans-I/O on a
  * fake clock, for the test_server_*.c programs.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_server_observe.c - the Observe registry on the fake clock: RFC 7641
  * sections 3.1 (register), 3.2 (notifications, final errors), 3.6
  * (deregister, RST), 4.1 (replace under the same key), 4.4 (24-bit

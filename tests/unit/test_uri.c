@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_uri.c - CoAP URIs and the Uri-* options: RFC 7252 sections 6.1-6.5,
  * RFC 3986 (syntax, section 5.2.4 dot segments), RFC 8323 section 8
  * (coap+tcp), RFC 6874 (zone ids).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/interop/lib/common.bash - plumbing shared by tests/interop/*.sh.
 # Sourced, never run: it is not a *.sh in tests/interop/, so CTest does not
 # register it as a test (tests/CMakeLists.txt globs interop/*.sh only).

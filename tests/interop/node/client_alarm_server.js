@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // client_alarm_server.js - the tutorial's alarm as a node-coap server, the
 // peer of tern's client interop test (tests/interop/client_node.sh).
 // RFC 7252: GET/PUT on /alarm; RFC 7641: GET with Observe=0 registers, every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // server_alarm.js - drive tern-server's /alarm with node-coap (RFC 7252
 // GET/PUT, RFC 7641 Observe with two observers at once).
 // Usage: node server_alarm.js PORT   (exits 0 when every check passed; prints

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // server_observers.js - many node-coap observers of tern-server's /alarm,
 // each on its own socket (RFC 7641 section 2: an observer is a client
 // endpoint and a token; a client registers once per resource, section 3.1).
