@@ -7,10 +7,10 @@
  */
 #include <stdio.h>
 
-#include "tern/request.h"
+#include "tern/io.h"
 
 /* Called for the first answer and then for each notification, in order. */
-static void on_notification(void *ctx, tern_client *cli, tern_req id,
+static void on_notification(void *ctx, tern_client *cli, tern_client_op_id id,
                             const tern_client_event *ev, uint64_t now_ms) {
     (void)cli, (void)id, (void)now_ms;
     if (ev->err) {

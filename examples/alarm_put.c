@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "tern/request.h"
+#include "tern/io.h"
 
 int main(int argc, char **argv) {
     const char *uri = argc > 1 ? argv[1] : "coap://localhost/alarm";
@@ -32,7 +32,7 @@ int main(int argc, char **argv) {
     tern_msgb_set_payload(&req, state, strlen(state));
 
     /* Blocks until the answer comes, or 93 s of silence (0: the default). */
-    tern_reply resp;
+    tern_io_reply resp;
     int rc = tern_io_request(io, uri, &req, 0, &resp);
     tern_io_free(io);
     if (rc < 0) {

@@ -18,29 +18,29 @@
 
 static char alarm[4] = "OFF";
 
-static uint8_t alarm_get(tern_request *req, tern_response *resp) {
+static uint8_t alarm_get(tern_server_request *req, tern_server_response *resp) {
     (void)req;
-    tern_response_text(resp, alarm);
+    tern_server_response_text(resp, alarm);
     return TERN_CODE_CONTENT;
 }
 
-static uint8_t alarm_put(tern_request *req, tern_response *resp) {
+static uint8_t alarm_put(tern_server_request *req, tern_server_response *resp) {
     size_t len;
-    const uint8_t *p = tern_request_payload(req, &len);
+    const uint8_t *p = tern_server_request_payload(req, &len);
     const char *next = NULL;
     if (len == 2 && memcmp(p, "ON", 2) == 0) next = "ON";
     if (len == 3 && memcmp(p, "OFF", 3) == 0) next = "OFF";
     if (next == NULL) {
-        tern_response_diag(resp, "send ON or OFF");
+        tern_server_response_diag(resp, "send ON or OFF");
         return TERN_CODE_BAD_REQUEST;
     }
     char from[64] = "?";
-    tern_io_addr_format(tern_request_peer(req), from, sizeof from);
+    tern_io_addr_format(tern_server_request_peer(req), from, sizeof from);
     printf("alarm: %s -> %s from %s\n", alarm, next, from);
     fflush(stdout);
     strcpy(alarm, next);
-    tern_resource_changed(tern_request_resource(req)); /* notify observers */
-    tern_response_text(resp, alarm);
+    tern_resource_changed(tern_server_request_resource(req)); /* notify observers */
+    tern_server_response_text(resp, alarm);
     return TERN_CODE_CHANGED;
 }
 

@@ -41,7 +41,7 @@ typedef struct harness {
     uint64_t now;
     uint64_t rng;
     tern_addr peers[N_PEERS];
-    tern_reqid deferred[N_DEFER];
+    tern_endpoint_req_id deferred[N_DEFER];
     unsigned n_deferred;
     int ctx[N_CTX];
     int resend_budget;
@@ -59,7 +59,7 @@ static void fuzz_random(void *ctx, uint8_t *out, size_t len) {
 
 static const uint8_t body[600];
 
-static void on_request(void *user, tern_endpoint *ep, tern_reqid id, const tern_addr *peer,
+static void on_request(void *user, tern_endpoint *ep, tern_endpoint_req_id id, const tern_addr *peer,
                        const tern_msg *req, uint64_t now) {
     (void)peer;
     harness *h = user;

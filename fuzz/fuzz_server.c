@@ -98,7 +98,7 @@ typedef struct harness {
     char alarm[4];
     uint32_t version; /* changes the other resources' representations */
     unsigned drain_max; /* 0: all */
-    tern_reqid deferred[N_DEFER];
+    tern_endpoint_req_id deferred[N_DEFER];
     unsigned n_deferred;
     sent hist[N_PEERS][N_HIST]; /* what the server sent each peer, newest first */
     uint8_t last_rx[N_PEERS][255];
@@ -139,100 +139,100 @@ static void forget(harness *h, tern_resource *r) {
         if (h->res[i] == r) h->res[i] = NULL;
 }
 
-static uint8_t alarm_get(tern_request *req, tern_response *resp) {
-    harness *h = tern_request_ctx(req);
-    tern_response_text(resp, h->alarm);
+static uint8_t alarm_get(tern_server_request *req, tern_server_response *resp) {
+    harness *h = tern_server_request_ctx(req);
+    tern_server_response_text(resp, h->alarm);
     return TERN_CODE_CONTENT;
 }
 
-static uint8_t alarm_put(tern_request *req, tern_response *resp) {
-    harness *h = tern_request_ctx(req);
+static uint8_t alarm_put(tern_server_request *req, tern_server_response *resp) {
+    harness *h = tern_server_request_ctx(req);
     size_t n;
-    const uint8_t *p = tern_request_payload(req, &n);
+    const uint8_t *p = tern_server_request_payload(req, &n);
     if (!((n == 2 && memcmp(p, "ON", 2) == 0) || (n == 3 && memcmp(p, "OFF", 3) == 0))) {
-        tern_response_diag(resp, "payload must be ON or OFF");
+        tern_server_response_diag(resp, "payload must be ON or OFF");
         return TERN_CODE_BAD_REQUEST;
     }
     memcpy(h->alarm, p, n);
     h->alarm[n] = 0;
-    tern_resource_changed(tern_request_resource(req));
+    tern_resource_changed(tern_server_request_resource(req));
     return TERN_CODE_CHANGED;
 }
 
-static uint8_t slow_get(tern_request *req, tern_response *resp) {
-    harness *h = tern_request_ctx(req);
-    if (tern_request_is_notification(req)) {
+static uint8_t slow_get(tern_server_request *req, tern_server_response *resp) {
+    harness *h = tern_server_request_ctx(req);
+    if (tern_server_request_is_notification(req)) {
         /* A notification must be answered at once. */
         char text[8] = "slow ?";
         text[5] = (char)('0' + h->version % 10);
-        tern_response_text(resp, text);
+        tern_server_response_text(resp, text);
         return TERN_CODE_CONTENT;
     }
-    tern_reqid id;
-    if (tern_request_defer(req, &id) == 0) {
+    tern_endpoint_req_id id;
+    if (tern_server_request_defer(req, &id) == 0) {
         h->deferred[h->n_deferred++ % N_DEFER] = id;
         return TERN_DEFER;
     }
     if (h->version & 1) return TERN_DEFER; /* a faulty handler: the server answers 5.00 */
-    tern_response_diag(resp, "busy");
+    tern_server_response_diag(resp, "busy");
     return TERN_CODE_SERVICE_UNAVAILABLE;
 }
 
 /* Answers the oldest deferred request while its own response is open. */
-static uint8_t slow_post(tern_request *req, tern_response *resp) {
-    harness *h = tern_request_ctx(req);
-    tern_server *srv = tern_request_server(req);
+static uint8_t slow_post(tern_server_request *req, tern_server_response *resp) {
+    harness *h = tern_server_request_ctx(req);
+    tern_server *srv = tern_server_request_server(req);
     size_t n;
-    const uint8_t *p = tern_request_payload(req, &n);
+    const uint8_t *p = tern_server_request_payload(req, &n);
     for (unsigned k = 0; k < N_DEFER; k++) {
-        tern_reqid id = h->deferred[(h->n_deferred + k) % N_DEFER];
-        tern_response *r = id ? tern_server_respond_begin(srv, id) : NULL;
+        tern_endpoint_req_id id = h->deferred[(h->n_deferred + k) % N_DEFER];
+        tern_server_response *r = id ? tern_server_respond_begin(srv, id) : NULL;
         if (r == NULL) continue;
-        if (n) tern_response_payload(r, TERN_CF_TEXT_PLAIN, p, n);
-        (void)tern_server_respond(srv, r, TERN_CODE_CONTENT, tern_request_now(req));
+        if (n) tern_server_response_payload(r, TERN_CF_TEXT_PLAIN, p, n);
+        (void)tern_server_respond(srv, r, TERN_CODE_CONTENT, tern_server_request_now(req));
         break;
     }
-    tern_response_text(resp, "done");
+    tern_server_response_text(resp, "done");
     return TERN_CODE_CHANGED;
 }
 
-static uint8_t log_get(tern_request *req, tern_response *resp) {
-    harness *h = tern_request_ctx(req);
+static uint8_t log_get(tern_server_request *req, tern_server_response *resp) {
+    harness *h = tern_server_request_ctx(req);
     size_t n = LOG_LEN + h->version % 48;
     memset(body, 'a' + (int)(h->version % 26), n);
-    tern_response_payload(resp, TERN_CF_TEXT_PLAIN, body, n);
+    tern_server_response_payload(resp, TERN_CF_TEXT_PLAIN, body, n);
     return TERN_CODE_CONTENT;
 }
 
 /* Its state cycles through four versions: fine, fine, answered with an
  * option too large for any datagram, gone (4.04, which ends observations). */
-static uint8_t tmp_get(tern_request *req, tern_response *resp) {
-    harness *h = tern_request_ctx(req);
+static uint8_t tmp_get(tern_server_request *req, tern_server_response *resp) {
+    harness *h = tern_server_request_ctx(req);
     if (h->version % 4 == 3) {
-        tern_response_diag(resp, "gone for now");
+        tern_server_response_diag(resp, "gone for now");
         return TERN_CODE_NOT_FOUND;
     }
-    if (h->version % 4 == 2) tern_response_add_opt(resp, 2048, body, EP_MAX_MESSAGE - 10);
+    if (h->version % 4 == 2) tern_server_response_add_opt(resp, 2048, body, EP_MAX_MESSAGE - 10);
     char text[8] = "tmp ?";
     text[4] = (char)('0' + h->version % 10);
-    tern_response_text(resp, text);
+    tern_server_response_text(resp, text);
     uint8_t etag = (uint8_t)h->version;
-    tern_response_add_opt(resp, TERN_OPT_ETAG, &etag, 1);
+    tern_server_response_add_opt(resp, TERN_OPT_ETAG, &etag, 1);
     return TERN_CODE_CONTENT;
 }
 
-static uint8_t tmp_delete(tern_request *req, tern_response *resp) {
-    harness *h = tern_request_ctx(req);
-    tern_resource *r = tern_request_resource(req);
+static uint8_t tmp_delete(tern_server_request *req, tern_server_response *resp) {
+    harness *h = tern_server_request_ctx(req);
+    tern_resource *r = tern_server_request_resource(req);
     (void)resp;
     forget(h, r);
-    tern_server_remove_resource(tern_request_server(req), r, tern_request_now(req));
+    tern_server_remove_resource(tern_server_request_server(req), r, tern_server_request_now(req));
     return TERN_CODE_DELETED;
 }
 
-static uint8_t extra_get(tern_request *req, tern_response *resp) {
-    if (tern_request_is_notification(req)) abort(); /* /extra is not observable */
-    tern_response_text(resp, "extra");
+static uint8_t extra_get(tern_server_request *req, tern_server_response *resp) {
+    if (tern_server_request_is_notification(req)) abort(); /* /extra is not observable */
+    tern_server_response_text(resp, "extra");
     return TERN_CODE_CONTENT;
 }
 
@@ -280,7 +280,7 @@ static void make_defs(harness *h) {
 
 /* ---- driving ---------------------------------------------------------------- */
 
-static void on_request(void *user, tern_endpoint *ep, tern_reqid id, const tern_addr *peer,
+static void on_request(void *user, tern_endpoint *ep, tern_endpoint_req_id id, const tern_addr *peer,
                        const tern_msg *req, uint64_t now) {
     (void)ep;
     harness *h = user;
@@ -385,13 +385,13 @@ static void recv_from(harness *h, unsigned p, const uint8_t *buf, size_t len) {
 }
 
 static void answer_deferred(harness *h, uint8_t slot, uint8_t code, uint8_t len) {
-    tern_reqid id = h->deferred[slot % N_DEFER];
-    tern_response *r = id ? tern_server_respond_begin(h->srv, id) : NULL;
+    tern_endpoint_req_id id = h->deferred[slot % N_DEFER];
+    tern_server_response *r = id ? tern_server_respond_begin(h->srv, id) : NULL;
     if (r == NULL) return;
     size_t n = (size_t)len * 16;
     if (n > sizeof body) n = sizeof body;
     memset(body, 'd', n);
-    if (n) tern_response_payload(r, TERN_CF_TEXT_PLAIN, body, n);
+    if (n) tern_server_response_payload(r, TERN_CF_TEXT_PLAIN, body, n);
     (void)tern_server_respond(h->srv, r, code, h->now);
 }
 

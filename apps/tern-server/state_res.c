@@ -18,39 +18,39 @@
 #include "app_log.h"
 #include "tern/io.h"
 
-static uint8_t state_get(tern_request *req, tern_response *resp) {
-    state_res *sr = tern_request_ctx(req);
-    tern_response_text(resp, sr->value);
+static uint8_t state_get(tern_server_request *req, tern_server_response *resp) {
+    state_res *sr = tern_server_request_ctx(req);
+    tern_server_response_text(resp, sr->value);
     return TERN_CODE_CONTENT;
 }
 
-static uint8_t state_put(tern_request *req, tern_response *resp) {
-    state_res *sr = tern_request_ctx(req);
+static uint8_t state_put(tern_server_request *req, tern_server_response *resp) {
+    state_res *sr = tern_server_request_ctx(req);
     size_t len;
-    const uint8_t *p = tern_request_payload(req, &len);
+    const uint8_t *p = tern_server_request_payload(req, &len);
     const char *next = NULL;
     for (unsigned i = 0; i < sr->spec.n_values && next == NULL; i++) {
         const char *v = sr->spec.values[i];
         if (strlen(v) == len && memcmp(v, p, len) == 0) next = v;
     }
     if (next == NULL) {
-        tern_response_diag(resp, "accepted values: %s", sr->accepted);
+        tern_server_response_diag(resp, "accepted values: %s", sr->accepted);
         return TERN_CODE_BAD_REQUEST;
     }
     if (store_save(sr->st, sr->spec.path, next) < 0) {
         app_log(APP_LOG_ERROR, "%s: cannot store state in %s: %s", sr->spec.path, sr->st->dir,
                 strerror(errno));
-        tern_response_diag(resp, "cannot store the new state");
+        tern_server_response_diag(resp, "cannot store the new state");
         return TERN_CODE_INTERNAL_SERVER_ERROR;
     }
     char from[80] = "?";
-    tern_io_addr_format(tern_request_peer(req), from, sizeof from);
+    tern_io_addr_format(tern_server_request_peer(req), from, sizeof from);
     app_log(APP_LOG_INFO, "%s: %s -> %s from %s", sr->spec.path + 1, sr->value, next, from);
     if (strcmp(sr->value, next) != 0) {
         snprintf(sr->value, sizeof sr->value, "%s", next);
-        tern_resource_changed(tern_request_resource(req));
+        tern_resource_changed(tern_server_request_resource(req));
     }
-    tern_response_text(resp, sr->value);
+    tern_server_response_text(resp, sr->value);
     return TERN_CODE_CHANGED;
 }
 

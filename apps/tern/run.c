@@ -122,7 +122,7 @@ int cli_build_request(const cli_opts *o, tern_msgb *b, uint8_t code) {
 /* A response and its whole body: RFC 7959 section 2.4 (Block2) reassembly
  * is tern_io_request_body's, for GET and FETCH. */
 typedef struct answer {
-    tern_reply reply;
+    tern_io_reply reply;
     uint8_t body[];
 } answer;
 
@@ -170,7 +170,7 @@ int cli_request(tern_io *io, const cli_opts *o) {
 typedef struct obs_run {
     const cli_opts *o;
     tern_io *io;
-    tern_req id;
+    tern_client_op_id id;
     long seen;
     bool done;
     bool stopping;   /* deregistration asked for */
@@ -218,7 +218,7 @@ static void obs_printed(obs_run *r, bool observing) {
     if (r->o->count && r->seen >= r->o->count) obs_stop(r);
 }
 
-static void obs_event(void *ctx, tern_client *cli, tern_req id, const tern_client_event *ev,
+static void obs_event(void *ctx, tern_client *cli, tern_client_op_id id, const tern_client_event *ev,
                       uint64_t now_ms) {
     (void)cli, (void)id, (void)now_ms;
     obs_run *r = ctx;

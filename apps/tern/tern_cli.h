@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tern/request.h"
+#include "tern/io.h"
 
 /* Exit status, documented in --help and tern(1). Scripts test these. */
 enum {

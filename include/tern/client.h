@@ -19,10 +19,12 @@
  *
  * Every outcome reaches one callback, tern_client_fn: each response or
  * notification, and a final error (timeout, reset, unreachable, cancelled).
- * For a URI with a host name and for a blocking call, see tern/request.h (in
+ * For a URI with a host name and for a blocking call, see tern/io.h (in
  * src/io). */
 #ifndef TERN_CLIENT_H
 #define TERN_CLIENT_H
+
+#include "tern/export.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -51,35 +53,35 @@ typedef struct tern_client_config {
                                    Max-Age before re-registering; 0: 2000 */
 } tern_client_config;
 
-void tern_client_config_default(tern_client_config *cfg);
+TERN_API void tern_client_config_default(tern_client_config *cfg);
 
 /* Create a client sending through ep. The endpoint's callbacks must forward
  * to tern_client_handle_response / tern_client_handle_reset /
  * tern_client_handle_unreachable (tern_io does this). Allocates its table
  * once; NULL on a bad config or out of memory. */
-tern_client *tern_client_new(tern_endpoint *ep, const tern_client_config *cfg);
+TERN_API tern_client *tern_client_new(tern_endpoint *ep, const tern_client_config *cfg);
 /* Free it without calling any callback; ongoing CONs are cancelled. */
-void tern_client_free(tern_client *cli);
+TERN_API void tern_client_free(tern_client *cli);
 
 /* Entry points for the endpoint's callbacks: 0 to accept a response, or
  * TERN_E_REJECT when no request or observation of this client matches (the
  * endpoint then answers a CON with RST: section 5.3.2, RFC 7641 section 3.6). */
-int tern_client_handle_response(tern_client *cli, const tern_addr *peer, const tern_msg *resp,
+TERN_API int tern_client_handle_response(tern_client *cli, const tern_addr *peer, const tern_msg *resp,
                                 uint64_t now_ms);
-void tern_client_handle_reset(tern_client *cli, const tern_addr *peer, uint16_t mid,
+TERN_API void tern_client_handle_reset(tern_client *cli, const tern_addr *peer, uint16_t mid,
                               uint64_t now_ms);
 /* The endpoint's on_unreachable: every request and observation to peer ends
  * with TERN_E_UNREACHABLE (a deregistration in progress with
  * TERN_E_CANCELLED), NON ones included. */
-void tern_client_handle_unreachable(tern_client *cli, const tern_addr *peer, uint64_t now_ms);
+TERN_API void tern_client_handle_unreachable(tern_client *cli, const tern_addr *peer, uint64_t now_ms);
 /* Timers (request timeouts, Observe re-registration). */
-void tern_client_tick(tern_client *cli, uint64_t now_ms);
-uint64_t tern_client_next_deadline(const tern_client *cli);
+TERN_API void tern_client_tick(tern_client *cli, uint64_t now_ms);
+TERN_API uint64_t tern_client_next_deadline(const tern_client *cli);
 
 /* ---- Requests and observations --------------------------------------------- */
 
 /* Names one request or observation of a client; 0 never names one. */
-typedef uint32_t tern_req;
+typedef uint32_t tern_client_op_id;
 
 /* What the callback is told. */
 typedef struct tern_client_event {
@@ -104,7 +106,7 @@ typedef struct tern_client_event {
     uint32_t observe;
 } tern_client_event;
 
-typedef void (*tern_client_fn)(void *ctx, tern_client *cli, tern_req id,
+typedef void (*tern_client_fn)(void *ctx, tern_client *cli, tern_client_op_id id,
                                const tern_client_event *ev, uint64_t now_ms);
 
 /* Send a request to peer. req holds the code, the type (TERN_TYPE_CON or
@@ -131,9 +133,9 @@ typedef void (*tern_client_fn)(void *ctx, tern_client *cli, tern_req id,
  * Returns 0 and *id (may be NULL), or TERN_E_FULL (table, endpoint),
  * TERN_E_NOSPACE (the options alone do not fit max_request_size, the
  * caller set Block1 itself, or more than 2^20 blocks), TERN_E_INVAL. */
-int tern_client_request(tern_client *cli, const tern_addr *peer, tern_msgb *req,
+TERN_API int tern_client_request(tern_client *cli, const tern_addr *peer, tern_msgb *req,
                         uint32_t timeout_ms, tern_client_fn fn, void *ctx, uint64_t now_ms,
-                        tern_req *id);
+                        tern_client_op_id *id);
 
 /* Like tern_client_request, and the whole response body wanted (RFC 7959
  * section 2.4, Block2): when a GET or FETCH is answered with a 2.xx carrying
@@ -153,9 +155,9 @@ int tern_client_request(tern_client *cli, const tern_addr *peer, tern_msgb *req,
  * followed: fn gets the response as tern_client_request gives it.
  * Returns as tern_client_request, and TERN_E_INVAL for a NULL body or a
  * Block2 in req that asks for a block other than 0. */
-int tern_client_request_body(tern_client *cli, const tern_addr *peer, tern_msgb *req,
+TERN_API int tern_client_request_body(tern_client *cli, const tern_addr *peer, tern_msgb *req,
                              uint8_t *body, size_t body_cap, uint32_t timeout_ms,
-                             tern_client_fn fn, void *ctx, uint64_t now_ms, tern_req *id);
+                             tern_client_fn fn, void *ctx, uint64_t now_ms, tern_client_op_id *id);
 
 /* Observe (RFC 7641 section 3): like tern_client_request with Observe=0
  * added (req is normally a GET). fn gets every fresh notification in order
@@ -166,9 +168,9 @@ int tern_client_request_body(tern_client *cli, const tern_addr *peer, tern_msgb 
  * notification, the client re-registers with the same token (section 3.3.1);
  * timeout_ms bounds the registration and each re-registration. No Block1
  * here: a request too large for max_request_size is TERN_E_NOSPACE. */
-int tern_client_observe(tern_client *cli, const tern_addr *peer, tern_msgb *req,
+TERN_API int tern_client_observe(tern_client *cli, const tern_addr *peer, tern_msgb *req,
                         uint32_t timeout_ms, tern_client_fn fn, void *ctx, uint64_t now_ms,
-                        tern_req *id);
+                        tern_client_op_id *id);
 
 /* Observe with whole bodies (RFC 7959 section 2.6): like tern_client_observe,
  * and a notification (or the registration's answer) that is block 0 of a
@@ -185,15 +187,15 @@ int tern_client_observe(tern_client *cli, const tern_addr *peer, tern_msgb *req,
  * TERN_E_NOSPACE, TERN_E_FORMAT or TERN_E_STATE (see
  * tern_client_request_body). 0 or the errors of tern_client_observe,
  * TERN_E_INVAL for a NULL body. */
-int tern_client_observe_body(tern_client *cli, const tern_addr *peer, tern_msgb *req,
+TERN_API int tern_client_observe_body(tern_client *cli, const tern_addr *peer, tern_msgb *req,
                              uint8_t *body, size_t body_cap, uint32_t timeout_ms,
-                             tern_client_fn fn, void *ctx, uint64_t now_ms, tern_req *id);
+                             tern_client_fn fn, void *ctx, uint64_t now_ms, tern_client_op_id *id);
 
 /* Forget a request or observation now; fn is not called again. Later
  * notifications of a forgotten observation no longer match and the endpoint
  * answers the next CON one with RST, which ends it at the server (RFC 7641
  * section 3.6). Safe inside fn. 0 or TERN_E_NOTFOUND. */
-int tern_client_cancel(tern_client *cli, tern_req id, uint64_t now_ms);
+TERN_API int tern_client_cancel(tern_client *cli, tern_client_op_id id, uint64_t now_ms);
 
 /* Cancel an observation actively (RFC 7641 section 3.6): a GET with
  * Observe=1 and the same token and options. Notifications that arrive
@@ -201,10 +203,10 @@ int tern_client_cancel(tern_client *cli, tern_req id, uint64_t now_ms);
  * err TERN_E_CANCELLED (resp: the server's answer, if one came). Safe inside
  * fn. 0, TERN_E_NOTFOUND, TERN_E_STATE (not an observation), or a send error
  * (the observation then stays). */
-int tern_client_deregister(tern_client *cli, tern_req id, uint64_t now_ms);
+TERN_API int tern_client_deregister(tern_client *cli, tern_client_op_id id, uint64_t now_ms);
 
 /* How many requests and observations are in progress. */
-size_t tern_client_active(const tern_client *cli);
+TERN_API size_t tern_client_active(const tern_client *cli);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,8 @@
 #ifndef TERN_ENDPOINT_H
 #define TERN_ENDPOINT_H
 
+#include "tern/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,15 +39,15 @@ typedef struct tern_addr {
     uint8_t bytes[TERN_ADDR_MAX];
 } tern_addr;
 
-bool tern_addr_equal(const tern_addr *a, const tern_addr *b);
-uint32_t tern_addr_hash(const tern_addr *a);
+TERN_API bool tern_addr_equal(const tern_addr *a, const tern_addr *b);
+TERN_API uint32_t tern_addr_hash(const tern_addr *a);
 
 typedef struct tern_endpoint tern_endpoint;
 
 /* Handle of a received request that still awaits its answer. Never 0, so 0
  * can mean "none"; a spent or expired id is never reused for a while (a
  * 16-bit generation per slot). */
-typedef uint32_t tern_reqid;
+typedef uint32_t tern_endpoint_req_id;
 
 /* Outcome of a confirmable message sent with tern_endpoint_send_msg. */
 typedef enum tern_tx_status {
@@ -75,7 +77,7 @@ typedef struct tern_endpoint_callbacks {
      * if a retransmitted copy arrives first); the request stays pending for
      * exchange_lifetime_ms at most. Never called twice for one (peer, MID)
      * within its dedup lifetime. */
-    void (*on_request)(void *user, tern_endpoint *ep, tern_reqid id, const tern_addr *peer,
+    void (*on_request)(void *user, tern_endpoint *ep, tern_endpoint_req_id id, const tern_addr *peer,
                        const tern_msg *req, uint64_t now_ms);
     /* A response: piggybacked in an ACK, or a separate CON/NON response or
      * notification. Return 0 to accept it (a CON is then ACKed) or
@@ -141,7 +143,7 @@ typedef struct tern_endpoint_config {
 } tern_endpoint_config;
 
 /* Fill cfg with the RFC 7252 defaults and modest capacities. */
-void tern_endpoint_config_default(tern_endpoint_config *cfg);
+TERN_API void tern_endpoint_config_default(tern_endpoint_config *cfg);
 
 /* Create an endpoint (the only allocation it makes). NULL on a bad config or
  * out of memory. A config is refused when random is NULL, ack_timeout_ms is
@@ -150,35 +152,35 @@ void tern_endpoint_config_default(tern_endpoint_config *cfg);
  * ack_delay_ms >= exchange_lifetime_ms, a table size 0 or over 2^24
  * (max_pending over 65535), max_message outside 64..65535, tx_queue_bytes
  * < max_message + 32, or token_len outside 4..8. */
-tern_endpoint *tern_endpoint_new(const tern_endpoint_config *cfg,
+TERN_API tern_endpoint *tern_endpoint_new(const tern_endpoint_config *cfg,
                                  const tern_endpoint_callbacks *cb, void *user);
 /* Free it; tracked messages end with TERN_TX_CANCELLED (with the latest
  * now_ms the endpoint saw); sends from those done() calls get TERN_E_STATE.
  * Not from inside a callback. */
-void tern_endpoint_free(tern_endpoint *ep);
+TERN_API void tern_endpoint_free(tern_endpoint *ep);
 
 /* Feed one received datagram. Format errors in a CON are answered with RST
  * (section 4.2); other bad datagrams are dropped. Returns 0, or the parse
  * error for a datagram that was rejected (TERN_E_FORMAT, also for a request
  * code in an ACK/RST, a non-empty RST or a reserved code class). */
-int tern_endpoint_recv(tern_endpoint *ep, const tern_addr *peer, const uint8_t *buf,
+TERN_API int tern_endpoint_recv(tern_endpoint *ep, const tern_addr *peer, const uint8_t *buf,
                        size_t len, uint64_t now_ms);
 
 /* Act on timers due at now_ms: retransmissions, give-ups, delayed empty ACKs,
  * expiry of dedup entries. */
-void tern_endpoint_tick(tern_endpoint *ep, uint64_t now_ms);
+TERN_API void tern_endpoint_tick(tern_endpoint *ep, uint64_t now_ms);
 
 /* The next datagram to put on the wire: its length (> 0) with *peer filled,
  * 0 when nothing is queued, TERN_E_NOSPACE if cap is too small (the datagram
  * stays queued). */
-int tern_endpoint_send(tern_endpoint *ep, uint8_t *buf, size_t cap, tern_addr *peer);
+TERN_API int tern_endpoint_send(tern_endpoint *ep, uint8_t *buf, size_t cap, tern_addr *peer);
 
 /* Milliseconds timestamp at which tern_endpoint_tick must next run, or
  * UINT64_MAX when nothing is scheduled. */
-uint64_t tern_endpoint_next_deadline(const tern_endpoint *ep);
+TERN_API uint64_t tern_endpoint_next_deadline(const tern_endpoint *ep);
 
 /* Fill a fresh request token of cfg.token_len random bytes; returns length. */
-size_t tern_endpoint_new_token(tern_endpoint *ep, uint8_t token[TERN_TOKEN_MAX]);
+TERN_API size_t tern_endpoint_new_token(tern_endpoint *ep, uint8_t token[TERN_TOKEN_MAX]);
 
 /* Send a CON or NON message (request, separate response or notification) to
  * peer. The endpoint assigns the MID (written back into m->mid); the token is
@@ -193,14 +195,14 @@ size_t tern_endpoint_new_token(tern_endpoint *ep, uint8_t token[TERN_TOKEN_MAX])
  * NON then gets TERN_E_FULL. NSTART counts every CON to the peer: requests,
  * separate responses and notifications alike. done() runs after the slot is
  * freed and the next queued CON to that peer started, so it may send. */
-int tern_endpoint_send_msg(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m,
+TERN_API int tern_endpoint_send_msg(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m,
                            uint64_t now_ms, tern_tx_done_fn done, void *ctx);
 
 /* Stop tracking the CON sent with ctx (no more retransmissions, done gets
  * TERN_TX_CANCELLED). 0 or TERN_E_NOTFOUND. Every CON (sent or still queued)
  * tracked under ctx when the call starts is cancelled; one sent from inside
  * those done() calls is not. A NULL ctx matches nothing. */
-int tern_endpoint_cancel(tern_endpoint *ep, void *ctx);
+TERN_API int tern_endpoint_cancel(tern_endpoint *ep, void *ctx);
 
 /* Answer a request. Code, options and payload come from resp; type, MID and
  * token are set by the endpoint: piggybacked in the ACK if the CON is not yet
@@ -213,14 +215,14 @@ int tern_endpoint_cancel(tern_endpoint *ep, void *ctx);
  * TERN_E_NOSPACE (larger than max_message: answer something smaller, e.g.
  * 5.00), TERN_E_FULL (a separate or NON answer found no exchange slot, peer
  * slot or, for NON, queue space). */
-int tern_endpoint_respond(tern_endpoint *ep, tern_reqid id, tern_msgb *resp, uint64_t now_ms);
+TERN_API int tern_endpoint_respond(tern_endpoint *ep, tern_endpoint_req_id id, tern_msgb *resp, uint64_t now_ms);
 
 /* tern_endpoint_respond, and if the answer goes out as a separate CON
  * response, done(ctx) reports its fate like for tern_endpoint_send_msg (e.g.
  * RFC 7641 section 3.6: a RST to a notification ends the observation; a
  * give-up means the observer is gone). done is not called when the answer
  * is piggybacked or NON (resp->type then says TERN_TYPE_ACK or _NON). */
-int tern_endpoint_respond_tracked(tern_endpoint *ep, tern_reqid id, tern_msgb *resp,
+TERN_API int tern_endpoint_respond_tracked(tern_endpoint *ep, tern_endpoint_req_id id, tern_msgb *resp,
                                   uint64_t now_ms, tern_tx_done_fn done, void *ctx);
 
 /* Reject a request instead of answering it (RFC 7252 sections 4.2, 4.3,
@@ -231,7 +233,7 @@ int tern_endpoint_respond_tracked(tern_endpoint *ep, tern_reqid id, tern_msgb *r
  * stays valid. 0, TERN_E_NOTFOUND (unknown or expired id) or TERN_E_STATE.
  * The RST is optional (4.3: "MAY"): with the send queue full it is dropped
  * (counted in tx_dropped) and the request is still rejected. */
-int tern_endpoint_reject(tern_endpoint *ep, tern_reqid id, uint64_t now_ms);
+TERN_API int tern_endpoint_reject(tern_endpoint *ep, tern_endpoint_req_id id, uint64_t now_ms);
 
 /* The network says peer cannot be reached (the io layer feeds ICMP
  * destination-unreachable errors in here). Every CON to peer tracked when the
@@ -241,12 +243,12 @@ int tern_endpoint_reject(tern_endpoint *ep, tern_reqid id, uint64_t now_ms);
  * from those done() calls is not affected. Then on_unreachable runs. Other
  * peers, received requests and dedup state are untouched. Not from inside a
  * callback. */
-void tern_endpoint_unreachable(tern_endpoint *ep, const tern_addr *peer, uint64_t now_ms);
+TERN_API void tern_endpoint_unreachable(tern_endpoint *ep, const tern_addr *peer, uint64_t now_ms);
 
 /* Details of a request still awaiting its answer: peer and token (its type
  * and options are in the tern_msg given to on_request). 0 or
  * TERN_E_NOTFOUND; NULL outputs are skipped. */
-int tern_endpoint_request_info(const tern_endpoint *ep, tern_reqid id, tern_addr *peer,
+TERN_API int tern_endpoint_request_info(const tern_endpoint *ep, tern_endpoint_req_id id, tern_addr *peer,
                                uint8_t token[TERN_TOKEN_MAX], uint8_t *token_len);
 
 /* Counters for tests, -v and benchmarks. */
@@ -265,7 +267,7 @@ typedef struct tern_endpoint_stats {
     uint64_t unreachable;    /* tern_endpoint_unreachable calls */
 } tern_endpoint_stats;
 
-void tern_endpoint_get_stats(const tern_endpoint *ep, tern_endpoint_stats *st);
+TERN_API void tern_endpoint_get_stats(const tern_endpoint *ep, tern_endpoint_stats *st);
 
 #ifdef __cplusplus
 }

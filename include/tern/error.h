@@ -7,6 +7,8 @@
 #ifndef TERN_ERROR_H
 #define TERN_ERROR_H
 
+#include "tern/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -29,7 +31,7 @@ enum {
 };
 
 /* A short English name for a TERN_E_* value; never NULL. */
-const char *tern_strerror(int err);
+TERN_API const char *tern_strerror(int err);
 
 #ifdef __cplusplus
 }

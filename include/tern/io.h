@@ -16,6 +16,8 @@
 #ifndef TERN_IO_H
 #define TERN_IO_H
 
+#include "tern/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +25,7 @@
 #include "tern/client.h"
 #include "tern/endpoint.h"
 #include "tern/server.h"
+#include "tern/uri.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,53 +53,122 @@ typedef struct tern_io_config {
 } tern_io_config;
 
 /* Zero cfg and set the defaults above. */
-void tern_io_config_default(tern_io_config *cfg);
+TERN_API void tern_io_config_default(tern_io_config *cfg);
 
 /* Open the socket and create the endpoint. NULL on failure; *err (if not
  * NULL) gets a TERN_E_* value and errno is left from the failing call. */
-tern_io *tern_io_new(const tern_io_config *cfg, int *err);
-void tern_io_free(tern_io *io);
+TERN_API tern_io *tern_io_new(const tern_io_config *cfg, int *err);
+TERN_API void tern_io_free(tern_io *io);
 
-tern_endpoint *tern_io_endpoint(tern_io *io);
+TERN_API tern_endpoint *tern_io_endpoint(tern_io *io);
 /* The server and client on this endpoint, created on first use (NULL only
  * when out of memory). */
-tern_server *tern_io_server(tern_io *io);
-tern_client *tern_io_client(tern_io *io);
+TERN_API tern_server *tern_io_server(tern_io *io);
+TERN_API tern_client *tern_io_client(tern_io *io);
 
 /* Milliseconds on the monotonic clock: the "now" that every layer gets. */
-uint64_t tern_io_now(void);
+TERN_API uint64_t tern_io_now(void);
 
 /* The port the socket is bound to (useful after binding port 0). */
-uint16_t tern_io_port(const tern_io *io);
+TERN_API uint16_t tern_io_port(const tern_io *io);
 
 /* Resolve host (name, IPv4 or IPv6 literal) and port into an address this
  * io's socket can send to (IPv4 becomes v4-mapped on a dual-stack socket).
  * 0, TERN_E_NOTFOUND (no such host) or TERN_E_SYSTEM. */
-int tern_io_resolve(tern_io *io, const char *host, uint16_t port, tern_addr *out);
+TERN_API int tern_io_resolve(tern_io *io, const char *host, uint16_t port, tern_addr *out);
 
 /* "[2001:db8::1]:5683" or "192.0.2.1:5683" (v4-mapped shown as IPv4).
  * Returns the length, or TERN_E_NOSPACE. */
-int tern_io_addr_format(const tern_addr *addr, char *out, size_t cap);
+TERN_API int tern_io_addr_format(const tern_addr *addr, char *out, size_t cap);
 
 /* Run one round: wait up to timeout_ms (-1: until the next deadline or
  * input; 0: don't wait), then receive, act on timers and send. 0, or
  * TERN_E_SYSTEM. */
-int tern_io_step(tern_io *io, int timeout_ms);
+TERN_API int tern_io_step(tern_io *io, int timeout_ms);
 
 /* Loop tern_io_step until tern_io_stop() is called or, once
  * tern_io_catch_signals() was called, SIGINT or SIGTERM arrives. */
-int tern_io_run(tern_io *io);
-void tern_io_stop(tern_io *io);
-bool tern_io_stopped(const tern_io *io);
+TERN_API int tern_io_run(tern_io *io);
+TERN_API void tern_io_stop(tern_io *io);
+TERN_API bool tern_io_stopped(const tern_io *io);
 
 /* Deliver SIGINT and SIGTERM through the loop (signalfd) so that
  * tern_io_run returns cleanly instead of the process dying mid-write. */
-int tern_io_catch_signals(tern_io *io);
+TERN_API int tern_io_catch_signals(tern_io *io);
 
 /* For embedding: a file descriptor that becomes readable when tern_io_step
  * has work, and how long the loop may sleep (-1 for no deadline). */
-int tern_io_fd(const tern_io *io);
-int tern_io_timeout_ms(tern_io *io);
+TERN_API int tern_io_fd(const tern_io *io);
+TERN_API int tern_io_timeout_ms(tern_io *io);
+
+
+/* ---- Requests to a URI, and a blocking call ------------------------------
+ * (RFC 7252 sections 5.2, 6.4; RFC 7641 section 3.) The conveniences of an
+ * operating system: they resolve the URI's host (tern_io_resolve), add its
+ * Uri-* options, and run the io loop; the sans-I/O client underneath
+ * (tern/client.h) does the protocol work. */
+
+/* Parse text (section 6.4) and resolve its host for io's socket.
+ * TERN_E_URI for a malformed URI or a scheme tern cannot serve over this
+ * socket (only coap:// so far), TERN_E_NOTFOUND for an unknown host. */
+TERN_API int tern_io_uri_peer(tern_io *io, const char *text, tern_uri *uri, tern_addr *peer);
+
+/* Start a request to uri without waiting: req carries code, type (CON or
+ * NON), other options and payload, as for tern_client_request, which this
+ * calls after adding the URI's options (tern_uri_to_opts, with the
+ * URI's own port as destination, so no Uri-Port); req keeps
+ * only what the caller put in. fn gets the outcome while io runs. A payload
+ * sent block-wise (too large for one datagram) must stay valid until then:
+ * see tern_client_request. 0, or the errors of tern_io_uri_peer and
+ * tern_client_request. */
+TERN_API int tern_io_request_start(tern_io *io, const char *uri, tern_msgb *req, uint32_t timeout_ms,
+                          tern_client_fn fn, void *ctx, tern_client_op_id *id);
+
+/* The same for an observation (tern_client_observe): fn gets every fresh
+ * notification while io runs, until ev->observing is false. */
+TERN_API int tern_io_observe(tern_io *io, const char *uri, tern_msgb *req, uint32_t timeout_ms,
+                    tern_client_fn fn, void *ctx, tern_client_op_id *id);
+
+/* The same, each notification whole (tern_client_observe_body, RFC 7959
+ * section 2.6): body (body_cap bytes) must stay valid until fn's last call. */
+TERN_API int tern_io_observe_body(tern_io *io, const char *uri, tern_msgb *req, uint8_t *body,
+                         size_t body_cap, uint32_t timeout_ms, tern_client_fn fn, void *ctx,
+                         tern_client_op_id *id);
+
+/* The body tern_io_request puts together at most (RFC 7959 Block2). */
+#define TERN_IO_REPLY_BODY_MAX 65536u
+
+/* A response copied out of the receive buffer, so that it outlives the call.
+ * msg is the (last) response: header and options re-encoded in buf (len
+ * bytes), payload pointing at the whole body, which lies in body (or in the
+ * caller's buffer for tern_io_request_body). msg points into the struct
+ * itself: use it in place, do not copy a tern_io_reply by value. */
+typedef struct tern_io_reply {
+    tern_msg msg;
+    size_t len;
+    uint8_t buf[2048];
+    uint8_t body[TERN_IO_REPLY_BODY_MAX];
+} tern_io_reply;
+
+/* Send req to uri and run io until the response comes or timeout_ms (0: the
+ * client's default, 93 s) passes. A GET or FETCH answered block-wise (RFC
+ * 7959 section 2.4, Block2) is followed to its last block within that time
+ * (tern_client_request_body), so resp->msg.payload is the whole body, up to
+ * TERN_IO_REPLY_BODY_MAX bytes. 0 with *resp filled (whatever its code: 4.xx
+ * and 5.xx are answers, not errors), or TERN_E_URI, TERN_E_NOTFOUND (host),
+ * TERN_E_TIMEOUT, TERN_E_UNREACHABLE (ICMP), TERN_E_RESET, TERN_E_NOSPACE
+ * (response too large for resp), TERN_E_FORMAT or TERN_E_STATE (a broken
+ * or ever-changing block-wise answer), TERN_E_SYSTEM, TERN_E_CANCELLED (io
+ * was stopped, e.g. by a signal caught with tern_io_catch_signals). */
+TERN_API int tern_io_request(tern_io *io, const char *uri, tern_msgb *req, uint32_t timeout_ms,
+                    tern_io_reply *resp);
+
+/* The same with the body put together in the caller's buffer (body_cap
+ * bytes, for bodies beyond TERN_IO_REPLY_BODY_MAX; resp->body stays unused):
+ * resp->msg.payload then points into body. TERN_E_NOSPACE when the body is
+ * larger than body_cap. */
+TERN_API int tern_io_request_body(tern_io *io, const char *uri, tern_msgb *req, uint32_t timeout_ms,
+                         tern_io_reply *resp, uint8_t *body, size_t body_cap);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,8 @@
 #ifndef TERN_LINKFORMAT_H
 #define TERN_LINKFORMAT_H
 
+#include "tern/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,22 +34,22 @@ typedef struct tern_linkw {
  * is written then), or TERN_E_STATE when called with no link open (or begin
  * with one open). Overflow is sticky: after it every call fails with
  * TERN_E_NOSPACE, so the document is always a prefix of whole links. */
-void tern_linkw_init(tern_linkw *w, char *buf, size_t cap);
+TERN_API void tern_linkw_init(tern_linkw *w, char *buf, size_t cap);
 /* Start a link "<target>", separated from the previous one by ",". */
-int tern_linkw_begin(tern_linkw *w, const char *target);
+TERN_API int tern_linkw_begin(tern_linkw *w, const char *target);
 /* ;name="value" (quoted string; '"' and '\' escaped per RFC 6690 section 2). */
-int tern_linkw_attr_str(tern_linkw *w, const char *name, const char *value);
+TERN_API int tern_linkw_attr_str(tern_linkw *w, const char *name, const char *value);
 /* ;name=value (a token or number, unquoted). */
-int tern_linkw_attr_token(tern_linkw *w, const char *name, const char *value);
+TERN_API int tern_linkw_attr_token(tern_linkw *w, const char *name, const char *value);
 /* ;name=N */
-int tern_linkw_attr_uint(tern_linkw *w, const char *name, uint32_t value);
+TERN_API int tern_linkw_attr_uint(tern_linkw *w, const char *name, uint32_t value);
 /* ;name (no value, e.g. "obs"). */
-int tern_linkw_attr_flag(tern_linkw *w, const char *name);
+TERN_API int tern_linkw_attr_flag(tern_linkw *w, const char *name);
 /* Drop the link being written (used when it would not fit). */
-void tern_linkw_abort(tern_linkw *w);
+TERN_API void tern_linkw_abort(tern_linkw *w);
 /* Finish the current link; TERN_E_NOSPACE if it did not fit, in which case
  * the buffer is left ending at the previous whole link. */
-int tern_linkw_end(tern_linkw *w);
+TERN_API int tern_linkw_end(tern_linkw *w);
 
 /* ---- Parser -------------------------------------------------------------- */
 
@@ -70,22 +72,22 @@ typedef struct tern_link_iter {
     const char *pos, *end;
 } tern_link_iter;
 
-void tern_link_iter_init(tern_link_iter *it, const char *doc, size_t len);
+TERN_API void tern_link_iter_init(tern_link_iter *it, const char *doc, size_t len);
 /* 1 and *link filled, 0 at the end, TERN_E_FORMAT on malformed input (and
  * again on every later call). Blanks and line breaks are allowed around ","
  * ";" and "=". */
-int tern_link_next(tern_link_iter *it, tern_link *link);
+TERN_API int tern_link_next(tern_link_iter *it, tern_link *link);
 
 /* Walk a link's parameters: *pos starts at 0. 1, 0 at the end, or
  * TERN_E_FORMAT. */
-int tern_link_attr_next(const tern_link *link, size_t *pos, tern_link_attr *attr);
+TERN_API int tern_link_attr_next(const tern_link *link, size_t *pos, tern_link_attr *attr);
 /* First attribute with this name (compared case-insensitively): 1 found
  * (attr may be NULL), 0 not found, or TERN_E_FORMAT. */
-int tern_link_find_attr(const tern_link *link, const char *name, tern_link_attr *attr);
+TERN_API int tern_link_find_attr(const tern_link *link, const char *name, tern_link_attr *attr);
 /* Does a (possibly space-separated, as rt and if allow) attribute value
  * contain word, honouring a trailing '*' in word as a prefix match
  * (RFC 6690 section 4.1)? */
-bool tern_link_value_matches(const char *value, size_t value_len, const char *word,
+TERN_API bool tern_link_value_matches(const char *value, size_t value_len, const char *word,
                              size_t word_len);
 
 #ifdef __cplusplus

@@ -9,6 +9,8 @@
 #ifndef TERN_MSG_H
 #define TERN_MSG_H
 
+#include "tern/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,7 +23,7 @@ extern "C" {
 
 /* ---- Header fields (section 3) ------------------------------------------ */
 
-#define TERN_VERSION 1
+#define TERN_PROTOCOL_VERSION 1
 #define TERN_TOKEN_MAX 8
 #define TERN_HEADER_LEN 4
 #define TERN_PAYLOAD_MARKER 0xFF
@@ -142,9 +144,9 @@ typedef struct tern_opt_def {
 } tern_opt_def;
 
 /* The table entry for num, or NULL when tern does not recognise it. */
-const tern_opt_def *tern_opt_lookup(uint16_t num);
+TERN_API const tern_opt_def *tern_opt_lookup(uint16_t num);
 /* The table entry whose name matches (case-insensitive), or NULL. */
-const tern_opt_def *tern_opt_lookup_name(const char *name);
+TERN_API const tern_opt_def *tern_opt_lookup_name(const char *name);
 
 /* ---- Content-Format registry (section 12.3 and IANA) --------------------- */
 
@@ -164,10 +166,10 @@ enum {
 };
 
 /* The media type for a Content-Format ("text/plain;charset=utf-8"), or NULL. */
-const char *tern_cf_name(uint16_t cf);
+TERN_API const char *tern_cf_name(uint16_t cf);
 /* Parse a Content-Format given as a number, a full media type or a short name
  * (text, link, xml, octet, json, cbor, senml+json, ...). 0 or TERN_E_INVAL. */
-int tern_cf_parse(const char *s, uint16_t *cf);
+TERN_API int tern_cf_parse(const char *s, uint16_t *cf);
 
 /* ---- Parsed message: a view ---------------------------------------------- */
 
@@ -195,12 +197,12 @@ typedef struct tern_opt {
  * payload marker), no option past the end, no empty payload after a marker,
  * option numbers that stay within 16 bits. An Empty message (code 0.00) must
  * be exactly 4 bytes (section 4.1). TERN_E_FORMAT on any violation. */
-int tern_msg_parse(tern_msg *msg, const uint8_t *buf, size_t len);
+TERN_API int tern_msg_parse(tern_msg *msg, const uint8_t *buf, size_t len);
 
 /* Read just enough of a datagram to answer a format error with RST
  * (section 4.2): 0 with type and MID filled, or TERN_E_FORMAT if even the
  * 4-byte header is not there or the version is not 1. */
-int tern_msg_peek_header(const uint8_t *buf, size_t len, uint8_t *type, uint16_t *mid);
+TERN_API int tern_msg_peek_header(const uint8_t *buf, size_t len, uint8_t *type, uint16_t *mid);
 
 /* Walk options in wire order. */
 typedef struct tern_opt_iter {
@@ -208,24 +210,24 @@ typedef struct tern_opt_iter {
     uint16_t num;
 } tern_opt_iter;
 
-void tern_opt_iter_init(tern_opt_iter *it, const tern_msg *msg);
+TERN_API void tern_opt_iter_init(tern_opt_iter *it, const tern_msg *msg);
 /* true and *opt filled while options remain. */
-bool tern_opt_next(tern_opt_iter *it, tern_opt *opt);
+TERN_API bool tern_opt_next(tern_opt_iter *it, tern_opt *opt);
 
 /* First option with this number: 0, or TERN_E_NOTFOUND. */
-int tern_msg_find_opt(const tern_msg *msg, uint16_t num, tern_opt *opt);
+TERN_API int tern_msg_find_opt(const tern_msg *msg, uint16_t num, tern_opt *opt);
 /* How many times option num occurs. */
-unsigned tern_msg_count_opt(const tern_msg *msg, uint16_t num);
+TERN_API unsigned tern_msg_count_opt(const tern_msg *msg, uint16_t num);
 /* First option num decoded as uint (section 3.2: at most 4 bytes here, leading
  * zeros allowed on input): 0, TERN_E_NOTFOUND, or TERN_E_FORMAT if longer. */
-int tern_msg_get_uint(const tern_msg *msg, uint16_t num, uint32_t *val);
+TERN_API int tern_msg_get_uint(const tern_msg *msg, uint16_t num, uint32_t *val);
 
 /* Decode a uint option value of len bytes (big-endian). TERN_E_FORMAT if
  * len > 4. */
-int tern_opt_uint_decode(const uint8_t *val, size_t len, uint32_t *out);
+TERN_API int tern_opt_uint_decode(const uint8_t *val, size_t len, uint32_t *out);
 /* Minimal-length encoding (section 3.2: zero is the empty string).
  * Writes up to 4 bytes into out and returns the length. */
-size_t tern_opt_uint_encode(uint32_t v, uint8_t out[4]);
+TERN_API size_t tern_opt_uint_encode(uint32_t v, uint8_t out[4]);
 
 /* ---- Building ------------------------------------------------------------ */
 
@@ -250,32 +252,32 @@ typedef struct tern_msgb {
     size_t payload_len;
 } tern_msgb;
 
-void tern_msgb_init(tern_msgb *b, tern_type type, uint8_t code, uint16_t mid);
+TERN_API void tern_msgb_init(tern_msgb *b, tern_type type, uint8_t code, uint16_t mid);
 /* TERN_E_INVAL when len > 8. */
-int tern_msgb_set_token(tern_msgb *b, const uint8_t *token, size_t len);
+TERN_API int tern_msgb_set_token(tern_msgb *b, const uint8_t *token, size_t len);
 /* Append an option; TERN_E_FULL past TERN_MSGB_MAX_OPTS, TERN_E_INVAL when
  * len > 65535 (tern_opt.len is 16 bits) or val is NULL with len > 0. */
-int tern_msgb_add_opt(tern_msgb *b, uint16_t num, const void *val, size_t len);
+TERN_API int tern_msgb_add_opt(tern_msgb *b, uint16_t num, const void *val, size_t len);
 /* Append a uint option in minimal form (the value is copied). */
-int tern_msgb_add_uint(tern_msgb *b, uint16_t num, uint32_t val);
+TERN_API int tern_msgb_add_uint(tern_msgb *b, uint16_t num, uint32_t val);
 /* Append a string option (strlen(s) bytes). */
-int tern_msgb_add_str(tern_msgb *b, uint16_t num, const char *s);
+TERN_API int tern_msgb_add_str(tern_msgb *b, uint16_t num, const char *s);
 /* Remove every option with this number. */
-void tern_msgb_remove_opt(tern_msgb *b, uint16_t num);
+TERN_API void tern_msgb_remove_opt(tern_msgb *b, uint16_t num);
 /* The same, for the options from index first on (those appended after the
  * caller's own, e.g. by tern_uri_to_opts); earlier ones stay. */
-void tern_msgb_remove_opt_from(tern_msgb *b, size_t first, uint16_t num);
+TERN_API void tern_msgb_remove_opt_from(tern_msgb *b, size_t first, uint16_t num);
 /* Replace every occurrence of num by one uint option. */
-int tern_msgb_set_uint(tern_msgb *b, uint16_t num, uint32_t val);
-void tern_msgb_set_payload(tern_msgb *b, const void *payload, size_t len);
+TERN_API int tern_msgb_set_uint(tern_msgb *b, uint16_t num, uint32_t val);
+TERN_API void tern_msgb_set_payload(tern_msgb *b, const void *payload, size_t len);
 /* Copy header, token, options and payload of a parsed message; the builder
  * then points into msg's buffer. */
-int tern_msgb_from_msg(tern_msgb *b, const tern_msg *msg);
+TERN_API int tern_msgb_from_msg(tern_msgb *b, const tern_msg *msg);
 
 /* Encode into buf: the length written (> 0), or TERN_E_NOSPACE if cap is too
  * small, TERN_E_INVAL for a header that cannot be sent (an Empty message with
  * token, options or payload). Options go out sorted by number. */
-int tern_msgb_encode(const tern_msgb *b, uint8_t *buf, size_t cap);
+TERN_API int tern_msgb_encode(const tern_msgb *b, uint8_t *buf, size_t cap);
 
 /* ---- Block1/Block2 (RFC 7959 section 2.2) -------------------------------- */
 
@@ -288,13 +290,13 @@ typedef struct tern_block {
 static inline size_t tern_block_size(uint8_t szx) { return (size_t)16 << szx; }
 /* Decode an option value; TERN_E_FORMAT for SZX 7 (reserved over UDP) or a
  * value over 3 bytes. */
-int tern_block_decode(uint32_t val, tern_block *blk);
-int tern_msg_get_block(const tern_msg *msg, uint16_t num, tern_block *blk);
+TERN_API int tern_block_decode(uint32_t val, tern_block *blk);
+TERN_API int tern_msg_get_block(const tern_msg *msg, uint16_t num, tern_block *blk);
 /* Encode; TERN_E_INVAL for num >= 2^20 or szx > 6. */
-int tern_block_encode(const tern_block *blk, uint32_t *val);
+TERN_API int tern_block_encode(const tern_block *blk, uint32_t *val);
 /* SZX of the largest block that fits in size bytes (rounded down to a power
  * of two; 1024 and above give 6), or TERN_E_INVAL below 16. */
-int tern_block_szx_for(size_t size);
+TERN_API int tern_block_szx_for(size_t size);
 
 /* ---- Observe (RFC 7641) -------------------------------------------------- */
 
@@ -305,21 +307,21 @@ int tern_block_szx_for(size_t size);
 /* RFC 7641 section 3.4: is notification (v2, arriving at t2_ms) fresher than
  * (v1, t1_ms)? True when v1 < v2 within 2^23, or v1 > v2 by more than 2^23,
  * or more than 128 seconds passed between them. */
-bool tern_observe_is_fresher(uint32_t v1, uint64_t t1_ms, uint32_t v2, uint64_t t2_ms);
+TERN_API bool tern_observe_is_fresher(uint32_t v1, uint64_t t1_ms, uint32_t v2, uint64_t t2_ms);
 
 /* ---- Names, for -v output ------------------------------------------------ */
 
 /* "CON", "NON", "ACK", "RST". */
-const char *tern_type_name(uint8_t type);
+TERN_API const char *tern_type_name(uint8_t type);
 /* "GET", "2.05 Content", ... or NULL for an unassigned code. */
-const char *tern_code_name(uint8_t code);
+TERN_API const char *tern_code_name(uint8_t code);
 /* Write "c.dd" into out (at least 5 bytes). */
-void tern_code_format(uint8_t code, char out[5]);
+TERN_API void tern_code_format(uint8_t code, char out[5]);
 
 /* One line describing a message, like Wireshark's info column:
  * CON GET mid=0x1234 tok=a1b2 Uri-Path:"alarm" Observe:0 | "ON"
  * Truncated to fit cap; returns the length it wanted (snprintf style). */
-int tern_msg_format(const tern_msg *msg, char *out, size_t cap);
+TERN_API int tern_msg_format(const tern_msg *msg, char *out, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -7,8 +7,8 @@
  * handler per method. A handler gets the request, fills a response and
  * returns its code:
  *
- *     static uint8_t alarm_get(tern_request *req, tern_response *resp) {
- *         tern_response_text(resp, state);
+ *     static uint8_t alarm_get(tern_server_request *req, tern_server_response *resp) {
+ *         tern_server_response_text(resp, state);
  *         return TERN_CODE_CONTENT;
  *     }
  *
@@ -23,6 +23,8 @@
 #ifndef TERN_SERVER_H
 #define TERN_SERVER_H
 
+#include "tern/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,8 +37,8 @@ extern "C" {
 
 typedef struct tern_server tern_server;
 typedef struct tern_resource tern_resource;
-typedef struct tern_request tern_request;
-typedef struct tern_response tern_response;
+typedef struct tern_server_request tern_server_request;
+typedef struct tern_server_response tern_server_response;
 
 /* ---- Configuration ------------------------------------------------------- */
 
@@ -60,7 +62,7 @@ typedef struct tern_server_config {
 } tern_server_config;
 
 /* Fill cfg with the defaults above. */
-void tern_server_config_default(tern_server_config *cfg);
+TERN_API void tern_server_config_default(tern_server_config *cfg);
 
 /* ---- Lifecycle and entry points (called by src/io or a test) ------------- */
 
@@ -68,34 +70,34 @@ void tern_server_config_default(tern_server_config *cfg);
  * forward to tern_server_handle_request / tern_server_handle_reset /
  * tern_server_handle_unreachable (tern_io does this). Free the server
  * before the endpoint. NULL on a bad config or out of memory. */
-tern_server *tern_server_new(tern_endpoint *ep, const tern_server_config *cfg);
+TERN_API tern_server *tern_server_new(tern_endpoint *ep, const tern_server_config *cfg);
 /* Cancel outstanding notifications and free everything. NULL is a no-op. */
-void tern_server_free(tern_server *srv);
+TERN_API void tern_server_free(tern_server *srv);
 
-void tern_server_handle_request(tern_server *srv, tern_reqid id, const tern_addr *peer,
+TERN_API void tern_server_handle_request(tern_server *srv, tern_endpoint_req_id id, const tern_addr *peer,
                                 const tern_msg *req, uint64_t now_ms);
 /* A RST that the endpoint could not match: the answer to a NON notification
  * ends that observation (RFC 7641 section 3.6). */
-void tern_server_handle_reset(tern_server *srv, const tern_addr *peer, uint16_t mid,
+TERN_API void tern_server_handle_reset(tern_server *srv, const tern_addr *peer, uint16_t mid,
                               uint64_t now_ms);
 /* The endpoint's on_unreachable: every observer at peer is removed, as if it
  * had gone silent (RFC 7641 section 4.5), without waiting for a CON
  * notification to time out. */
-void tern_server_handle_unreachable(tern_server *srv, const tern_addr *peer, uint64_t now_ms);
+TERN_API void tern_server_handle_unreachable(tern_server *srv, const tern_addr *peer, uint64_t now_ms);
 /* Send notifications for changed resources, liveness notifications that are
  * due, retries, and answer deferred requests that timed out. */
-void tern_server_tick(tern_server *srv, uint64_t now_ms);
+TERN_API void tern_server_tick(tern_server *srv, uint64_t now_ms);
 /* When tern_server_tick must next run (0: at once, because a resource has
  * changed; UINT64_MAX: nothing scheduled). */
-uint64_t tern_server_next_deadline(const tern_server *srv);
+TERN_API uint64_t tern_server_next_deadline(const tern_server *srv);
 
 /* ---- Resources ----------------------------------------------------------- */
 
 /* A handler returns the response code (2.xx, 4.xx, 5.xx) after filling resp,
- * or TERN_DEFER after tern_request_defer() to answer later. req and resp are
+ * or TERN_DEFER after tern_server_request_defer() to answer later. req and resp are
  * valid only during the call. */
 #define TERN_DEFER 0
-typedef uint8_t (*tern_handler)(tern_request *req, tern_response *resp);
+typedef uint8_t (*tern_handler)(tern_server_request *req, tern_server_response *resp);
 
 typedef struct tern_resource_def {
     /* "/alarm", "/sensors/temp" or "/" (no Uri-Path). Segments are compared
@@ -103,7 +105,7 @@ typedef struct tern_resource_def {
     const char *path;
     /* One handler per method; NULL means 4.05 Method Not Allowed. */
     tern_handler get, post, put, del, fetch, patch, ipatch;
-    void *ctx;          /* returned by tern_request_ctx() */
+    void *ctx;          /* returned by tern_server_request_ctx() */
     bool observable;    /* GET with Observe=0 registers (RFC 7641 section 3.1) */
     bool notify_con;    /* every notification confirmable, not just some */
     bool hidden;        /* left out of /.well-known/core */
@@ -120,13 +122,13 @@ typedef struct tern_resource_def {
  * stay valid while the resource exists. out (may be NULL) gets the handle.
  * TERN_E_INVAL for a bad path, ct list or no handler; TERN_E_STATE when the
  * path exists; TERN_E_FULL when max_resources are in use. */
-int tern_server_add_resource(tern_server *srv, const tern_resource_def *def,
+TERN_API int tern_server_add_resource(tern_server *srv, const tern_resource_def *def,
                              tern_resource **out);
 /* The resource at path ("/alarm"), or NULL. */
-tern_resource *tern_server_find_resource(tern_server *srv, const char *path);
+TERN_API tern_resource *tern_server_find_resource(tern_server *srv, const char *path);
 /* Remove a resource. Its observers get a final 4.04 Not Found (RFC 7641
  * section 3.2: a non-2.xx notification ends the observation). */
-void tern_server_remove_resource(tern_server *srv, tern_resource *res, uint64_t now_ms);
+TERN_API void tern_server_remove_resource(tern_server *srv, tern_resource *res, uint64_t now_ms);
 
 /* The state of res changed: every observer gets a notification made by its
  * GET handler at the server's next entry point (the end of the current
@@ -134,54 +136,54 @@ void tern_server_remove_resource(tern_server *srv, tern_resource *res, uint64_t 
  * asks for at once). Several changes before then make one notification with
  * the newest state. An observer with a confirmable notification in flight
  * gets the newest state when that one is acknowledged (RFC 7641 4.5.2). */
-void tern_resource_changed(tern_resource *res);
+TERN_API void tern_resource_changed(tern_resource *res);
 
-const tern_resource_def *tern_resource_get_def(const tern_resource *res);
+TERN_API const tern_resource_def *tern_resource_get_def(const tern_resource *res);
 /* Number of observers of res. */
-unsigned tern_resource_observer_count(const tern_resource *res);
+TERN_API unsigned tern_resource_observer_count(const tern_resource *res);
 
 /* ---- Requests (inside a handler) ------------------------------------------ */
 
-const tern_msg *tern_request_msg(const tern_request *req);
-const tern_addr *tern_request_peer(const tern_request *req);
-tern_resource *tern_request_resource(const tern_request *req);
-tern_server *tern_request_server(const tern_request *req);
-void *tern_request_ctx(const tern_request *req);
-uint64_t tern_request_now(const tern_request *req);
-uint8_t tern_request_method(const tern_request *req);
+TERN_API const tern_msg *tern_server_request_msg(const tern_server_request *req);
+TERN_API const tern_addr *tern_server_request_peer(const tern_server_request *req);
+TERN_API tern_resource *tern_server_request_resource(const tern_server_request *req);
+TERN_API tern_server *tern_server_request_server(const tern_server_request *req);
+TERN_API void *tern_server_request_ctx(const tern_server_request *req);
+TERN_API uint64_t tern_server_request_now(const tern_server_request *req);
+TERN_API uint8_t tern_server_request_method(const tern_server_request *req);
 /* The payload (NULL and *len 0 if none). */
-const uint8_t *tern_request_payload(const tern_request *req, size_t *len);
+TERN_API const uint8_t *tern_server_request_payload(const tern_server_request *req, size_t *len);
 /* Content-Format and Accept as numbers, or -1 when the option is absent. */
-int32_t tern_request_content_format(const tern_request *req);
-int32_t tern_request_accept(const tern_request *req);
+TERN_API int32_t tern_server_request_content_format(const tern_server_request *req);
+TERN_API int32_t tern_server_request_accept(const tern_server_request *req);
 /* True when the GET handler runs to make a notification, not for a request:
  * it must answer at once (TERN_DEFER skips that notification). */
-bool tern_request_is_notification(const tern_request *req);
+TERN_API bool tern_server_request_is_notification(const tern_server_request *req);
 /* True when this GET registers an observer (Observe=0 on an observable
  * resource, within the limits): a 2.xx answer carries the Observe option. */
-bool tern_request_is_observe(const tern_request *req);
+TERN_API bool tern_server_request_is_observe(const tern_server_request *req);
 
 /* Take the request for a later answer (separate response, RFC 7252 5.2.2):
  * *id names it for tern_server_respond_begin; the handler then returns
  * TERN_DEFER. TERN_E_FULL when max_deferred answers are pending (answer
  * 5.03 then), TERN_E_STATE for a notification. */
-int tern_request_defer(tern_request *req, tern_reqid *id);
+TERN_API int tern_server_request_defer(tern_server_request *req, tern_endpoint_req_id *id);
 
 /* ---- Responses ------------------------------------------------------------ */
 
 /* Payload with its Content-Format; data is copied. */
-int tern_response_payload(tern_response *resp, uint16_t cf, const void *data, size_t len);
+TERN_API int tern_server_response_payload(tern_server_response *resp, uint16_t cf, const void *data, size_t len);
 /* text/plain;charset=utf-8 payload (Content-Format 0). */
-int tern_response_text(tern_response *resp, const char *text);
+TERN_API int tern_server_response_text(tern_server_response *resp, const char *text);
 /* A diagnostic payload for an error response (RFC 7252 section 5.5.2:
  * UTF-8 text, no Content-Format), printf-style. */
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-int tern_response_diag(tern_response *resp, const char *fmt, ...);
+TERN_API int tern_server_response_diag(tern_server_response *resp, const char *fmt, ...);
 /* Any other option; the value is copied. The server owns Observe. */
-int tern_response_add_opt(tern_response *resp, uint16_t num, const void *val, size_t len);
-int tern_response_add_uint(tern_response *resp, uint16_t num, uint32_t val);
+TERN_API int tern_server_response_add_opt(tern_server_response *resp, uint16_t num, const void *val, size_t len);
+TERN_API int tern_server_response_add_uint(tern_server_response *resp, uint16_t num, uint32_t val);
 /* Every function above returns 0, TERN_E_NOSPACE when the response would
  * exceed max_message, or TERN_E_FULL for too many options; after a failure
  * the server answers 5.00 instead of a truncated response. */
@@ -190,8 +192,8 @@ int tern_response_add_uint(tern_response *resp, uint16_t num, uint32_t val);
  * code. Between the two calls no other server function may run.
  * respond_begin returns NULL for an unknown or timed-out id. respond returns
  * 0, or TERN_E_NOTFOUND when the endpoint no longer knows the request. */
-tern_response *tern_server_respond_begin(tern_server *srv, tern_reqid id);
-int tern_server_respond(tern_server *srv, tern_response *resp, uint8_t code, uint64_t now_ms);
+TERN_API tern_server_response *tern_server_respond_begin(tern_server *srv, tern_endpoint_req_id id);
+TERN_API int tern_server_respond(tern_server *srv, tern_server_response *resp, uint8_t code, uint64_t now_ms);
 
 /* ---- Counters -------------------------------------------------------------- */
 
@@ -209,7 +211,7 @@ typedef struct tern_server_stats {
     uint64_t observers_removed_unreachable;
 } tern_server_stats;
 
-void tern_server_get_stats(const tern_server *srv, tern_server_stats *st);
+TERN_API void tern_server_get_stats(const tern_server *srv, tern_server_stats *st);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,5 @@
 #include "tern/server.h"
 #include "tern/client.h"
 #include "tern/io.h"
-#include "tern/request.h"
 
 #endif

@@ -9,6 +9,8 @@
 #ifndef TERN_URI_H
 #define TERN_URI_H
 
+#include "tern/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,9 +56,9 @@ typedef struct tern_uri {
 } tern_uri;
 
 /* The default port of a scheme. */
-uint16_t tern_scheme_default_port(tern_scheme s);
+TERN_API uint16_t tern_scheme_default_port(tern_scheme s);
 /* "coap", "coaps", "coap+tcp", "coaps+tcp". */
-const char *tern_scheme_name(tern_scheme s);
+TERN_API const char *tern_scheme_name(tern_scheme s);
 
 /* Section 6.4 steps 1-8: parse an absolute URI. Rejects a fragment, a
  * relative reference, an unknown scheme, a bad port, bad percent-encoding,
@@ -67,7 +69,7 @@ const char *tern_scheme_name(tern_scheme s);
  * "%2E" is data), a trailing "/" of an empty path produces no Uri-Path, and
  * the host is percent-decoded then lower-cased. An IPv6 zone id
  * ("[fe80::1%25eth0]", RFC 6874) is kept as "fe80::1%eth0". */
-int tern_uri_parse(tern_uri *uri, const char *text);
+TERN_API int tern_uri_parse(tern_uri *uri, const char *text);
 
 /* Pointer to a part's bytes inside uri->store. */
 static inline const char *tern_uri_str(const tern_uri *uri, tern_uri_part p) {
@@ -80,7 +82,7 @@ static inline const char *tern_uri_str(const tern_uri *uri, tern_uri_part p) {
  * URI's port passes uri->port, a proxy-less test of another port passes
  * that), then Uri-Path and Uri-Query. The builder points into uri, which
  * must outlive the encode. */
-int tern_uri_to_opts(const tern_uri *uri, uint16_t dest_port, tern_msgb *b);
+TERN_API int tern_uri_to_opts(const tern_uri *uri, uint16_t dest_port, tern_msgb *b);
 
 /* Section 6.5: compose "scheme://host[:port]/path?query" from a request's
  * options; host and port fill in where Uri-Host / Uri-Port are absent (host
@@ -89,20 +91,20 @@ int tern_uri_to_opts(const tern_uri *uri, uint16_t dest_port, tern_msgb *b);
  * TERN_E_NOSPACE if that does not fit in cap, or TERN_E_FORMAT for a
  * Uri-Port longer than 2 bytes. Characters outside unreserved / sub-delims /
  * ":" / "@" are percent-encoded (see tern_uri_pct_encode). */
-int tern_uri_from_msg(const tern_msg *msg, tern_scheme scheme, const char *host,
+TERN_API int tern_uri_from_msg(const tern_msg *msg, tern_scheme scheme, const char *host,
                       uint16_t port, char *out, size_t cap);
 
 /* Write the path of a request ("/a/b", "/" for none) into out, percent-
  * encoding as above and NUL-terminated. Returns the length, or
  * TERN_E_NOSPACE. */
-int tern_uri_path_format(const tern_msg *msg, char *out, size_t cap);
+TERN_API int tern_uri_path_format(const tern_msg *msg, char *out, size_t cap);
 
 /* Percent-encode len bytes for a path segment or (query true) a query
  * argument, NUL-terminated; returns the length written or TERN_E_NOSPACE.
  * A query keeps "/" and "?" but encodes "&", which would split the argument;
  * a segment that is exactly "." or ".." becomes "%2E" / "%2E%2E" so that it
  * is not taken for a dot segment when parsed again. */
-int tern_uri_pct_encode(const uint8_t *in, size_t len, bool query, char *out, size_t cap);
+TERN_API int tern_uri_pct_encode(const uint8_t *in, size_t len, bool query, char *out, size_t cap);
 
 #ifdef __cplusplus
 }

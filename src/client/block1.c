@@ -6,7 +6,7 @@
  * payload and keeps a pointer to the caller's payload; each block is encoded
  * on demand (Block1 NUM/M/SZX, Size1 on block 0 as the total size, section
  * 4) so that a slot stays a fixed size whatever the payload. The caller's
- * tern_req names the whole transfer: one deadline, one final callback.
+ * tern_client_op_id names the whole transfer: one deadline, one final callback.
  *
  * Each block is a request of its own with a fresh token. RFC 7959 ties the
  * blocks together by their options (same URI, Block1 NUM), not by the token,
@@ -47,7 +47,7 @@ static tern_block block1_current(const client_slot *s) {
     return b;
 }
 
-int block1_setup(tern_client *cli, client_slot *s, tern_msgb *req) {
+int tern_cl_block1_setup(tern_client *cli, client_slot *s, tern_msgb *req) {
     /* A caller that sets Block1 itself runs its own transfer. */
     for (size_t i = 0; i < req->n_opts; i++)
         if (req->opts[i].num == TERN_OPT_BLOCK1) return TERN_E_NOSPACE;
@@ -77,7 +77,7 @@ int block1_setup(tern_client *cli, client_slot *s, tern_msgb *req) {
     return len;
 }
 
-int block1_fill(const client_slot *s, tern_msgb *b) {
+int tern_cl_block1_fill(const client_slot *s, tern_msgb *b) {
     tern_block blk = block1_current(s);
     uint32_t v;
     int rc = tern_block_encode(&blk, &v);
@@ -110,7 +110,7 @@ static int block1_shrink_for(const client_slot *s, const tern_msg *resp) {
     return szx >= 0 && szx < s->b1_szx ? szx : -1;
 }
 
-void block1_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms) {
+void tern_cl_block1_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms) {
     tern_block sent = block1_current(s);
     tern_block got;
     bool has_b1 = tern_msg_get_block(resp, TERN_OPT_BLOCK1, &got) == 0;
@@ -128,7 +128,7 @@ void block1_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms) {
              * multiple of the smaller one. A larger SZX is not an offer we
              * have to take. */
             if (got.szx < s->b1_szx) s->b1_szx = got.szx;
-            client_send_next(s, now_ms);
+            tern_cl_send_next(s, now_ms);
             return;
         }
     }
@@ -138,11 +138,11 @@ void block1_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms) {
             /* The server dropped what it had: start over, smaller. */
             s->b1_szx = (uint8_t)szx;
             s->b1_off = 0;
-            client_send_next(s, now_ms);
+            tern_cl_send_next(s, now_ms);
             return;
         }
     }
     /* The final response (to the last block, or an early 2.xx, 4.xx, 5.xx
      * such as 4.08 Request Entity Incomplete), with any Block2 as it is. */
-    client_finish(s, 0, resp, now_ms);
+    tern_cl_finish(s, 0, resp, now_ms);
 }

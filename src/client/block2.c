@@ -9,7 +9,7 @@
  * size"; a server that answers in a smaller size than asked is followed,
  * section 2.3, since NUM is recomputed from the byte offset). Each block goes
  * under a fresh token, as for Block1 (see block1.c). The blocks land in the
- * caller's buffer; nothing is allocated. The caller's tern_req names the
+ * caller's buffer; nothing is allocated. The caller's tern_client_op_id names the
  * whole transfer: one deadline, cancel at any point, and one final callback
  * with the last response's code and options and the assembled payload.
  *
@@ -35,7 +35,7 @@
 #define BLOCK2_MAX_RESTARTS 3u
 #define BLOCK2_NUM_LIMIT (1u << 20) /* section 2.2: NUM is 20 bits */
 
-int block2_fill(const client_slot *s, tern_msgb *b) {
+int tern_cl_block2_fill(const client_slot *s, tern_msgb *b) {
     tern_block blk = {
         .num = (uint32_t)(s->b2_len >> (s->b2_szx + 4u)), .more = false, .szx = s->b2_szx};
     uint32_t v;
@@ -107,16 +107,16 @@ static tern_msg block2_whole(const client_slot *s, const tern_msg *last) {
     return whole;
 }
 
-void block2_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms) {
+void tern_cl_block2_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms) {
     int rc = block2_step(s, resp);
     if (rc == B2_NEXT) {
         s->b2_active = true;
-        client_send_next(s, now_ms);
+        tern_cl_send_next(s, now_ms);
     } else if (rc == B2_WHOLE) {
         tern_msg whole = block2_whole(s, resp);
-        client_finish(s, 0, &whole, now_ms);
+        tern_cl_finish(s, 0, &whole, now_ms);
     } else {
-        client_finish(s, rc < 0 ? rc : 0, rc < 0 ? NULL : resp, now_ms);
+        tern_cl_finish(s, rc < 0 ? rc : 0, rc < 0 ? NULL : resp, now_ms);
     }
 }
 
@@ -128,26 +128,26 @@ void block2_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms) {
 static void block2_obs_send(client_slot *s, uint64_t now_ms) {
     uint8_t token[TERN_TOKEN_MAX];
     s->b2_obs_fetch = false; /* not a match for the token search */
-    size_t tl = client_new_token(s->cli, &s->peer, token);
+    size_t tl = tern_cl_new_token(s->cli, &s->peer, token);
     if (tl == 0) {
-        client_finish(s, TERN_E_FULL, NULL, now_ms);
+        tern_cl_finish(s, TERN_E_FULL, NULL, now_ms);
         return;
     }
     memcpy(s->b2_token, token, tl);
     s->b2_token_len = (uint8_t)tl;
     s->b2_obs_fetch = true;
-    int rc = client_transmit(s->cli, s, now_ms);
-    if (rc < 0) client_finish(s, rc, NULL, now_ms);
+    int rc = tern_cl_transmit(s->cli, s, now_ms);
+    if (rc < 0) tern_cl_finish(s, rc, NULL, now_ms);
 }
 
 static void block2_obs_deliver(client_slot *s, const tern_msg *m, uint64_t now_ms) {
     s->b2_obs_fetch = false;
     /* The notification's sequence number, which the GET's answer lacks. */
     s->b2_deliver_seq = true;
-    (void)client_deliver(s, 0, m, true, now_ms);
+    (void)tern_cl_deliver(s, 0, m, true, now_ms);
 }
 
-bool block2_obs_start(client_slot *s, const tern_msg *resp, uint32_t seq, uint64_t now_ms) {
+bool tern_cl_block2_obs_start(client_slot *s, const tern_msg *resp, uint32_t seq, uint64_t now_ms) {
     tern_block blk;
     if (!s->b2_buf || tern_msg_get_block(resp, TERN_OPT_BLOCK2, &blk) < 0 || !blk.more) {
         /* Complete in itself: a fetch still running is for an older state. */
@@ -160,13 +160,13 @@ bool block2_obs_start(client_slot *s, const tern_msg *resp, uint32_t seq, uint64
     s->b2_seq = seq;
     int rc = block2_step(s, resp);
     if (rc < 0)
-        client_finish(s, rc, NULL, now_ms);
+        tern_cl_finish(s, rc, NULL, now_ms);
     else
         block2_obs_send(s, now_ms);
     return true;
 }
 
-void block2_obs_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms) {
+void tern_cl_block2_obs_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms) {
     int rc = block2_step(s, resp);
     if (rc == B2_NEXT) {
         block2_obs_send(s, now_ms);
@@ -176,6 +176,6 @@ void block2_obs_on_response(client_slot *s, const tern_msg *resp, uint64_t now_m
     } else if (rc == B2_AS_IS) {
         block2_obs_deliver(s, resp, now_ms);
     } else {
-        client_finish(s, rc, NULL, now_ms);
+        tern_cl_finish(s, rc, NULL, now_ms);
     }
 }

@@ -83,7 +83,7 @@ size_t tern_client_active(const tern_client *cli) {
     return n;
 }
 
-static client_slot *client_find_id(tern_client *cli, tern_req id) {
+static client_slot *client_find_id(tern_client *cli, tern_client_op_id id) {
     if (id == 0) return NULL;
     for (uint32_t i = 0; i < cli->cfg.max_requests; i++) {
         client_slot *s = &cli->slots[i];
@@ -111,7 +111,7 @@ static client_slot *client_find_token(tern_client *cli, const tern_addr *peer,
 
 /* Section 5.3.1: a fresh random token, unique among our requests to this
  * peer (a collision would mix two answers up). */
-size_t client_new_token(tern_client *cli, const tern_addr *peer, uint8_t token[TERN_TOKEN_MAX]) {
+size_t tern_cl_new_token(tern_client *cli, const tern_addr *peer, uint8_t token[TERN_TOKEN_MAX]) {
     for (int tries = 0; tries < 8; tries++) {
         size_t tl = tern_endpoint_new_token(cli->ep, token);
         if (!client_find_token(cli, peer, token, tl)) return tl;
@@ -140,7 +140,7 @@ static int client_send_now(tern_client *cli, client_slot *s, uint64_t now_ms) {
     if (s->state == SLOT_OBS_DEREGISTER &&
         (rc = tern_msgb_set_uint(&b, TERN_OPT_OBSERVE, TERN_OBSERVE_DEREGISTER)) < 0)
         return rc;
-    if (s->block1 && (rc = block1_fill(s, &b)) < 0) return rc;
+    if (s->block1 && (rc = tern_cl_block1_fill(s, &b)) < 0) return rc;
     /* RFC 7959 section 2.6: the rest of a notification comes from a plain
      * GET (no Observe: it must not register again) under its own token. */
     bool obs_fetch = s->b2_obs_fetch && s->state == SLOT_OBS_ACTIVE;
@@ -148,7 +148,7 @@ static int client_send_now(tern_client *cli, client_slot *s, uint64_t now_ms) {
     if (obs_fetch) {
         if ((rc = tern_msgb_set_token(&b, s->b2_token, s->b2_token_len)) < 0) return rc;
     }
-    if ((s->b2_active || obs_fetch) && (rc = block2_fill(s, &b)) < 0) return rc;
+    if ((s->b2_active || obs_fetch) && (rc = tern_cl_block2_fill(s, &b)) < 0) return rc;
     /* One CON of a slot in flight at a time: a re-registration replaces a
      * registration the server never answered. */
     client_cancel_tx(cli, s);
@@ -161,7 +161,7 @@ static int client_send_now(tern_client *cli, client_slot *s, uint64_t now_ms) {
     return 0;
 }
 
-int client_transmit(tern_client *cli, client_slot *s, uint64_t now_ms) {
+int tern_cl_transmit(tern_client *cli, client_slot *s, uint64_t now_ms) {
     if (cli->in_endpoint) {
         s->send_pending = true;
         return 0;
@@ -173,24 +173,24 @@ int client_transmit(tern_client *cli, client_slot *s, uint64_t now_ms) {
 /* RFC 7959: each block is a request of its own with a fresh token, so that a
  * late answer to an earlier block never matches the current one (RFC 7252
  * section 5.3.2; see block1.c). */
-void client_send_next(client_slot *s, uint64_t now_ms) {
+void tern_cl_send_next(client_slot *s, uint64_t now_ms) {
     uint8_t token[TERN_TOKEN_MAX];
-    size_t tl = client_new_token(s->cli, &s->peer, token);
+    size_t tl = tern_cl_new_token(s->cli, &s->peer, token);
     /* The endpoint's tokens have a fixed length, so the stored request's
      * token is rewritten in place. */
     if (tl == 0 || tl != s->token_len) {
-        client_finish(s, TERN_E_FULL, NULL, now_ms);
+        tern_cl_finish(s, TERN_E_FULL, NULL, now_ms);
         return;
     }
     memcpy(s->token, token, tl);
     memcpy(s->req + TERN_HEADER_LEN, token, tl);
-    int rc = client_transmit(s->cli, s, now_ms);
-    if (rc < 0) client_finish(s, rc, NULL, now_ms);
+    int rc = tern_cl_transmit(s->cli, s, now_ms);
+    if (rc < 0) tern_cl_finish(s, rc, NULL, now_ms);
 }
 
 /* ---- delivering ------------------------------------------------------------- */
 
-bool client_deliver(client_slot *s, int err, const tern_msg *resp, bool observing,
+bool tern_cl_deliver(client_slot *s, int err, const tern_msg *resp, bool observing,
                     uint64_t now_ms) {
     tern_client_event ev = {.err = err, .resp = resp, .peer = &s->peer, .observing = observing};
     uint32_t seq;
@@ -204,14 +204,14 @@ bool client_deliver(client_slot *s, int err, const tern_msg *resp, bool observin
         ev.observe = s->b2_seq;
     }
     s->b2_deliver_seq = false;
-    tern_req id = s->id;
+    tern_client_op_id id = s->id;
     if (s->fn) s->fn(s->ctx, s->cli, id, &ev, now_ms);
     /* The callback may have cancelled this request and started another in
      * the same slot. */
     return s->id == id && s->state != SLOT_FREE && s->state != SLOT_ZOMBIE;
 }
 
-void client_release(client_slot *s) {
+void tern_cl_release(client_slot *s) {
     s->send_pending = false;
     s->fn = NULL;
     s->deadline = UINT64_MAX;
@@ -225,8 +225,8 @@ void client_release(client_slot *s) {
     if (s->tx_count == 0) s->state = SLOT_FREE;
 }
 
-void client_finish(client_slot *s, int err, const tern_msg *resp, uint64_t now_ms) {
-    if (client_deliver(s, err, resp, false, now_ms)) client_release(s);
+void tern_cl_finish(client_slot *s, int err, const tern_msg *resp, uint64_t now_ms) {
+    if (tern_cl_deliver(s, err, resp, false, now_ms)) tern_cl_release(s);
 }
 
 static void client_tx_done(void *ctx, tern_endpoint *ep, tern_tx_status status, uint64_t now_ms) {
@@ -249,16 +249,16 @@ static void client_tx_done(void *ctx, tern_endpoint *ep, tern_tx_status status, 
     switch (s->state) {
     case SLOT_OBS_DEREGISTER:
         /* The observation is gone for us either way. */
-        client_finish(s, TERN_E_CANCELLED, NULL, now_ms);
+        tern_cl_finish(s, TERN_E_CANCELLED, NULL, now_ms);
         break;
     case SLOT_OBS_ACTIVE:
         /* A re-registration failed, yet notifications arrived meanwhile: a
          * timeout is no reason to stop; a RST means the server refuses, an
          * unreachable port that no server is left to notify us. */
-        if (status != TERN_TX_TIMEOUT) client_finish(s, err, NULL, now_ms);
+        if (status != TERN_TX_TIMEOUT) tern_cl_finish(s, err, NULL, now_ms);
         break;
     default:
-        client_finish(s, err, NULL, now_ms);
+        tern_cl_finish(s, err, NULL, now_ms);
         break;
     }
     cli->in_endpoint--;
@@ -266,9 +266,9 @@ static void client_tx_done(void *ctx, tern_endpoint *ep, tern_tx_status status, 
 
 /* ---- starting ------------------------------------------------------------- */
 
-int client_start(tern_client *cli, const tern_addr *peer, tern_msgb *req, uint32_t timeout_ms,
+int tern_cl_start(tern_client *cli, const tern_addr *peer, tern_msgb *req, uint32_t timeout_ms,
                  tern_client_fn fn, void *ctx, uint64_t now_ms, client_state state,
-                 uint8_t *body, size_t body_cap, tern_req *id) {
+                 uint8_t *body, size_t body_cap, tern_client_op_id *id) {
     if (!cli || !peer || !req || !fn) return TERN_E_INVAL;
     if (req->type != TERN_TYPE_CON && req->type != TERN_TYPE_NON) return TERN_E_INVAL;
     if (!tern_code_is_request(req->code)) return TERN_E_INVAL;
@@ -278,7 +278,7 @@ int client_start(tern_client *cli, const tern_addr *peer, tern_msgb *req, uint32
     if (!s) return TERN_E_FULL;
 
     uint8_t token[TERN_TOKEN_MAX];
-    size_t tl = client_new_token(cli, peer, token);
+    size_t tl = tern_cl_new_token(cli, peer, token);
     if (tl == 0) return TERN_E_FULL;
     int rc = tern_msgb_set_token(req, token, tl);
     if (rc < 0) return rc;
@@ -300,7 +300,7 @@ int client_start(tern_client *cli, const tern_addr *peer, tern_msgb *req, uint32
      * block-wise (plain requests only: an observation's payload-less GET
      * never needs it). */
     if (rc == TERN_E_NOSPACE && state == SLOT_REQUEST && req->payload_len > 0)
-        rc = block1_setup(cli, s, req);
+        rc = tern_cl_block1_setup(cli, s, req);
     if (rc < 0) return rc;
 
     memset(&s->peer, 0, sizeof s->peer);
@@ -318,9 +318,9 @@ int client_start(tern_client *cli, const tern_addr *peer, tern_msgb *req, uint32
     s->fn = fn;
     s->ctx = ctx;
     s->has_last = false;
-    rc = client_transmit(cli, s, now_ms);
+    rc = tern_cl_transmit(cli, s, now_ms);
     if (rc < 0) {
-        client_release(s);
+        tern_cl_release(s);
         return rc;
     }
     if (id) *id = s->id;
@@ -336,12 +336,12 @@ int tern_client_handle_response(tern_client *cli, const tern_addr *peer, const t
     if (!s) return TERN_E_REJECT;
     cli->in_endpoint++;
     if (s->state == SLOT_REQUEST)
-        request_on_response(s, resp, now_ms);
+        tern_cl_request_on_response(s, resp, now_ms);
     else if (s->b2_obs_fetch && (resp->token_len != s->token_len ||
                                  memcmp(resp->token, s->token, s->token_len) != 0))
-        block2_obs_on_response(s, resp, now_ms);
+        tern_cl_block2_obs_on_response(s, resp, now_ms);
     else
-        observe_on_response(s, resp, now_ms);
+        tern_cl_observe_on_response(s, resp, now_ms);
     cli->in_endpoint--;
     return 0;
 }
@@ -357,7 +357,7 @@ void tern_client_handle_reset(tern_client *cli, const tern_addr *peer, uint16_t 
             s->send_pending || s->mid != mid || !tern_addr_equal(&s->peer, peer))
             continue;
         cli->in_endpoint++;
-        client_finish(s, s->state == SLOT_OBS_DEREGISTER ? TERN_E_CANCELLED : TERN_E_RESET, NULL,
+        tern_cl_finish(s, s->state == SLOT_OBS_DEREGISTER ? TERN_E_CANCELLED : TERN_E_RESET, NULL,
                       now_ms);
         cli->in_endpoint--;
         return;
@@ -378,7 +378,7 @@ void tern_client_handle_unreachable(tern_client *cli, const tern_addr *peer, uin
         if (s->state == SLOT_FREE || s->state == SLOT_ZOMBIE || s->send_pending ||
             !tern_addr_equal(&s->peer, peer))
             continue;
-        client_finish(s, s->state == SLOT_OBS_DEREGISTER ? TERN_E_CANCELLED : TERN_E_UNREACHABLE,
+        tern_cl_finish(s, s->state == SLOT_OBS_DEREGISTER ? TERN_E_CANCELLED : TERN_E_UNREACHABLE,
                       NULL, now_ms);
     }
     cli->in_endpoint--;
@@ -413,30 +413,30 @@ void tern_client_tick(tern_client *cli, uint64_t now_ms) {
             s->send_pending = false;
             int rc = client_send_now(cli, s, now_ms);
             if (rc < 0) {
-                client_finish(s, rc, NULL, now_ms);
+                tern_cl_finish(s, rc, NULL, now_ms);
                 continue;
             }
         }
         if (s->deadline > now_ms) continue;
         if (s->state == SLOT_REQUEST)
-            client_finish(s, TERN_E_TIMEOUT, NULL, now_ms);
+            tern_cl_finish(s, TERN_E_TIMEOUT, NULL, now_ms);
         else
-            observe_on_timer(s, now_ms);
+            tern_cl_observe_on_timer(s, now_ms);
     }
 }
 
 /* ---- cancelling ------------------------------------------------------------ */
 
-int tern_client_cancel(tern_client *cli, tern_req id, uint64_t now_ms) {
+int tern_client_cancel(tern_client *cli, tern_client_op_id id, uint64_t now_ms) {
     (void)now_ms;
     if (!cli) return TERN_E_INVAL;
     client_slot *s = client_find_id(cli, id);
     if (!s) return TERN_E_NOTFOUND;
-    client_release(s);
+    tern_cl_release(s);
     return 0;
 }
 
-int tern_client_deregister(tern_client *cli, tern_req id, uint64_t now_ms) {
+int tern_client_deregister(tern_client *cli, tern_client_op_id id, uint64_t now_ms) {
     if (!cli) return TERN_E_INVAL;
     client_slot *s = client_find_id(cli, id);
     if (!s) return TERN_E_NOTFOUND;
@@ -448,7 +448,7 @@ int tern_client_deregister(tern_client *cli, tern_req id, uint64_t now_ms) {
     s->b2_obs_fetch = false;
     s->state = SLOT_OBS_DEREGISTER;
     s->deadline = now_ms + s->timeout_ms;
-    int rc = client_transmit(cli, s, now_ms);
+    int rc = tern_cl_transmit(cli, s, now_ms);
     if (rc < 0) {
         s->state = prev;
         s->deadline = prev_deadline;

@@ -28,7 +28,7 @@ typedef enum client_state {
 
 typedef struct client_slot {
     tern_client *cli;
-    tern_req id;
+    tern_client_op_id id;
     client_state state;
     tern_addr peer;
     uint8_t token[TERN_TOKEN_MAX];
@@ -70,7 +70,7 @@ typedef struct client_slot {
     uint8_t b2_restarts;   /* restarts after an ETag change */
     /* Section 2.6: an observation fetching the rest of a notification. */
     bool b2_obs_fetch;     /* the GET with b2_token is in progress */
-    bool b2_deliver_seq;   /* client_deliver: report b2_seq as Observe */
+    bool b2_deliver_seq;   /* tern_cl_deliver: report b2_seq as Observe */
     uint8_t b2_token_len;
     uint8_t b2_token[TERN_TOKEN_MAX];
     uint32_t b2_seq;       /* Observe of the notification being completed */
@@ -81,63 +81,63 @@ struct tern_client {
     tern_client_config cfg;
     client_slot *slots;
     uint8_t *store;
-    tern_req next_id;
+    tern_client_op_id next_id;
     unsigned in_endpoint;  /* > 0 while inside one of the endpoint's callbacks */
 };
 
 /* client.c: the table and the plumbing. */
 /* body/body_cap: the caller's buffer for Block2 reassembly, or NULL. */
-int client_start(tern_client *cli, const tern_addr *peer, tern_msgb *req, uint32_t timeout_ms,
+int tern_cl_start(tern_client *cli, const tern_addr *peer, tern_msgb *req, uint32_t timeout_ms,
                  tern_client_fn fn, void *ctx, uint64_t now_ms, client_state state,
-                 uint8_t *body, size_t body_cap, tern_req *id);
+                 uint8_t *body, size_t body_cap, tern_client_op_id *id);
 /* Send the message the slot's state calls for (stored request, or with
  * Observe=1 when deregistering); deferred to the next tick inside an
  * endpoint callback. 0 or the endpoint's error. */
-int client_transmit(tern_client *cli, client_slot *s, uint64_t now_ms);
+int tern_cl_transmit(tern_client *cli, client_slot *s, uint64_t now_ms);
 /* Call fn; false when the callback released or reused the slot meanwhile. */
-bool client_deliver(client_slot *s, int err, const tern_msg *resp, bool observing,
+bool tern_cl_deliver(client_slot *s, int err, const tern_msg *resp, bool observing,
                     uint64_t now_ms);
 /* Last call for the slot (observing false), then release it. */
-void client_finish(client_slot *s, int err, const tern_msg *resp, uint64_t now_ms);
-void client_release(client_slot *s);
+void tern_cl_finish(client_slot *s, int err, const tern_msg *resp, uint64_t now_ms);
+void tern_cl_release(client_slot *s);
 
 /* Send the stored request again, as the next block of a block-wise
  * transfer, under a fresh token; finishes the slot on failure. */
-void client_send_next(client_slot *s, uint64_t now_ms);
+void tern_cl_send_next(client_slot *s, uint64_t now_ms);
 /* A fresh token (section 5.3.1), unique among our requests to peer:
  * its length, or 0 if none could be found. */
-size_t client_new_token(tern_client *cli, const tern_addr *peer, uint8_t token[TERN_TOKEN_MAX]);
+size_t tern_cl_new_token(tern_client *cli, const tern_addr *peer, uint8_t token[TERN_TOKEN_MAX]);
 
 /* request.c */
-void request_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms);
+void tern_cl_request_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms);
 
 /* block1.c (RFC 7959 Block1) */
 /* req did not fit max_request_size: store it without payload into s->req and
  * plan the blocks. The encoded length, or TERN_E_NOSPACE when block-wise
  * cannot help (options alone too large, the caller's own Block1, too many
  * blocks). */
-int block1_setup(tern_client *cli, client_slot *s, tern_msgb *req);
+int tern_cl_block1_setup(tern_client *cli, client_slot *s, tern_msgb *req);
 /* Add Block1 (and Size1 on block 0) and the block's payload to b, the
  * stored request. */
-int block1_fill(const client_slot *s, tern_msgb *b);
+int tern_cl_block1_fill(const client_slot *s, tern_msgb *b);
 /* The answer to one block: send the next, restart smaller, or deliver. */
-void block1_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms);
+void tern_cl_block1_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms);
 
 /* block2.c (RFC 7959 Block2 reassembly) */
 /* Add Block2 NUM (from the bytes assembled) and the server's SZX to b. */
-int block2_fill(const client_slot *s, tern_msgb *b);
+int tern_cl_block2_fill(const client_slot *s, tern_msgb *b);
 /* An answer while reassembling: append and ask for the next block, restart,
  * or deliver the whole body. */
-void block2_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms);
+void tern_cl_block2_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms);
 
 /* A fresh notification (section 2.6): true when it is block 0 of a larger
  * body, whose rest is now being fetched (it is delivered later). */
-bool block2_obs_start(client_slot *s, const tern_msg *resp, uint32_t seq, uint64_t now_ms);
+bool tern_cl_block2_obs_start(client_slot *s, const tern_msg *resp, uint32_t seq, uint64_t now_ms);
 /* The answer to such a fetch (matched by b2_token). */
-void block2_obs_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms);
+void tern_cl_block2_obs_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms);
 
 /* observe.c */
-void observe_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms);
-void observe_on_timer(client_slot *s, uint64_t now_ms);
+void tern_cl_observe_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms);
+void tern_cl_observe_on_timer(client_slot *s, uint64_t now_ms);
 
 #endif

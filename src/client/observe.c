@@ -21,21 +21,21 @@
 
 int tern_client_observe(tern_client *cli, const tern_addr *peer, tern_msgb *req,
                         uint32_t timeout_ms, tern_client_fn fn, void *ctx, uint64_t now_ms,
-                        tern_req *id) {
+                        tern_client_op_id *id) {
     if (!req) return TERN_E_INVAL;
     int rc = tern_msgb_set_uint(req, TERN_OPT_OBSERVE, TERN_OBSERVE_REGISTER);
     if (rc < 0) return rc;
-    return client_start(cli, peer, req, timeout_ms, fn, ctx, now_ms, SLOT_OBS_REGISTER, NULL, 0,
+    return tern_cl_start(cli, peer, req, timeout_ms, fn, ctx, now_ms, SLOT_OBS_REGISTER, NULL, 0,
                         id);
 }
 
 int tern_client_observe_body(tern_client *cli, const tern_addr *peer, tern_msgb *req,
                              uint8_t *body, size_t body_cap, uint32_t timeout_ms,
-                             tern_client_fn fn, void *ctx, uint64_t now_ms, tern_req *id) {
+                             tern_client_fn fn, void *ctx, uint64_t now_ms, tern_client_op_id *id) {
     if (!req || !body) return TERN_E_INVAL;
     int rc = tern_msgb_set_uint(req, TERN_OPT_OBSERVE, TERN_OBSERVE_REGISTER);
     if (rc < 0) return rc;
-    return client_start(cli, peer, req, timeout_ms, fn, ctx, now_ms, SLOT_OBS_REGISTER, body,
+    return tern_cl_start(cli, peer, req, timeout_ms, fn, ctx, now_ms, SLOT_OBS_REGISTER, body,
                         body_cap, id);
 }
 
@@ -47,7 +47,7 @@ static void observe_arm(client_slot *s, const tern_msg *resp, uint64_t now_ms) {
     s->deadline = now_ms + (uint64_t)max_age * 1000u + s->cli->cfg.observe_margin_ms;
 }
 
-void observe_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms) {
+void tern_cl_observe_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms) {
     uint32_t seq;
     bool has_obs = tern_msg_get_uint(resp, TERN_OPT_OBSERVE, &seq) == 0;
     bool success = TERN_CODE_CLASS(resp->code) == 2;
@@ -57,7 +57,7 @@ void observe_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms) 
          * Observe; the answer to it does not (it is a plain GET response),
          * and a piggybacked answer is ours whatever it carries. */
         if (has_obs && resp->type != TERN_TYPE_ACK) return;
-        client_finish(s, TERN_E_CANCELLED, resp, now_ms);
+        tern_cl_finish(s, TERN_E_CANCELLED, resp, now_ms);
         return;
     }
 
@@ -75,10 +75,10 @@ void observe_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms) 
             s->b2_len = 0;
             s->b2_restarts = 0;
             s->deadline = now_ms + s->timeout_ms;
-            block2_on_response(s, resp, now_ms);
+            tern_cl_block2_on_response(s, resp, now_ms);
             return;
         }
-        client_finish(s, 0, resp, now_ms);
+        tern_cl_finish(s, 0, resp, now_ms);
         return;
     }
 
@@ -97,11 +97,11 @@ void observe_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms) 
     observe_arm(s, resp, now_ms);
     /* RFC 7959 section 2.6: block 0 of a larger body is delivered once the
      * rest is in (tern_client_observe_body). */
-    if (block2_obs_start(s, resp, seq, now_ms)) return;
-    (void)client_deliver(s, 0, resp, true, now_ms);
+    if (tern_cl_block2_obs_start(s, resp, seq, now_ms)) return;
+    (void)tern_cl_deliver(s, 0, resp, true, now_ms);
 }
 
-void observe_on_timer(client_slot *s, uint64_t now_ms) {
+void tern_cl_observe_on_timer(client_slot *s, uint64_t now_ms) {
     switch (s->state) {
     case SLOT_OBS_ACTIVE: {
         /* Max-Age ran out without a notification: ask again, same token.
@@ -110,15 +110,15 @@ void observe_on_timer(client_slot *s, uint64_t now_ms) {
         s->b2_obs_fetch = false;
         s->state = SLOT_OBS_REREGISTER;
         s->deadline = now_ms + s->timeout_ms;
-        int rc = client_transmit(s->cli, s, now_ms);
-        if (rc < 0) client_finish(s, rc, NULL, now_ms);
+        int rc = tern_cl_transmit(s->cli, s, now_ms);
+        if (rc < 0) tern_cl_finish(s, rc, NULL, now_ms);
         break;
     }
     case SLOT_OBS_DEREGISTER:
-        client_finish(s, TERN_E_CANCELLED, NULL, now_ms);
+        tern_cl_finish(s, TERN_E_CANCELLED, NULL, now_ms);
         break;
     default: /* no answer to the registration or re-registration */
-        client_finish(s, TERN_E_TIMEOUT, NULL, now_ms);
+        tern_cl_finish(s, TERN_E_TIMEOUT, NULL, now_ms);
         break;
     }
 }

@@ -12,13 +12,13 @@
 
 int tern_client_request(tern_client *cli, const tern_addr *peer, tern_msgb *req,
                         uint32_t timeout_ms, tern_client_fn fn, void *ctx, uint64_t now_ms,
-                        tern_req *id) {
-    return client_start(cli, peer, req, timeout_ms, fn, ctx, now_ms, SLOT_REQUEST, NULL, 0, id);
+                        tern_client_op_id *id) {
+    return tern_cl_start(cli, peer, req, timeout_ms, fn, ctx, now_ms, SLOT_REQUEST, NULL, 0, id);
 }
 
 int tern_client_request_body(tern_client *cli, const tern_addr *peer, tern_msgb *req,
                              uint8_t *body, size_t body_cap, uint32_t timeout_ms,
-                             tern_client_fn fn, void *ctx, uint64_t now_ms, tern_req *id) {
+                             tern_client_fn fn, void *ctx, uint64_t now_ms, tern_client_op_id *id) {
     if (!req || !body) return TERN_E_INVAL;
     /* RFC 7959 section 2.4 continues GET and FETCH (RFC 8132 section 2.3.2)
      * by repeating the request with Block2; for other methods a later
@@ -33,18 +33,18 @@ int tern_client_request_body(tern_client *cli, const tern_addr *peer, tern_msgb 
         for (size_t k = 0; k < req->opts[i].len; k++) v = v << 8 | (uint32_t)req->opts[i].val[k];
         if (v >> 4) return TERN_E_INVAL;
     }
-    return client_start(cli, peer, req, timeout_ms, fn, ctx, now_ms, SLOT_REQUEST, body,
+    return tern_cl_start(cli, peer, req, timeout_ms, fn, ctx, now_ms, SLOT_REQUEST, body,
                         body_cap, id);
 }
 
-void request_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms) {
+void tern_cl_request_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms) {
     if (s->block1) {
-        block1_on_response(s, resp, now_ms);
+        tern_cl_block1_on_response(s, resp, now_ms);
         return;
     }
     if (s->b2_buf) {
-        block2_on_response(s, resp, now_ms);
+        tern_cl_block2_on_response(s, resp, now_ms);
         return;
     }
-    client_finish(s, 0, resp, now_ms);
+    tern_cl_finish(s, 0, resp, now_ms);
 }

@@ -25,7 +25,7 @@ static uint32_t d_bucket(const tern_endpoint *ep, const tern_addr *peer, uint16_
     return ep_hash_addr_mid(ep->seed, peer, mid) & ep->d.mask;
 }
 
-void ep_dedups_init(ep_dedups *t) {
+void tern_ep_dedups_init(ep_dedups *t) {
     for (uint32_t i = 0; i <= t->mask; i++) t->buckets[i] = EP_NONE;
     for (uint32_t i = 0; i < t->cap; i++) {
         memset(&t->v[i], 0, sizeof t->v[i]);
@@ -71,7 +71,7 @@ static void d_free(ep_dedups *t, uint32_t di) {
     t->free_head = di;
 }
 
-uint32_t ep_dedup_lookup(tern_endpoint *ep, const tern_addr *peer, uint16_t mid, uint64_t now) {
+uint32_t tern_ep_dedup_lookup(tern_endpoint *ep, const tern_addr *peer, uint16_t mid, uint64_t now) {
     ep_dedups *t = &ep->d;
     for (uint32_t i = t->buckets[d_bucket(ep, peer, mid)]; i != EP_NONE; i = t->v[i].hnext) {
         ep_dedup *e = &t->v[i];
@@ -87,7 +87,7 @@ uint32_t ep_dedup_lookup(tern_endpoint *ep, const tern_addr *peer, uint16_t mid,
     return EP_NONE;
 }
 
-void ep_dedup_tick(tern_endpoint *ep, uint64_t now) {
+void tern_ep_dedup_tick(tern_endpoint *ep, uint64_t now) {
     ep_dedups *t = &ep->d;
     while (t->ring_n > 0) {
         uint32_t di = t->ring[t->ring_head];
@@ -99,10 +99,10 @@ void ep_dedup_tick(tern_endpoint *ep, uint64_t now) {
     }
 }
 
-uint32_t ep_dedup_insert(tern_endpoint *ep, const tern_addr *peer, uint16_t mid, uint8_t kind,
+uint32_t tern_ep_dedup_insert(tern_endpoint *ep, const tern_addr *peer, uint16_t mid, uint8_t kind,
                          uint64_t lifetime, uint64_t now) {
     ep_dedups *t = &ep->d;
-    ep_dedup_tick(ep, now);
+    tern_ep_dedup_tick(ep, now);
     for (uint32_t k = 0; t->ring_n == t->cap && k < t->cap; k++) {
         uint32_t di = ring_pop(t);
         ep_dedup *e = &t->v[di];
@@ -132,24 +132,24 @@ uint32_t ep_dedup_insert(tern_endpoint *ep, const tern_addr *peer, uint16_t mid,
     return di;
 }
 
-void ep_dedup_replay(tern_endpoint *ep, uint32_t di) {
+void tern_ep_dedup_replay(tern_endpoint *ep, uint32_t di) {
     ep_dedup *e = &ep->d.v[di];
     switch (e->kind) {
     case EP_D_NOACK:
         /* Section 5.2.2: the request is still being worked on; the peer is
          * retransmitting, so acknowledge now instead of waiting. */
         if (e->pending != EP_NONE) {
-            ep_pend_ack_now(ep, e->pending);
+            tern_ep_pend_ack_now(ep, e->pending);
         } else {
             e->kind = EP_D_EMPTY_ACK;
-            ep_emit_empty(ep, &e->peer, TERN_TYPE_ACK, e->mid);
+            tern_ep_emit_empty(ep, &e->peer, TERN_TYPE_ACK, e->mid);
         }
         break;
     case EP_D_EMPTY_ACK:
-        ep_emit_empty(ep, &e->peer, TERN_TYPE_ACK, e->mid);
+        tern_ep_emit_empty(ep, &e->peer, TERN_TYPE_ACK, e->mid);
         break;
     case EP_D_RESPONSE:
-        ep_emit(ep, &e->peer, ep_dedup_buf(ep, di), e->len);
+        tern_ep_emit(ep, &e->peer, ep_dedup_buf(ep, di), e->len);
         break;
     default:
         break;

@@ -149,12 +149,12 @@ tern_endpoint *tern_endpoint_new(const tern_endpoint_config *cfg,
     ep->mem = mem;
     layout(ep, cfg, &a);
 
-    ep_peers_init(&ep->peers);
-    ep_xchs_init(&ep->x);
-    ep_dedups_init(&ep->d);
-    ep_pends_init(&ep->p);
-    ep_txq_init(&ep->txq, ep->txq.buf, cfg->tx_queue_bytes);
-    ep->seed = ep_random32(ep);
+    tern_ep_peers_init(&ep->peers);
+    tern_ep_xchs_init(&ep->x);
+    tern_ep_dedups_init(&ep->d);
+    tern_ep_pends_init(&ep->p);
+    tern_ep_txq_init(&ep->txq, ep->txq.buf, cfg->tx_queue_bytes);
+    ep->seed = tern_ep_random32(ep);
     return ep;
 }
 
@@ -162,20 +162,20 @@ void tern_endpoint_free(tern_endpoint *ep) {
     if (ep == NULL) return;
     /* done(CANCELLED) callbacks may try to send: they get TERN_E_STATE. */
     ep->closing = true;
-    ep_xch_cancel_all(ep, ep->last_now);
+    tern_ep_xch_cancel_all(ep, ep->last_now);
     free(ep->mem);
 }
 
 /* ---- shared helpers ----------------------------------------------------- */
 
-uint32_t ep_random32(tern_endpoint *ep) {
+uint32_t tern_ep_random32(tern_endpoint *ep) {
     uint8_t b[4] = {0, 0, 0, 0};
     ep->cfg.random(ep->cfg.random_ctx, b, sizeof b);
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
-int ep_emit(tern_endpoint *ep, const tern_addr *peer, const uint8_t *data, size_t len) {
-    if (ep_txq_push(&ep->txq, peer, data, len) < 0) {
+int tern_ep_emit(tern_endpoint *ep, const tern_addr *peer, const uint8_t *data, size_t len) {
+    if (tern_ep_txq_push(&ep->txq, peer, data, len) < 0) {
         ep->stats.tx_dropped++;
         return TERN_E_FULL;
     }
@@ -187,21 +187,21 @@ int ep_emit(tern_endpoint *ep, const tern_addr *peer, const uint8_t *data, size_
     return 0;
 }
 
-void ep_emit_empty(tern_endpoint *ep, const tern_addr *peer, uint8_t type, uint16_t mid) {
-    uint8_t b[4] = {(uint8_t)(TERN_VERSION << 6 | (type & 3u) << 4), TERN_CODE_EMPTY,
+void tern_ep_emit_empty(tern_endpoint *ep, const tern_addr *peer, uint8_t type, uint16_t mid) {
+    uint8_t b[4] = {(uint8_t)(TERN_PROTOCOL_VERSION << 6 | (type & 3u) << 4), TERN_CODE_EMPTY,
                     (uint8_t)(mid >> 8), (uint8_t)mid};
-    ep_emit(ep, peer, b, sizeof b);
+    tern_ep_emit(ep, peer, b, sizeof b);
 }
 
-int ep_send_non(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m) {
-    uint32_t pi = ep_peer_get(ep, peer);
+int tern_ep_send_non(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m) {
+    uint32_t pi = tern_ep_peer_get(ep, peer);
     if (pi == EP_NONE) return TERN_E_FULL;
     ep_peer *p = &ep->peers.v[pi];
     m->type = TERN_TYPE_NON;
     m->mid = p->next_mid;
     int n = tern_msgb_encode(m, ep->scratch, ep->cfg.max_message);
     if (n < 0) return n;
-    if (ep_emit(ep, peer, ep->scratch, (size_t)n) < 0) return TERN_E_FULL;
+    if (tern_ep_emit(ep, peer, ep->scratch, (size_t)n) < 0) return TERN_E_FULL;
     p->next_mid++;
     return 0;
 }
@@ -213,11 +213,11 @@ int ep_send_non(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m) {
 static void recv_response(tern_endpoint *ep, const tern_addr *peer, const tern_msg *msg,
                           uint64_t now) {
     bool con = msg->type == TERN_TYPE_CON;
-    uint32_t di = ep_dedup_lookup(ep, peer, msg->mid, now);
+    uint32_t di = tern_ep_dedup_lookup(ep, peer, msg->mid, now);
     if (di != EP_NONE) {
         /* Section 4.5: ACK the copy again, do not deliver it twice. */
         ep->stats.duplicates++;
-        if (con) ep_dedup_replay(ep, di);
+        if (con) tern_ep_dedup_replay(ep, di);
         return;
     }
     int rc = TERN_E_REJECT;
@@ -226,12 +226,12 @@ static void recv_response(tern_endpoint *ep, const tern_addr *peer, const tern_m
         /* Section 5.3.2/4.2: a response nobody asked for; RST makes the
          * sender stop (and an observer registration end, RFC 7641 3.6). */
         ep->stats.rejected++;
-        if (con) ep_emit_empty(ep, peer, TERN_TYPE_RST, msg->mid);
+        if (con) tern_ep_emit_empty(ep, peer, TERN_TYPE_RST, msg->mid);
         return;
     }
-    (void)ep_dedup_insert(ep, peer, msg->mid, con ? EP_D_EMPTY_ACK : EP_D_SEEN,
+    (void)tern_ep_dedup_insert(ep, peer, msg->mid, con ? EP_D_EMPTY_ACK : EP_D_SEEN,
                           con ? ep->cfg.exchange_lifetime_ms : ep->cfg.non_lifetime_ms, now);
-    if (con) ep_emit_empty(ep, peer, TERN_TYPE_ACK, msg->mid);
+    if (con) tern_ep_emit_empty(ep, peer, TERN_TYPE_ACK, msg->mid);
 }
 
 int tern_endpoint_recv(tern_endpoint *ep, const tern_addr *peer, const uint8_t *buf,
@@ -251,7 +251,7 @@ int tern_endpoint_recv(tern_endpoint *ep, const tern_addr *peer, const uint8_t *
         /* Section 4.2: "Rejecting a Confirmable message is effected by
          * sending a matching Reset message". */
         if (tern_msg_peek_header(buf, len, &type, &mid) == 0 && type == TERN_TYPE_CON)
-            ep_emit_empty(ep, peer, TERN_TYPE_RST, mid);
+            tern_ep_emit_empty(ep, peer, TERN_TYPE_RST, mid);
         return rc;
     }
     if (ep->cb.on_trace) ep->cb.on_trace(ep->user, false, peer, &m);
@@ -259,22 +259,22 @@ int tern_endpoint_recv(tern_endpoint *ep, const tern_addr *peer, const uint8_t *
     if (m.code == TERN_CODE_EMPTY) {
         switch (m.type) {
         case TERN_TYPE_CON: /* section 4.3: CoAP ping */
-            ep_emit_empty(ep, peer, TERN_TYPE_RST, m.mid);
+            tern_ep_emit_empty(ep, peer, TERN_TYPE_RST, m.mid);
             break;
         case TERN_TYPE_NON: /* section 4.3: meaningless, ignore */
             break;
         default:
-            ep_xch_recv_ack_rst(ep, peer, &m, now_ms);
+            tern_ep_xch_recv_ack_rst(ep, peer, &m, now_ms);
             break;
         }
         return 0;
     }
     if (tern_code_is_request(m.code) && m.type <= TERN_TYPE_NON) {
-        ep_request_recv(ep, peer, &m, now_ms);
+        tern_ep_request_recv(ep, peer, &m, now_ms);
         return 0;
     }
     if (tern_code_is_response(m.code) && m.type != TERN_TYPE_RST) {
-        if (m.type == TERN_TYPE_ACK) ep_xch_recv_ack_rst(ep, peer, &m, now_ms);
+        if (m.type == TERN_TYPE_ACK) tern_ep_xch_recv_ack_rst(ep, peer, &m, now_ms);
         else recv_response(ep, peer, &m, now_ms);
         return 0;
     }
@@ -282,7 +282,7 @@ int tern_endpoint_recv(tern_endpoint *ep, const tern_addr *peer, const uint8_t *
      * what ACK and RST may carry) or a reserved code class (section 12.1):
      * a message format error. */
     ep->stats.rejected++;
-    if (m.type == TERN_TYPE_CON) ep_emit_empty(ep, peer, TERN_TYPE_RST, m.mid);
+    if (m.type == TERN_TYPE_CON) tern_ep_emit_empty(ep, peer, TERN_TYPE_RST, m.mid);
     return TERN_E_FORMAT;
 }
 
@@ -295,7 +295,7 @@ void tern_endpoint_unreachable(tern_endpoint *ep, const tern_addr *peer, uint64_
      * them, wherever the caller keeps it. */
     tern_addr to = *peer;
     ep->stats.unreachable++;
-    ep_xch_unreachable(ep, &to, now_ms);
+    tern_ep_xch_unreachable(ep, &to, now_ms);
     /* NON requests and notifications are not tracked here; their owners
      * decide (the client fails them, the server drops observers). */
     if (ep->cb.on_unreachable) ep->cb.on_unreachable(ep->user, ep, &to, now_ms);
@@ -306,15 +306,15 @@ void tern_endpoint_unreachable(tern_endpoint *ep, const tern_addr *peer, uint64_
 void tern_endpoint_tick(tern_endpoint *ep, uint64_t now_ms) {
     if (ep == NULL || ep->closing) return;
     if (now_ms > ep->last_now) ep->last_now = now_ms;
-    ep_xch_tick(ep, now_ms);
-    ep_pend_tick(ep, now_ms);
-    ep_dedup_tick(ep, now_ms);
+    tern_ep_xch_tick(ep, now_ms);
+    tern_ep_pend_tick(ep, now_ms);
+    tern_ep_dedup_tick(ep, now_ms);
 }
 
 uint64_t tern_endpoint_next_deadline(const tern_endpoint *ep) {
     if (ep == NULL) return UINT64_MAX;
-    uint64_t a = ep_xch_next_deadline(ep);
-    uint64_t b = ep_pend_next_deadline(ep);
+    uint64_t a = tern_ep_xch_next_deadline(ep);
+    uint64_t b = tern_ep_pend_next_deadline(ep);
     return a < b ? a : b;
 }
 
@@ -322,12 +322,12 @@ int tern_endpoint_send(tern_endpoint *ep, uint8_t *buf, size_t cap, tern_addr *p
     if (ep == NULL || (buf == NULL && cap > 0)) return TERN_E_INVAL;
     tern_addr to;
     const uint8_t *data;
-    size_t len = ep_txq_peek(&ep->txq, &to, &data);
+    size_t len = tern_ep_txq_peek(&ep->txq, &to, &data);
     if (len == 0) return 0;
     if (len > cap) return TERN_E_NOSPACE;
     memcpy(buf, data, len);
     if (peer) *peer = to;
-    ep_txq_pop(&ep->txq);
+    tern_ep_txq_pop(&ep->txq);
     return (int)len;
 }
 

@@ -71,12 +71,12 @@ typedef struct ep_txq {
 
 #define EP_TXQ_HDR 32 /* u16 length, u8 address length, pad, 28 address bytes */
 
-void ep_txq_init(ep_txq *q, uint8_t *buf, size_t cap);
+void tern_ep_txq_init(ep_txq *q, uint8_t *buf, size_t cap);
 /* 0, or TERN_E_FULL when the datagram does not fit now. */
-int ep_txq_push(ep_txq *q, const tern_addr *peer, const uint8_t *data, size_t len);
+int tern_ep_txq_push(ep_txq *q, const tern_addr *peer, const uint8_t *data, size_t len);
 /* Oldest datagram without removing it: its length, or 0 when empty. */
-size_t ep_txq_peek(const ep_txq *q, tern_addr *peer, const uint8_t **data);
-void ep_txq_pop(ep_txq *q);
+size_t tern_ep_txq_peek(const ep_txq *q, tern_addr *peer, const uint8_t **data);
+void tern_ep_txq_pop(ep_txq *q);
 
 /* ---- peer.c ------------------------------------------------------------- */
 
@@ -214,62 +214,62 @@ struct tern_endpoint {
 
 /* endpoint.c */
 /* Queue a datagram for the wire (counts tx or tx_dropped, traces it). */
-int ep_emit(tern_endpoint *ep, const tern_addr *peer, const uint8_t *data, size_t len);
+int tern_ep_emit(tern_endpoint *ep, const tern_addr *peer, const uint8_t *data, size_t len);
 /* An Empty ACK or RST carrying mid (sections 4.2, 4.3). */
-void ep_emit_empty(tern_endpoint *ep, const tern_addr *peer, uint8_t type, uint16_t mid);
-uint32_t ep_random32(tern_endpoint *ep);
+void tern_ep_emit_empty(tern_endpoint *ep, const tern_addr *peer, uint8_t type, uint16_t mid);
+uint32_t tern_ep_random32(tern_endpoint *ep);
 /* Send a NON with a fresh MID from the peer table: 0, TERN_E_FULL,
  * TERN_E_NOSPACE or TERN_E_INVAL. */
-int ep_send_non(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m);
+int tern_ep_send_non(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m);
 
 /* peer.c */
-void ep_peers_init(ep_peers *t);
-uint32_t ep_peer_find(const tern_endpoint *ep, const tern_addr *a);
+void tern_ep_peers_init(ep_peers *t);
+uint32_t tern_ep_peer_find(const tern_endpoint *ep, const tern_addr *a);
 /* Find or create; may evict the least recently used idle peer. EP_NONE when
  * every peer has tracked exchanges. */
-uint32_t ep_peer_get(tern_endpoint *ep, const tern_addr *a);
-void ep_peer_hold(tern_endpoint *ep, uint32_t pi);
-void ep_peer_release(tern_endpoint *ep, uint32_t pi);
+uint32_t tern_ep_peer_get(tern_endpoint *ep, const tern_addr *a);
+void tern_ep_peer_hold(tern_endpoint *ep, uint32_t pi);
+void tern_ep_peer_release(tern_endpoint *ep, uint32_t pi);
 
 /* retransmit.c */
-void ep_xchs_init(ep_xchs *t);
+void tern_ep_xchs_init(ep_xchs *t);
 /* Track and send (or queue behind NSTART) a CON; m->mid is assigned. */
-int ep_xch_send(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m, uint64_t now,
+int tern_ep_xch_send(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m, uint64_t now,
                 tern_tx_done_fn done, void *ctx);
 /* An ACK or RST arrived (already parsed and checked). */
-void ep_xch_recv_ack_rst(tern_endpoint *ep, const tern_addr *peer, const tern_msg *msg,
+void tern_ep_xch_recv_ack_rst(tern_endpoint *ep, const tern_addr *peer, const tern_msg *msg,
                          uint64_t now);
-void ep_xch_tick(tern_endpoint *ep, uint64_t now);
-uint64_t ep_xch_next_deadline(const tern_endpoint *ep);
+void tern_ep_xch_tick(tern_endpoint *ep, uint64_t now);
+uint64_t tern_ep_xch_next_deadline(const tern_endpoint *ep);
 /* tern_endpoint_free: end everything with TERN_TX_CANCELLED. */
-void ep_xch_cancel_all(tern_endpoint *ep, uint64_t now);
+void tern_ep_xch_cancel_all(tern_endpoint *ep, uint64_t now);
 /* tern_endpoint_unreachable: end every CON to peer with TERN_TX_UNREACHABLE. */
-void ep_xch_unreachable(tern_endpoint *ep, const tern_addr *peer, uint64_t now);
+void tern_ep_xch_unreachable(tern_endpoint *ep, const tern_addr *peer, uint64_t now);
 
 /* dedup.c */
-void ep_dedups_init(ep_dedups *t);
+void tern_ep_dedups_init(ep_dedups *t);
 /* The live entry for (peer, mid), or EP_NONE (expired entries are dropped
  * here, lazily). */
-uint32_t ep_dedup_lookup(tern_endpoint *ep, const tern_addr *peer, uint16_t mid, uint64_t now);
+uint32_t tern_ep_dedup_lookup(tern_endpoint *ep, const tern_addr *peer, uint16_t mid, uint64_t now);
 /* A new entry of kind, evicting the oldest unpinned one if the table is full;
  * EP_NONE when every entry is pinned by a pending request. */
-uint32_t ep_dedup_insert(tern_endpoint *ep, const tern_addr *peer, uint16_t mid, uint8_t kind,
+uint32_t tern_ep_dedup_insert(tern_endpoint *ep, const tern_addr *peer, uint16_t mid, uint8_t kind,
                          uint64_t lifetime, uint64_t now);
 static inline uint8_t *ep_dedup_buf(tern_endpoint *ep, uint32_t di) {
     return ep->d.bytes + (size_t)di * ep->cfg.max_message;
 }
 /* Answer a duplicate CON the way its first copy was answered. */
-void ep_dedup_replay(tern_endpoint *ep, uint32_t di);
-void ep_dedup_tick(tern_endpoint *ep, uint64_t now);
+void tern_ep_dedup_replay(tern_endpoint *ep, uint32_t di);
+void tern_ep_dedup_tick(tern_endpoint *ep, uint64_t now);
 
 /* pending.c */
-void ep_pends_init(ep_pends *t);
+void tern_ep_pends_init(ep_pends *t);
 /* A CON or NON request (section 5.2): dedup, then on_request. */
-void ep_request_recv(tern_endpoint *ep, const tern_addr *peer, const tern_msg *msg,
+void tern_ep_request_recv(tern_endpoint *ep, const tern_addr *peer, const tern_msg *msg,
                      uint64_t now);
 /* A duplicate arrived while the request is pending: send the owed ACK now. */
-void ep_pend_ack_now(tern_endpoint *ep, uint32_t pi);
-void ep_pend_tick(tern_endpoint *ep, uint64_t now);
-uint64_t ep_pend_next_deadline(const tern_endpoint *ep);
+void tern_ep_pend_ack_now(tern_endpoint *ep, uint32_t pi);
+void tern_ep_pend_tick(tern_endpoint *ep, uint64_t now);
+uint64_t tern_ep_pend_next_deadline(const tern_endpoint *ep);
 
 #endif

@@ -33,7 +33,7 @@ static uint32_t peer_bucket(const tern_endpoint *ep, const tern_addr *a) {
     return ep_hash_addr_mid(ep->seed, a, 0) & ep->peers.mask;
 }
 
-void ep_peers_init(ep_peers *t) {
+void tern_ep_peers_init(ep_peers *t) {
     for (uint32_t i = 0; i <= t->mask; i++) t->buckets[i] = EP_NONE;
     for (uint32_t i = 0; i < t->cap; i++) {
         memset(&t->v[i], 0, sizeof t->v[i]);
@@ -43,7 +43,7 @@ void ep_peers_init(ep_peers *t) {
     t->lru_head = t->lru_tail = EP_NONE;
 }
 
-uint32_t ep_peer_find(const tern_endpoint *ep, const tern_addr *a) {
+uint32_t tern_ep_peer_find(const tern_endpoint *ep, const tern_addr *a) {
     const ep_peers *t = &ep->peers;
     for (uint32_t i = t->buckets[peer_bucket(ep, a)]; i != EP_NONE; i = t->v[i].hnext)
         if (tern_addr_equal(&t->v[i].addr, a)) return i;
@@ -75,9 +75,9 @@ static void hash_unlink(tern_endpoint *ep, uint32_t i) {
     *link = t->v[i].hnext;
 }
 
-uint32_t ep_peer_get(tern_endpoint *ep, const tern_addr *a) {
+uint32_t tern_ep_peer_get(tern_endpoint *ep, const tern_addr *a) {
     ep_peers *t = &ep->peers;
-    uint32_t i = ep_peer_find(ep, a);
+    uint32_t i = tern_ep_peer_find(ep, a);
     if (i != EP_NONE) {
         /* Refresh its place among the idle peers. */
         if (t->v[i].n_xch == 0) {
@@ -100,7 +100,7 @@ uint32_t ep_peer_get(tern_endpoint *ep, const tern_addr *a) {
     memset(p, 0, sizeof *p);
     p->addr = *a;
     p->used = true;
-    p->next_mid = (uint16_t)ep_random32(ep);
+    p->next_mid = (uint16_t)tern_ep_random32(ep);
     p->q_head = p->q_tail = EP_NONE;
     uint32_t b = peer_bucket(ep, a);
     p->hnext = t->buckets[b];
@@ -109,12 +109,12 @@ uint32_t ep_peer_get(tern_endpoint *ep, const tern_addr *a) {
     return i;
 }
 
-void ep_peer_hold(tern_endpoint *ep, uint32_t pi) {
+void tern_ep_peer_hold(tern_endpoint *ep, uint32_t pi) {
     ep_peers *t = &ep->peers;
     if (t->v[pi].n_xch++ == 0) lru_unlink(t, pi);
 }
 
-void ep_peer_release(tern_endpoint *ep, uint32_t pi) {
+void tern_ep_peer_release(tern_endpoint *ep, uint32_t pi) {
     ep_peers *t = &ep->peers;
     if (--t->v[pi].n_xch == 0) lru_append(t, pi);
 }

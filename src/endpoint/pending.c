@@ -3,7 +3,7 @@
  * 5.2.1, 5.2.2, 5.2.3).
  *
  * A new request (after dedup, section 4.5) takes a pending slot and is
- * handed to on_request with a tern_reqid. The answer decides the shape:
+ * handed to on_request with a tern_endpoint_req_id. The answer decides the shape:
  *  - answered during on_request, or later while the ACK is still owed:
  *    piggybacked in the ACK (5.2.1); the bytes are cached in the dedup entry
  *    so that a retransmitted request gets the identical ACK again;
@@ -27,7 +27,7 @@
 
 #include "endpoint/endpoint_int.h"
 
-void ep_pends_init(ep_pends *t) {
+void tern_ep_pends_init(ep_pends *t) {
     for (uint32_t i = 0; i < t->cap; i++) {
         memset(&t->v[i], 0, sizeof t->v[i]);
         t->v[i].gen = 1;
@@ -39,11 +39,11 @@ void ep_pends_init(ep_pends *t) {
     t->ack_head = t->ack_tail = EP_NONE;
 }
 
-static tern_reqid pend_id(const ep_pends *t, uint32_t pi) {
+static tern_endpoint_req_id pend_id(const ep_pends *t, uint32_t pi) {
     return (uint32_t)t->v[pi].gen << 16 | pi;
 }
 
-static uint32_t pend_from_id(const ep_pends *t, tern_reqid id) {
+static uint32_t pend_from_id(const ep_pends *t, tern_endpoint_req_id id) {
     uint32_t pi = id & 0xFFFFu;
     if (pi >= t->cap || !t->v[pi].used || t->v[pi].gen != (uint16_t)(id >> 16)) return EP_NONE;
     return pi;
@@ -93,13 +93,13 @@ static void pend_free(tern_endpoint *ep, uint32_t pi) {
     t->free_head = pi;
 }
 
-void ep_pend_ack_now(tern_endpoint *ep, uint32_t pi) {
+void tern_ep_pend_ack_now(tern_endpoint *ep, uint32_t pi) {
     ep_pend *p = &ep->p.v[pi];
     if (p->ack != EP_ACK_OWED) return;
     ack_unlink(&ep->p, pi);
     p->ack = EP_ACK_SENT;
     if (p->dedup != EP_NONE) ep->d.v[p->dedup].kind = EP_D_EMPTY_ACK;
-    ep_emit_empty(ep, &p->peer, TERN_TYPE_ACK, p->mid);
+    tern_ep_emit_empty(ep, &p->peer, TERN_TYPE_ACK, p->mid);
 }
 
 /* 5.03 with Max-Age, piggybacked for a CON; no state is kept. */
@@ -111,31 +111,31 @@ static void pend_busy(tern_endpoint *ep, const tern_addr *peer, const tern_msg *
     (void)tern_msgb_add_uint(&b, TERN_OPT_MAX_AGE, ep->cfg.busy_max_age_s);
     ep->stats.busy_answers++;
     if (req->type == TERN_TYPE_NON) {
-        (void)ep_send_non(ep, peer, &b);
+        (void)tern_ep_send_non(ep, peer, &b);
         return;
     }
     int n = tern_msgb_encode(&b, ep->scratch, ep->cfg.max_message);
-    if (n > 0) ep_emit(ep, peer, ep->scratch, (size_t)n);
+    if (n > 0) tern_ep_emit(ep, peer, ep->scratch, (size_t)n);
 }
 
-void ep_request_recv(tern_endpoint *ep, const tern_addr *peer, const tern_msg *msg,
+void tern_ep_request_recv(tern_endpoint *ep, const tern_addr *peer, const tern_msg *msg,
                      uint64_t now) {
     ep_pends *t = &ep->p;
     bool con = msg->type == TERN_TYPE_CON;
 
-    uint32_t di = ep_dedup_lookup(ep, peer, msg->mid, now);
+    uint32_t di = tern_ep_dedup_lookup(ep, peer, msg->mid, now);
     if (di != EP_NONE) {
         /* Section 4.5: process once, answer every CON copy the same way;
          * a duplicate NON is silently dropped. */
         ep->stats.duplicates++;
-        if (con) ep_dedup_replay(ep, di);
+        if (con) tern_ep_dedup_replay(ep, di);
         return;
     }
     if (t->free_head == EP_NONE) {
         pend_busy(ep, peer, msg);
         return;
     }
-    di = ep_dedup_insert(ep, peer, msg->mid, con ? EP_D_NOACK : EP_D_SEEN,
+    di = tern_ep_dedup_insert(ep, peer, msg->mid, con ? EP_D_NOACK : EP_D_SEEN,
                          con ? ep->cfg.exchange_lifetime_ms : ep->cfg.non_lifetime_ms, now);
     if (di == EP_NONE) {
         pend_busy(ep, peer, msg);
@@ -165,7 +165,7 @@ void ep_request_recv(tern_endpoint *ep, const tern_addr *peer, const tern_msg *m
     t->age_tail = pi;
     ep->d.v[di].pending = pi;
 
-    tern_reqid id = pend_id(t, pi);
+    tern_endpoint_req_id id = pend_id(t, pi);
     if (ep->cb.on_request) {
         ep->cb.on_request(ep->user, ep, id, peer, msg, now);
     } else {
@@ -180,23 +180,23 @@ void ep_request_recv(tern_endpoint *ep, const tern_addr *peer, const tern_msg *m
     p = &t->v[pi];
     if (p->ack != EP_ACK_OWED || p->in_ack_list) return;
     if (ep->cfg.ack_delay_ms == 0) {
-        ep_pend_ack_now(ep, pi);
+        tern_ep_pend_ack_now(ep, pi);
     } else {
         p->ack_deadline = ep_add_sat(now, ep->cfg.ack_delay_ms);
         ack_append(t, pi);
     }
 }
 
-void ep_pend_tick(tern_endpoint *ep, uint64_t now) {
+void tern_ep_pend_tick(tern_endpoint *ep, uint64_t now) {
     ep_pends *t = &ep->p;
     while (t->ack_head != EP_NONE && t->v[t->ack_head].ack_deadline <= now)
-        ep_pend_ack_now(ep, t->ack_head);
+        tern_ep_pend_ack_now(ep, t->ack_head);
     while (t->age_head != EP_NONE &&
            ep_add_sat(t->v[t->age_head].created, ep->cfg.exchange_lifetime_ms) <= now)
         pend_free(ep, t->age_head);
 }
 
-uint64_t ep_pend_next_deadline(const tern_endpoint *ep) {
+uint64_t tern_ep_pend_next_deadline(const tern_endpoint *ep) {
     const ep_pends *t = &ep->p;
     uint64_t d = UINT64_MAX;
     if (t->ack_head != EP_NONE) d = t->v[t->ack_head].ack_deadline;
@@ -207,11 +207,11 @@ uint64_t ep_pend_next_deadline(const tern_endpoint *ep) {
     return d;
 }
 
-int tern_endpoint_respond(tern_endpoint *ep, tern_reqid id, tern_msgb *resp, uint64_t now_ms) {
+int tern_endpoint_respond(tern_endpoint *ep, tern_endpoint_req_id id, tern_msgb *resp, uint64_t now_ms) {
     return tern_endpoint_respond_tracked(ep, id, resp, now_ms, NULL, NULL);
 }
 
-int tern_endpoint_respond_tracked(tern_endpoint *ep, tern_reqid id, tern_msgb *resp,
+int tern_endpoint_respond_tracked(tern_endpoint *ep, tern_endpoint_req_id id, tern_msgb *resp,
                                   uint64_t now_ms, tern_tx_done_fn done, void *ctx) {
     if (ep == NULL || resp == NULL) return TERN_E_INVAL;
     uint32_t pi = pend_from_id(&ep->p, id);
@@ -234,24 +234,24 @@ int tern_endpoint_respond_tracked(tern_endpoint *ep, tern_reqid id, tern_msgb *r
             ep->d.v[p->dedup].kind = EP_D_RESPONSE;
             ep->d.v[p->dedup].len = (uint16_t)n;
         }
-        ep_emit(ep, &p->peer, buf, (size_t)n);
+        tern_ep_emit(ep, &p->peer, buf, (size_t)n);
     } else if (p->type == TERN_TYPE_CON) {
         /* Section 5.2.2: the empty ACK went out; a separate CON response. */
         tern_addr peer = p->peer;
-        rc = ep_xch_send(ep, &peer, resp, now_ms, done, ctx);
+        rc = tern_ep_xch_send(ep, &peer, resp, now_ms, done, ctx);
         if (rc < 0) return rc;
     } else {
         /* Section 5.2.3: a NON request gets a NON response. */
         resp->type = TERN_TYPE_NON;
         tern_addr peer = p->peer;
-        rc = ep_send_non(ep, &peer, resp);
+        rc = tern_ep_send_non(ep, &peer, resp);
         if (rc < 0) return rc;
     }
     pend_free(ep, pi);
     return 0;
 }
 
-int tern_endpoint_reject(tern_endpoint *ep, tern_reqid id, uint64_t now_ms) {
+int tern_endpoint_reject(tern_endpoint *ep, tern_endpoint_req_id id, uint64_t now_ms) {
     if (ep == NULL) return TERN_E_INVAL;
     uint32_t pi = pend_from_id(&ep->p, id);
     if (pi == EP_NONE) return TERN_E_NOTFOUND;
@@ -266,12 +266,12 @@ int tern_endpoint_reject(tern_endpoint *ep, tern_reqid id, uint64_t now_ms) {
      * (EP_D_SEEN) stays, so a copy of the NON is dropped, not rejected
      * again. */
     ep->stats.rejected++;
-    ep_emit_empty(ep, &p->peer, TERN_TYPE_RST, p->mid);
+    tern_ep_emit_empty(ep, &p->peer, TERN_TYPE_RST, p->mid);
     pend_free(ep, pi);
     return 0;
 }
 
-int tern_endpoint_request_info(const tern_endpoint *ep, tern_reqid id, tern_addr *peer,
+int tern_endpoint_request_info(const tern_endpoint *ep, tern_endpoint_req_id id, tern_addr *peer,
                                uint8_t token[TERN_TOKEN_MAX], uint8_t *token_len) {
     if (ep == NULL) return TERN_E_INVAL;
     uint32_t pi = pend_from_id(&ep->p, id);

@@ -45,7 +45,7 @@ static uint32_t ctx_bucket(const tern_endpoint *ep, const void *ctx) {
     return ep_fmix32(ep->seed ^ (uint32_t)v ^ (uint32_t)(v >> 32)) & ep->x.mask;
 }
 
-void ep_xchs_init(ep_xchs *t) {
+void tern_ep_xchs_init(ep_xchs *t) {
     for (uint32_t i = 0; i <= t->mask; i++) t->buckets[i] = t->cbuckets[i] = EP_NONE;
     for (uint32_t i = 0; i < t->cap; i++) {
         memset(&t->v[i], 0, sizeof t->v[i]);
@@ -132,7 +132,7 @@ static uint64_t initial_timeout(tern_endpoint *ep) {
     /* tern_endpoint_new checks that a * (factor - 1000) fits in 32 bits, so
      * the product with a 32-bit r fits in 64. */
     uint64_t spread = a * (uint64_t)(ep->cfg.ack_random_factor_milli - 1000u);
-    uint64_t r = ep_random32(ep);
+    uint64_t r = tern_ep_random32(ep);
     return a + (r * spread) / 1000u / 4294967296u;
 }
 
@@ -148,7 +148,7 @@ static void xch_start(tern_endpoint *ep, uint32_t xi, uint64_t now) {
     x->timeout = initial_timeout(ep);
     x->deadline = ep_add_sat(now, x->timeout);
     heap_push(&ep->x, xi);
-    ep_emit(ep, &p->addr, xch_bytes(ep, xi), x->len);
+    tern_ep_emit(ep, &p->addr, xch_bytes(ep, xi), x->len);
 }
 
 /* Section 4.7: start queued CONs while the peer is under NSTART. */
@@ -177,7 +177,7 @@ static void xch_release(tern_endpoint *ep, uint32_t xi) {
     x->state = EP_X_FREE;
     x->hnext = t->free_head;
     t->free_head = xi;
-    ep_peer_release(ep, pi);
+    tern_ep_peer_release(ep, pi);
 }
 
 /* End an exchange: free the slot, let the next queued CON go, then tell the
@@ -193,11 +193,11 @@ static void xch_finish(tern_endpoint *ep, uint32_t xi, tern_tx_status st, uint64
     if (done) done(ctx, ep, st, now);
 }
 
-int ep_xch_send(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m, uint64_t now,
+int tern_ep_xch_send(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m, uint64_t now,
                 tern_tx_done_fn done, void *ctx) {
     ep_xchs *t = &ep->x;
     if (t->free_head == EP_NONE) return TERN_E_FULL;
-    uint32_t pi = ep_peer_get(ep, peer);
+    uint32_t pi = tern_ep_peer_get(ep, peer);
     if (pi == EP_NONE) return TERN_E_FULL;
     ep_peer *p = &ep->peers.v[pi];
     uint32_t xi = t->free_head;
@@ -218,7 +218,7 @@ int ep_xch_send(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m, uint64_t
     x->ctx = ctx;
     x->serial = ++ep->serial;
     x->hnext = x->cnext = x->qprev = x->qnext = x->heap_pos = EP_NONE;
-    ep_peer_hold(ep, pi);
+    tern_ep_peer_hold(ep, pi);
     if (ctx != NULL) {
         uint32_t b = ctx_bucket(ep, ctx);
         x->cnext = t->cbuckets[b];
@@ -236,9 +236,9 @@ int ep_xch_send(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m, uint64_t
     return 0;
 }
 
-void ep_xch_recv_ack_rst(tern_endpoint *ep, const tern_addr *peer, const tern_msg *msg,
+void tern_ep_xch_recv_ack_rst(tern_endpoint *ep, const tern_addr *peer, const tern_msg *msg,
                          uint64_t now) {
-    uint32_t pi = ep_peer_find(ep, peer);
+    uint32_t pi = tern_ep_peer_find(ep, peer);
     uint32_t xi = pi != EP_NONE ? xch_find(ep, pi, msg->mid) : EP_NONE;
 
     if (msg->type == TERN_TYPE_RST) {
@@ -262,7 +262,7 @@ void ep_xch_recv_ack_rst(tern_endpoint *ep, const tern_addr *peer, const tern_ms
         (void)ep->cb.on_response(ep->user, ep, peer, msg, now);
         if (xi != EP_NONE) {
             /* on_response may have cancelled it (or more). */
-            pi = ep_peer_find(ep, peer);
+            pi = tern_ep_peer_find(ep, peer);
             xi = pi != EP_NONE ? xch_find(ep, pi, msg->mid) : EP_NONE;
             if (xi != EP_NONE && ep->x.v[xi].serial != serial) xi = EP_NONE;
         }
@@ -270,7 +270,7 @@ void ep_xch_recv_ack_rst(tern_endpoint *ep, const tern_addr *peer, const tern_ms
     if (xi != EP_NONE) xch_finish(ep, xi, TERN_TX_ACKED, now);
 }
 
-void ep_xch_tick(tern_endpoint *ep, uint64_t now) {
+void tern_ep_xch_tick(tern_endpoint *ep, uint64_t now) {
     ep_xchs *t = &ep->x;
     while (t->heap_n > 0 && t->v[t->heap[0]].deadline <= now) {
         uint32_t xi = t->heap[0];
@@ -285,15 +285,15 @@ void ep_xch_tick(tern_endpoint *ep, uint64_t now) {
         x->deadline = ep_add_sat(now, x->timeout);
         heap_down(t, 0);
         ep->stats.retransmissions++;
-        ep_emit(ep, &ep->peers.v[x->peer].addr, xch_bytes(ep, xi), x->len);
+        tern_ep_emit(ep, &ep->peers.v[x->peer].addr, xch_bytes(ep, xi), x->len);
     }
 }
 
-uint64_t ep_xch_next_deadline(const tern_endpoint *ep) {
+uint64_t tern_ep_xch_next_deadline(const tern_endpoint *ep) {
     return ep->x.heap_n ? ep->x.v[ep->x.heap[0]].deadline : UINT64_MAX;
 }
 
-void ep_xch_cancel_all(tern_endpoint *ep, uint64_t now) {
+void tern_ep_xch_cancel_all(tern_endpoint *ep, uint64_t now) {
     for (uint32_t i = 0; i < ep->x.cap; i++)
         if (ep->x.v[i].state != EP_X_FREE) xch_finish(ep, i, TERN_TX_CANCELLED, now);
 }
@@ -305,8 +305,8 @@ void ep_xch_cancel_all(tern_endpoint *ep, uint64_t now) {
  * to be ended too (it would go on the wire for nothing). Only exchanges
  * tracked when the call started (serial <= cutoff) end; a CON sent from a
  * done() is the owner's new decision and stays. */
-void ep_xch_unreachable(tern_endpoint *ep, const tern_addr *peer, uint64_t now) {
-    uint32_t pi = ep_peer_find(ep, peer);
+void tern_ep_xch_unreachable(tern_endpoint *ep, const tern_addr *peer, uint64_t now) {
+    uint32_t pi = tern_ep_peer_find(ep, peer);
     if (pi == EP_NONE) return;
     /* The peer stays pinned (and its index means this peer) while it has
      * exchanges; once the last old one ended, none can match any more. */
@@ -347,12 +347,12 @@ int tern_endpoint_send_msg(tern_endpoint *ep, const tern_addr *peer, tern_msgb *
         if (m->code != TERN_CODE_EMPTY && !tern_code_is_request(m->code) &&
             !tern_code_is_response(m->code))
             return TERN_E_INVAL;
-        return ep_xch_send(ep, peer, m, now_ms, done, ctx);
+        return tern_ep_xch_send(ep, peer, m, now_ms, done, ctx);
     }
     if (m->type == TERN_TYPE_NON) {
         if (cls != 0 && !tern_code_is_response(m->code)) return TERN_E_INVAL;
         if (m->code == TERN_CODE_EMPTY) return TERN_E_INVAL;
-        return ep_send_non(ep, peer, m);
+        return tern_ep_send_non(ep, peer, m);
     }
     return TERN_E_INVAL;
 }

@@ -14,7 +14,7 @@
 
 #include "endpoint/endpoint_int.h"
 
-void ep_txq_init(ep_txq *q, uint8_t *buf, size_t cap) {
+void tern_ep_txq_init(ep_txq *q, uint8_t *buf, size_t cap) {
     q->buf = buf;
     q->cap = cap;
     q->head = q->tail = 0;
@@ -36,7 +36,7 @@ static void txq_write(ep_txq *q, size_t at, const tern_addr *peer, const uint8_t
     memcpy(r + EP_TXQ_HDR, data, len);
 }
 
-int ep_txq_push(ep_txq *q, const tern_addr *peer, const uint8_t *data, size_t len) {
+int tern_ep_txq_push(ep_txq *q, const tern_addr *peer, const uint8_t *data, size_t len) {
     if (len == 0 || len > 0xFFFFu) return TERN_E_INVAL;
     size_t rec = EP_TXQ_HDR + len;
     if (q->n == 0) {
@@ -66,7 +66,7 @@ int ep_txq_push(ep_txq *q, const tern_addr *peer, const uint8_t *data, size_t le
     return 0;
 }
 
-size_t ep_txq_peek(const ep_txq *q, tern_addr *peer, const uint8_t **data) {
+size_t tern_ep_txq_peek(const ep_txq *q, tern_addr *peer, const uint8_t **data) {
     if (q->n == 0) return 0;
     const uint8_t *r = q->buf + q->head;
     size_t len = (size_t)r[0] << 8 | r[1];
@@ -79,7 +79,7 @@ size_t ep_txq_peek(const ep_txq *q, tern_addr *peer, const uint8_t **data) {
     return len;
 }
 
-void ep_txq_pop(ep_txq *q) {
+void tern_ep_txq_pop(ep_txq *q) {
     if (q->n == 0) return;
     const uint8_t *r = q->buf + q->head;
     size_t len = (size_t)r[0] << 8 | r[1];

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-int io_addr_from_sockaddr(const struct sockaddr *sa, int sock_family, tern_addr *out) {
+int tern_iop_addr_from_sockaddr(const struct sockaddr *sa, int sock_family, tern_addr *out) {
     memset(out, 0, sizeof *out);
     if (sock_family == AF_INET6) {
         struct sockaddr_in6 s6;
@@ -57,13 +57,13 @@ int io_addr_from_sockaddr(const struct sockaddr *sa, int sock_family, tern_addr 
     return 0;
 }
 
-void io_addr_set_port(tern_addr *a, uint16_t port) {
+void tern_iop_addr_set_port(tern_addr *a, uint16_t port) {
     /* sin_port and sin6_port sit at the same offset, after the family. */
     uint16_t p = htons(port);
     memcpy(a->bytes + offsetof(struct sockaddr_in, sin_port), &p, sizeof p);
 }
 
-int io_addr_format(const tern_addr *a, char *out, size_t cap) {
+int tern_iop_addr_format(const tern_addr *a, char *out, size_t cap) {
     char host[INET6_ADDRSTRLEN];
     sa_family_t fam;
     memcpy(&fam, a->bytes, sizeof fam);

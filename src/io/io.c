@@ -84,7 +84,7 @@ static void io_random(void *ctx, uint8_t *out, size_t len) {
 
 /* ---- endpoint callbacks, routed to the server and client ---------------- */
 
-static void io_on_request(void *user, tern_endpoint *ep, tern_reqid id, const tern_addr *peer,
+static void io_on_request(void *user, tern_endpoint *ep, tern_endpoint_req_id id, const tern_addr *peer,
                           const tern_msg *req, uint64_t now_ms) {
     tern_io *io = user;
     if (io->server) {
@@ -307,8 +307,8 @@ int tern_io_resolve(tern_io *io, const char *host, uint16_t port, tern_addr *out
     if (rc != 0 || !res) return rc == EAI_SYSTEM ? TERN_E_SYSTEM : TERN_E_NOTFOUND;
     int err = TERN_E_NOTFOUND;
     for (struct addrinfo *ai = res; ai && err; ai = ai->ai_next) {
-        if (io_addr_from_sockaddr(ai->ai_addr, io->family, out) == 0) {
-            io_addr_set_port(out, port);
+        if (tern_iop_addr_from_sockaddr(ai->ai_addr, io->family, out) == 0) {
+            tern_iop_addr_set_port(out, port);
             err = 0;
         }
     }
@@ -317,7 +317,7 @@ int tern_io_resolve(tern_io *io, const char *host, uint16_t port, tern_addr *out
 }
 
 int tern_io_addr_format(const tern_addr *addr, char *out, size_t cap) {
-    return io_addr_format(addr, out, cap);
+    return tern_iop_addr_format(addr, out, cap);
 }
 
 /* ---- the loop ------------------------------------------------------------- */
@@ -397,7 +397,7 @@ static void io_read_errors(tern_io *io) {
         /* msg_name is where the failed datagram went: the peer. */
         tern_addr peer;
         if (!unreachable ||
-            io_addr_from_sockaddr((const struct sockaddr *)&to, io->family, &peer) < 0)
+            tern_iop_addr_from_sockaddr((const struct sockaddr *)&to, io->family, &peer) < 0)
             continue;
         tern_endpoint_unreachable(io->ep, &peer, tern_io_now());
     }
@@ -434,7 +434,7 @@ static int io_receive(tern_io *io) {
         uint64_t now = tern_io_now();
         for (int i = 0; i < n; i++) {
             tern_addr peer;
-            if (io_addr_from_sockaddr((struct sockaddr *)&from[i], io->family, &peer) < 0)
+            if (tern_iop_addr_from_sockaddr((struct sockaddr *)&from[i], io->family, &peer) < 0)
                 continue;
             /* A datagram cut by MSG_TRUNC is larger than tern accepts; the
              * endpoint sees it whole-or-not, never a silent prefix. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* io_request.c - requests to a URI with a host name, and the blocking call
- * (RFC 7252 sections 6.4 and 5.2; RFC 7641 section 3), for tern/request.h.
+ * (RFC 7252 sections 6.4 and 5.2; RFC 7641 section 3), for the requests of tern/io.h.
  *
  * This is where name resolution and the event loop are: the client under it
  * stays sans-I/O (and does the RFC 7959 Block2 reassembly the blocking call
@@ -9,7 +9,7 @@
  * a layer below forgets a timer. */
 #include <string.h>
 
-#include "tern/request.h"
+#include "tern/io.h"
 
 int tern_io_uri_peer(tern_io *io, const char *text, tern_uri *uri, tern_addr *peer) {
     if (!io || !text || !uri || !peer) return TERN_E_INVAL;
@@ -30,7 +30,7 @@ int tern_io_uri_peer(tern_io *io, const char *text, tern_uri *uri, tern_addr *pe
  * tern_client_observe_body), or NULL. */
 static int io_start(tern_io *io, const char *text, tern_msgb *req, bool observe,
                     uint8_t *body, size_t body_cap, uint32_t timeout_ms, tern_client_fn fn,
-                    void *ctx, tern_req *id) {
+                    void *ctx, tern_client_op_id *id) {
     if (!io || !req) return TERN_E_INVAL;
     tern_uri uri;
     tern_addr peer;
@@ -65,18 +65,18 @@ static int io_start(tern_io *io, const char *text, tern_msgb *req, bool observe,
 }
 
 int tern_io_request_start(tern_io *io, const char *uri, tern_msgb *req, uint32_t timeout_ms,
-                          tern_client_fn fn, void *ctx, tern_req *id) {
+                          tern_client_fn fn, void *ctx, tern_client_op_id *id) {
     return io_start(io, uri, req, false, NULL, 0, timeout_ms, fn, ctx, id);
 }
 
 int tern_io_observe(tern_io *io, const char *uri, tern_msgb *req, uint32_t timeout_ms,
-                    tern_client_fn fn, void *ctx, tern_req *id) {
+                    tern_client_fn fn, void *ctx, tern_client_op_id *id) {
     return io_start(io, uri, req, true, NULL, 0, timeout_ms, fn, ctx, id);
 }
 
 int tern_io_observe_body(tern_io *io, const char *uri, tern_msgb *req, uint8_t *body,
                          size_t body_cap, uint32_t timeout_ms, tern_client_fn fn, void *ctx,
-                         tern_req *id) {
+                         tern_client_op_id *id) {
     if (!body) return TERN_E_INVAL;
     return io_start(io, uri, req, true, body, body_cap, timeout_ms, fn, ctx, id);
 }
@@ -86,12 +86,12 @@ int tern_io_observe_body(tern_io *io, const char *uri, tern_msgb *req, uint8_t *
 typedef struct io_wait {
     bool done;
     int err;
-    tern_reply *resp;
+    tern_io_reply *resp;
     uint8_t *body;
     size_t body_cap;
 } io_wait;
 
-static void io_request_done(void *ctx, tern_client *cli, tern_req id, const tern_client_event *ev,
+static void io_request_done(void *ctx, tern_client *cli, tern_client_op_id id, const tern_client_event *ev,
                             uint64_t now_ms) {
     (void)cli, (void)id, (void)now_ms;
     io_wait *w = ctx;
@@ -125,16 +125,16 @@ static void io_request_done(void *ctx, tern_client *cli, tern_req id, const tern
 }
 
 int tern_io_request(tern_io *io, const char *uri, tern_msgb *req, uint32_t timeout_ms,
-                    tern_reply *resp) {
+                    tern_io_reply *resp) {
     if (!resp) return TERN_E_INVAL;
     return tern_io_request_body(io, uri, req, timeout_ms, resp, resp->body, sizeof resp->body);
 }
 
 int tern_io_request_body(tern_io *io, const char *uri, tern_msgb *req, uint32_t timeout_ms,
-                         tern_reply *resp, uint8_t *body, size_t body_cap) {
+                         tern_io_reply *resp, uint8_t *body, size_t body_cap) {
     if (!io || !req || !resp || !body) return TERN_E_INVAL;
     io_wait w = {.resp = resp, .body = body, .body_cap = body_cap};
-    tern_req id = 0;
+    tern_client_op_id id = 0;
     int rc = io_start(io, uri, req, false, body, body_cap, timeout_ms, io_request_done, &w, &id);
     if (rc < 0) return rc;
     tern_client *cli = tern_io_client(io);

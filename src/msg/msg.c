@@ -54,7 +54,7 @@ static bool read_opt(const uint8_t **pos, const uint8_t *end, uint32_t *num, ter
 }
 
 int tern_msg_peek_header(const uint8_t *buf, size_t len, uint8_t *type, uint16_t *mid) {
-    if (buf == NULL || len < TERN_HEADER_LEN || (buf[0] >> 6) != TERN_VERSION)
+    if (buf == NULL || len < TERN_HEADER_LEN || (buf[0] >> 6) != TERN_PROTOCOL_VERSION)
         return TERN_E_FORMAT;
     if (type) *type = (uint8_t)((buf[0] >> 4) & 0x03u);
     if (mid) *mid = (uint16_t)(buf[2] << 8 | buf[3]);
@@ -64,7 +64,7 @@ int tern_msg_peek_header(const uint8_t *buf, size_t len, uint8_t *type, uint16_t
 int tern_msg_parse(tern_msg *msg, const uint8_t *buf, size_t len) {
     if (msg == NULL) return TERN_E_INVAL;
     if (buf == NULL || len < TERN_HEADER_LEN) return TERN_E_FORMAT;
-    if ((buf[0] >> 6) != TERN_VERSION) return TERN_E_FORMAT;
+    if ((buf[0] >> 6) != TERN_PROTOCOL_VERSION) return TERN_E_FORMAT;
     uint8_t tkl = buf[0] & 0x0Fu;
     if (tkl > TERN_TOKEN_MAX) return TERN_E_FORMAT; /* 9-15 are reserved */
     /* Section 4.1: an Empty message is the bare header, nothing after it. */

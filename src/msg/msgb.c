@@ -149,7 +149,7 @@ int tern_msgb_encode(const tern_msgb *b, uint8_t *buf, size_t cap) {
     if (buf == NULL || cap < need) return TERN_E_NOSPACE;
 
     uint8_t *p = buf;
-    *p++ = (uint8_t)(TERN_VERSION << 6 | b->type << 4 | b->token_len);
+    *p++ = (uint8_t)(TERN_PROTOCOL_VERSION << 6 | b->type << 4 | b->token_len);
     *p++ = b->code;
     *p++ = (uint8_t)(b->mid >> 8);
     *p++ = (uint8_t)b->mid;

@@ -13,12 +13,12 @@
 
 #include "server/server_int.h"
 
-int srv_deferred_init(tern_server *srv) {
+int tern_srv_deferred_init(tern_server *srv) {
     srv->def = calloc(srv->cfg.max_deferred, sizeof *srv->def);
     return srv->def ? 0 : TERN_E_FULL;
 }
 
-int tern_request_defer(tern_request *req, tern_reqid *id) {
+int tern_server_request_defer(tern_server_request *req, tern_endpoint_req_id *id) {
     if (req->notification) return TERN_E_STATE;
     tern_server *srv = req->srv;
     srv_deferred *d = NULL;
@@ -42,21 +42,21 @@ int tern_request_defer(tern_request *req, tern_reqid *id) {
     return 0;
 }
 
-static srv_deferred *find(tern_server *srv, tern_reqid id) {
+static srv_deferred *find(tern_server *srv, tern_endpoint_req_id id) {
     for (uint32_t i = 0; i < srv->cfg.max_deferred; i++)
         if (srv->def[i].used && srv->def[i].id == id) return &srv->def[i];
     return NULL;
 }
 
-tern_response *tern_server_respond_begin(tern_server *srv, tern_reqid id) {
+tern_server_response *tern_server_respond_begin(tern_server *srv, tern_endpoint_req_id id) {
     srv_deferred *d = find(srv, id);
     if (d == NULL) return NULL;
     srv->respond_slot = (uint32_t)(d - srv->def);
-    srv_response_reset(&srv->resp_def);
+    tern_srv_response_reset(&srv->resp_def);
     return &srv->resp_def;
 }
 
-int tern_server_respond(tern_server *srv, tern_response *resp, uint8_t code, uint64_t now_ms) {
+int tern_server_respond(tern_server *srv, tern_server_response *resp, uint8_t code, uint64_t now_ms) {
     if (resp != &srv->resp_def || srv->respond_slot == SRV_NIL) return TERN_E_STATE;
     srv_deferred *d = &srv->def[srv->respond_slot];
     srv->respond_slot = SRV_NIL;
@@ -75,12 +75,12 @@ int tern_server_respond(tern_server *srv, tern_response *resp, uint8_t code, uin
     uint8_t tlen;
     tern_addr peer;
     if (tern_endpoint_request_info(srv->ep, d->id, &peer, tok, &tlen) < 0) return TERN_E_NOTFOUND;
-    srv_answer(srv, d->id, resp, code, &ri, now_ms);
-    srv_observe_flush(srv, now_ms);
+    tern_srv_answer(srv, d->id, resp, code, &ri, now_ms);
+    tern_srv_observe_flush(srv, now_ms);
     return 0;
 }
 
-void srv_deferred_forget_resource(tern_server *srv, const tern_resource *res) {
+void tern_srv_deferred_forget_resource(tern_server *srv, const tern_resource *res) {
     /* By index alone, a later answer would find whatever resource took the
      * slot since, and register its observer there (RFC 7641 section 3.1:
      * the client asked to observe the resource it named). */
@@ -88,21 +88,21 @@ void srv_deferred_forget_resource(tern_server *srv, const tern_resource *res) {
         if (srv->def[i].used && srv->def[i].res == res->index) srv->def[i].res = SRV_NIL;
 }
 
-void srv_deferred_tick(tern_server *srv, uint64_t now_ms) {
+void tern_srv_deferred_tick(tern_server *srv, uint64_t now_ms) {
     for (uint32_t i = 0; i < srv->cfg.max_deferred; i++) {
         srv_deferred *d = &srv->def[i];
         if (!d->used || d->deadline_ms > now_ms) continue;
         d->used = false;
         srv->st.deferred_timeouts++;
-        /* RFC 7641 section 3.1/4.1, as for every answer (srv_answer): an
+        /* RFC 7641 section 3.1/4.1, as for every answer (tern_srv_answer): an
          * error answer to a registration ends any observation under its
          * key, which the client now considers over. */
-        if (d->observe) srv_observe_deregister(srv, &d->peer, d->token, d->token_len);
-        srv_answer_error(srv, d->id, TERN_CODE_SERVICE_UNAVAILABLE, "no answer in time", now_ms);
+        if (d->observe) tern_srv_observe_deregister(srv, &d->peer, d->token, d->token_len);
+        tern_srv_answer_error(srv, d->id, TERN_CODE_SERVICE_UNAVAILABLE, "no answer in time", now_ms);
     }
 }
 
-uint64_t srv_deferred_deadline(const tern_server *srv) {
+uint64_t tern_srv_deferred_deadline(const tern_server *srv) {
     uint64_t t = UINT64_MAX;
     for (uint32_t i = 0; i < srv->cfg.max_deferred; i++)
         if (srv->def[i].used && srv->def[i].deadline_ms < t) t = srv->def[i].deadline_ms;

@@ -89,10 +89,10 @@ static void write_link(tern_linkw *w, const tern_resource_def *d) {
     tern_linkw_end(w);
 }
 
-uint8_t srv_wkc_get(tern_request *req, tern_response *resp) {
+uint8_t tern_srv_wkc_get(tern_server_request *req, tern_server_response *resp) {
     tern_server *srv = req->srv;
     size_t cap;
-    char *buf = (char *)srv_response_payload_space(resp, &cap);
+    char *buf = (char *)tern_srv_response_payload_space(resp, &cap);
     tern_linkw w;
     tern_linkw_init(&w, buf, cap);
     for (uint32_t i = 0; i < srv->n_res; i++) {
@@ -102,6 +102,6 @@ uint8_t srv_wkc_get(tern_request *req, tern_response *resp) {
          * Block2 lets a client fetch it in pieces of its choosing. */
         write_link(&w, &r->def);
     }
-    srv_response_payload_commit(resp, TERN_CF_LINK_FORMAT, w.len);
+    tern_srv_response_payload_commit(resp, TERN_CF_LINK_FORMAT, w.len);
     return TERN_CODE_CONTENT;
 }

@@ -23,7 +23,7 @@
  * kind of notification it was last sent. The answer that registered the
  * observer counts as its first notification here: sent NON, its MID is
  * the one a RST may match; sent as a separate CON, it is the one in
- * flight (srv_observe_respond).
+ * flight (tern_srv_observe_respond).
  *
  * RFC 7959 section 2.6: a representation larger than a datagram, or than
  * the block size the registration asked for, is notified by its first
@@ -56,7 +56,7 @@ static uint32_t bump(tern_resource *res) {
     return res->seq;
 }
 
-int srv_observe_init(tern_server *srv) {
+int tern_srv_observe_init(tern_server *srv) {
     uint32_t n = srv->cfg.max_observers;
     uint32_t buckets = 16;
     while (buckets < 2 * n) buckets <<= 1;
@@ -75,7 +75,7 @@ int srv_observe_init(tern_server *srv) {
     return 0;
 }
 
-void srv_observe_free(tern_server *srv) {
+void tern_srv_observe_free(tern_server *srv) {
     if (srv->obs) {
         for (uint32_t i = 0; i < srv->cfg.max_observers; i++) {
             srv_observer *o = &srv->obs[i];
@@ -172,7 +172,7 @@ static void obs_remove(tern_server *srv, srv_observer *o) {
 
 /* ---- registration (sections 3.1, 3.6, 4.1) -------------------------------- */
 
-bool srv_observe_can_register(tern_server *srv, const tern_resource *res, const tern_addr *peer,
+bool tern_srv_observe_can_register(tern_server *srv, const tern_resource *res, const tern_addr *peer,
                               const uint8_t *token, uint8_t token_len) {
     uint32_t i = find(srv, peer, token, token_len);
     bool res_room = res->n_obs < srv->cfg.max_observers_per_resource;
@@ -180,10 +180,10 @@ bool srv_observe_can_register(tern_server *srv, const tern_resource *res, const 
     return srv->obs_free != SRV_NIL && res_room;
 }
 
-int32_t srv_observe_register(tern_server *srv, tern_resource *res, const tern_addr *peer,
+int32_t tern_srv_observe_register(tern_server *srv, tern_resource *res, const tern_addr *peer,
                              const uint8_t *token, uint8_t token_len, int32_t accept,
                              uint8_t szx, uint64_t now_ms) {
-    if (!srv_observe_can_register(srv, res, peer, token, token_len)) return -1;
+    if (!tern_srv_observe_can_register(srv, res, peer, token, token_len)) return -1;
     uint32_t i = find(srv, peer, token, token_len);
     srv_observer *o;
     if (i != SRV_NIL) {
@@ -219,7 +219,7 @@ int32_t srv_observe_register(tern_server *srv, tern_resource *res, const tern_ad
     return (int32_t)bump(res);
 }
 
-bool srv_observe_deregister(tern_server *srv, const tern_addr *peer, const uint8_t *token,
+bool tern_srv_observe_deregister(tern_server *srv, const tern_addr *peer, const uint8_t *token,
                             uint8_t token_len) {
     uint32_t i = find(srv, peer, token, token_len);
     if (i == SRV_NIL) return false;
@@ -244,7 +244,7 @@ static void arm_retry(tern_server *srv, uint64_t now) {
 
 /* Let the resource's GET handler make the representation for o, as the
  * answer to the GET it registered with (Uri-Path, Observe, Accept). */
-static bool represent(tern_server *srv, srv_observer *o, tern_resource *res, tern_response *r,
+static bool represent(tern_server *srv, srv_observer *o, tern_resource *res, tern_server_response *r,
                       uint64_t now, uint8_t *code) {
     if (res->def.get == NULL) return false;
     tern_msgb q;
@@ -252,14 +252,14 @@ static bool represent(tern_server *srv, srv_observer *o, tern_resource *res, ter
     tern_msgb_set_token(&q, o->token, o->token_len);
     const char *pos = res->def.path, *seg = NULL;
     size_t len;
-    while (srv_path_next(&pos, &seg, &len))
+    while (tern_srv_path_next(&pos, &seg, &len))
         if (tern_msgb_add_opt(&q, TERN_OPT_URI_PATH, seg, len) < 0) return false;
     tern_msgb_add_uint(&q, TERN_OPT_OBSERVE, TERN_OBSERVE_REGISTER);
     if (o->accept >= 0) tern_msgb_add_uint(&q, TERN_OPT_ACCEPT, (uint32_t)o->accept);
     int n = tern_msgb_encode(&q, srv->notify_req_buf, srv->cfg.max_message);
     tern_msg m;
     if (n < 0 || tern_msg_parse(&m, srv->notify_req_buf, (size_t)n) < 0) return false;
-    tern_request req = {.srv = srv,
+    tern_server_request req = {.srv = srv,
                         .res = res,
                         .peer = &o->peer,
                         .msg = &m,
@@ -270,7 +270,7 @@ static bool represent(tern_server *srv, srv_observer *o, tern_resource *res, ter
                         .accept = o->accept,
                         .cf = -1,
                         .block2 = -1};
-    srv_response_reset(r);
+    tern_srv_response_reset(r);
     *code = res->def.get(&req, r);
     return *code != TERN_DEFER;
 }
@@ -284,10 +284,10 @@ static void notify_one(tern_server *srv, srv_observer *o, uint64_t now, bool for
     }
     o->pending = false;
     tern_resource *res = &srv->res[o->res];
-    tern_response *r = &srv->resp_notify;
+    tern_server_response *r = &srv->resp_notify;
     uint8_t code;
     if (!represent(srv, o, res, r, now, &code)) return;
-    code = srv_response_finish(r, code, o->accept);
+    code = tern_srv_response_finish(r, code, o->accept);
     bool final = TERN_CODE_CLASS(code) != 2;
     bool con = force_con || final || res->def.notify_con ||
                o->since_con + 1 >= srv->cfg.notify_con_every ||
@@ -319,11 +319,11 @@ static void notify_one(tern_server *srv, srv_observer *o, uint64_t now, bool for
     uint8_t szx = 7;
     if (o->szx < 7) {
         szx = (uint8_t)(o->szx + 1); /* shrinks to o->szx */
-        srv_response_shrink_block(r, full, total, &num, &szx);
+        tern_srv_response_shrink_block(r, full, total, &num, &szx);
     }
     int rc = tern_endpoint_send_msg(srv->ep, &o->peer, b, now, con ? obs_done : NULL,
                                     con ? (void *)o : NULL);
-    while (rc == TERN_E_NOSPACE && srv_response_shrink_block(r, full, total, &num, &szx))
+    while (rc == TERN_E_NOSPACE && tern_srv_response_shrink_block(r, full, total, &num, &szx))
         rc = tern_endpoint_send_msg(srv->ep, &o->peer, b, now, con ? obs_done : NULL,
                                     con ? (void *)o : NULL);
     if (rc == TERN_E_NOSPACE) {
@@ -331,8 +331,8 @@ static void notify_one(tern_server *srv, srv_observer *o, uint64_t now, bool for
          * ends the observation (section 3.2); dropping the notification
          * would keep an observer that is never told anything, and never
          * found gone either (4.5). */
-        srv_response_reset(r);
-        tern_response_diag(r, "notification too large");
+        tern_srv_response_reset(r);
+        tern_server_response_diag(r, "notification too large");
         b->type = TERN_TYPE_CON;
         b->code = TERN_CODE_INTERNAL_SERVER_ERROR;
         tern_msgb_set_token(b, o->token, o->token_len);
@@ -390,7 +390,7 @@ static void obs_done(void *ctx, tern_endpoint *ep, tern_tx_status st, uint64_t n
     }
 }
 
-int srv_observe_respond(tern_server *srv, tern_reqid id, tern_msgb *b, const tern_addr *peer,
+int tern_srv_observe_respond(tern_server *srv, tern_endpoint_req_id id, tern_msgb *b, const tern_addr *peer,
                         const uint8_t *token, uint8_t token_len, uint64_t now_ms) {
     uint32_t i = find(srv, peer, token, token_len);
     srv_observer *o = i != SRV_NIL ? &srv->obs[i] : NULL;
@@ -420,7 +420,7 @@ int srv_observe_respond(tern_server *srv, tern_reqid id, tern_msgb *b, const ter
     return rc;
 }
 
-void srv_observe_flush(tern_server *srv, uint64_t now_ms) {
+void tern_srv_observe_flush(tern_server *srv, uint64_t now_ms) {
     /* A GET handler may itself mark a resource changed: the loop picks
      * that up, and the flag stops a nested flush. */
     if (srv->flushing) return;
@@ -443,7 +443,7 @@ void srv_observe_flush(tern_server *srv, uint64_t now_ms) {
     srv->flushing = false;
 }
 
-void srv_observe_remove_all(tern_server *srv, tern_resource *res, uint8_t code,
+void tern_srv_observe_remove_all(tern_server *srv, tern_resource *res, uint8_t code,
                             const char *diag, uint64_t now_ms) {
     while (res->obs_head != SRV_NIL) {
         srv_observer *o = &srv->obs[res->obs_head];
@@ -457,7 +457,7 @@ void srv_observe_remove_all(tern_server *srv, tern_resource *res, uint8_t code,
     }
 }
 
-void srv_observe_reset(tern_server *srv, const tern_addr *peer, uint16_t mid) {
+void tern_srv_observe_reset(tern_server *srv, const tern_addr *peer, uint16_t mid) {
     /* Section 3.6: a RST in answer to a NON notification. RSTs are rare;
      * a scan keeps the entry small. */
     for (uint32_t i = 0; i < srv->cfg.max_observers; i++) {
@@ -469,7 +469,7 @@ void srv_observe_reset(tern_server *srv, const tern_addr *peer, uint16_t mid) {
     }
 }
 
-void srv_observe_drop_peer(tern_server *srv, const tern_addr *peer) {
+void tern_srv_observe_drop_peer(tern_server *srv, const tern_addr *peer) {
     /* Section 4.5: an observer that cannot be reached is gone. Its CON
      * notification, if one was in flight, already ended (obs_done); this
      * catches those that were sent NON notifications or none yet. Rare, so
@@ -483,7 +483,7 @@ void srv_observe_drop_peer(tern_server *srv, const tern_addr *peer) {
     }
 }
 
-void srv_observe_tick(tern_server *srv, uint64_t now_ms) {
+void tern_srv_observe_tick(tern_server *srv, uint64_t now_ms) {
     if (srv->retry_at <= now_ms) {
         srv->retry_at = UINT64_MAX;
         for (uint32_t i = 0; i < srv->cfg.max_observers; i++) {
@@ -504,7 +504,7 @@ void srv_observe_tick(tern_server *srv, uint64_t now_ms) {
     }
 }
 
-uint64_t srv_observe_deadline(const tern_server *srv) {
+uint64_t tern_srv_observe_deadline(const tern_server *srv) {
     uint64_t t = srv->retry_at;
     if (srv->live_head != SRV_NIL) {
         uint64_t due =

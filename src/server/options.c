@@ -33,7 +33,7 @@ static bool server_understands(uint16_t num) {
     }
 }
 
-uint8_t srv_check_options(const tern_msg *req, char *diag, size_t cap) {
+uint8_t tern_srv_check_options(const tern_msg *req, char *diag, size_t cap) {
     tern_opt_iter it;
     tern_opt o;
     uint16_t prev = 0;
@@ -71,7 +71,7 @@ uint8_t srv_check_options(const tern_msg *req, char *diag, size_t cap) {
  * can never match; an empty If-Match means "if it exists", and it does, or
  * dispatch would have answered 4.04 already. If-None-Match fails for the
  * same reason. */
-uint8_t srv_check_preconditions(const tern_msg *req, char *diag, size_t cap) {
+uint8_t tern_srv_check_preconditions(const tern_msg *req, char *diag, size_t cap) {
     tern_opt o;
     if (tern_msg_find_opt(req, TERN_OPT_IF_NONE_MATCH, &o) == 0) {
         snprintf(diag, cap, "If-None-Match: the resource exists");
@@ -88,7 +88,7 @@ uint8_t srv_check_preconditions(const tern_msg *req, char *diag, size_t cap) {
     return 0;
 }
 
-int32_t srv_opt_uint_or(const tern_msg *msg, uint16_t num, int32_t absent) {
+int32_t tern_srv_opt_uint_or(const tern_msg *msg, uint16_t num, int32_t absent) {
     uint32_t v;
     /* A uint option longer than its range was ignored by the check above if
      * elective (5.4.3); treat it as absent. */

@@ -31,7 +31,7 @@ static uint32_t seg_hash(uint32_t h, const uint8_t *p, size_t n) {
 
 /* Next segment of a "/a/b" path: returns false at the end. A path of "/"
  * has no segments (a request without Uri-Path). */
-bool srv_path_next(const char **pos, const char **seg, size_t *len) {
+bool tern_srv_path_next(const char **pos, const char **seg, size_t *len) {
     const char *p = *pos;
     if (*p != '/' || (p[1] == '\0' && *seg == NULL)) return false;
     p++;
@@ -47,7 +47,7 @@ static uint32_t path_hash(const char *path) {
     uint32_t h = HASH_INIT;
     const char *pos = path, *seg = NULL;
     size_t len;
-    while (srv_path_next(&pos, &seg, &len)) h = seg_hash(h, (const uint8_t *)seg, len);
+    while (tern_srv_path_next(&pos, &seg, &len)) h = seg_hash(h, (const uint8_t *)seg, len);
     return h;
 }
 
@@ -59,7 +59,7 @@ static bool path_matches(const char *path, const tern_msg *msg) {
     tern_opt_iter_init(&it, msg);
     bool have = tern_opt_next(&it, &o);
     while (have && o.num < TERN_OPT_URI_PATH) have = tern_opt_next(&it, &o);
-    while (srv_path_next(&pos, &seg, &len)) {
+    while (tern_srv_path_next(&pos, &seg, &len)) {
         if (!have || o.num != TERN_OPT_URI_PATH || o.len != len || memcmp(o.val, seg, len) != 0)
             return false;
         have = tern_opt_next(&it, &o);
@@ -67,7 +67,7 @@ static bool path_matches(const char *path, const tern_msg *msg) {
     return !have || o.num != TERN_OPT_URI_PATH;
 }
 
-int srv_resources_init(tern_server *srv) {
+int tern_srv_resources_init(tern_server *srv) {
     srv->res = calloc(srv->cfg.max_resources, sizeof *srv->res);
     return srv->res ? 0 : TERN_E_FULL;
 }
@@ -132,8 +132,8 @@ tern_resource *tern_server_find_resource(tern_server *srv, const char *path) {
         size_t l1, l2;
         bool m1, m2, same = true;
         do {
-            m1 = srv_path_next(&p1, &s1, &l1);
-            m2 = srv_path_next(&p2, &s2, &l2);
+            m1 = tern_srv_path_next(&p1, &s1, &l1);
+            m2 = tern_srv_path_next(&p2, &s2, &l2);
             if (m1 != m2 || (m1 && (l1 != l2 || memcmp(s1, s2, l1) != 0))) same = false;
         } while (same && m1);
         if (same) return r;
@@ -143,13 +143,13 @@ tern_resource *tern_server_find_resource(tern_server *srv, const char *path) {
 
 void tern_server_remove_resource(tern_server *srv, tern_resource *res, uint64_t now_ms) {
     if (res == NULL || !res->used) return;
-    srv_observe_remove_all(srv, res, TERN_CODE_NOT_FOUND, "resource removed", now_ms);
-    srv_deferred_forget_resource(srv, res);
+    tern_srv_observe_remove_all(srv, res, TERN_CODE_NOT_FOUND, "resource removed", now_ms);
+    tern_srv_deferred_forget_resource(srv, res);
     res->used = false;
     res->dirty = false;
 }
 
-tern_resource *srv_resource_lookup(tern_server *srv, const tern_msg *msg) {
+tern_resource *tern_srv_resource_lookup(tern_server *srv, const tern_msg *msg) {
     uint32_t h = HASH_INIT;
     tern_opt_iter it;
     tern_opt o;
@@ -163,7 +163,7 @@ tern_resource *srv_resource_lookup(tern_server *srv, const tern_msg *msg) {
     return NULL;
 }
 
-tern_handler srv_resource_handler(const tern_resource *res, uint8_t method) {
+tern_handler tern_srv_resource_handler(const tern_resource *res, uint8_t method) {
     const tern_resource_def *d = &res->def;
     switch (method) {
     case TERN_CODE_GET: return d->get;
@@ -177,7 +177,7 @@ tern_handler srv_resource_handler(const tern_resource *res, uint8_t method) {
     }
 }
 
-bool srv_ct_allows(const tern_resource *res, int32_t cf) {
+bool tern_srv_ct_allows(const tern_resource *res, int32_t cf) {
     if (res->n_ct == 0 || cf < 0) return true;
     for (uint8_t i = 0; i < res->n_ct; i++)
         if (res->ct[i] == cf) return true;
@@ -200,11 +200,11 @@ static bool method_has_body(uint8_t m) {
            m == TERN_CODE_PATCH || m == TERN_CODE_IPATCH;
 }
 
-void tern_server_handle_request(tern_server *srv, tern_reqid id, const tern_addr *peer,
+void tern_server_handle_request(tern_server *srv, tern_endpoint_req_id id, const tern_addr *peer,
                                 const tern_msg *msg, uint64_t now_ms) {
     char diag[96];
     srv->st.requests++;
-    uint8_t code = srv_check_options(msg, diag, sizeof diag);
+    uint8_t code = tern_srv_check_options(msg, diag, sizeof diag);
     if (code == TERN_CODE_BAD_OPTION && msg->type == TERN_TYPE_NON &&
         tern_endpoint_reject(srv->ep, id, now_ms) == 0) {
         /* Section 5.4.1: an unrecognised critical option (and, by 5.4.3 and
@@ -212,41 +212,41 @@ void tern_server_handle_request(tern_server *srv, tern_reqid id, const tern_addr
          * the message to be rejected" (4.3: RST, otherwise ignored), not
          * answered with 4.02 as a CON is. */
         srv->st.requests_rejected++;
-        srv_observe_flush(srv, now_ms);
+        tern_srv_observe_flush(srv, now_ms);
         return;
     }
     tern_resource *res = NULL;
     tern_handler h = NULL;
-    int32_t cf = srv_opt_uint_or(msg, TERN_OPT_CONTENT_FORMAT, -1);
-    int32_t accept = srv_opt_uint_or(msg, TERN_OPT_ACCEPT, -1);
-    if (code == 0 && (res = srv_resource_lookup(srv, msg)) == NULL) {
+    int32_t cf = tern_srv_opt_uint_or(msg, TERN_OPT_CONTENT_FORMAT, -1);
+    int32_t accept = tern_srv_opt_uint_or(msg, TERN_OPT_ACCEPT, -1);
+    if (code == 0 && (res = tern_srv_resource_lookup(srv, msg)) == NULL) {
         char path[64];
         code = TERN_CODE_NOT_FOUND;
         if (tern_uri_path_format(msg, path, sizeof path) < 0) snprintf(path, sizeof path, "...");
         snprintf(diag, sizeof diag, "no resource at %s", path);
     }
-    if (code == 0 && (h = srv_resource_handler(res, msg->code)) == NULL) {
+    if (code == 0 && (h = tern_srv_resource_handler(res, msg->code)) == NULL) {
         code = TERN_CODE_METHOD_NOT_ALLOWED;
         snprintf(diag, sizeof diag, "method not allowed");
     }
-    if (code == 0 && method_has_body(msg->code) && !srv_ct_allows(res, cf)) {
+    if (code == 0 && method_has_body(msg->code) && !tern_srv_ct_allows(res, cf)) {
         code = TERN_CODE_UNSUPPORTED_CONTENT_FORMAT;
         snprintf(diag, sizeof diag, "Content-Format %d not accepted here (ct=%s)", (int)cf,
                  res->def.ct);
     }
-    if (code == 0 && !srv_ct_allows(res, accept)) {
+    if (code == 0 && !tern_srv_ct_allows(res, accept)) {
         code = TERN_CODE_NOT_ACCEPTABLE;
         snprintf(diag, sizeof diag, "cannot answer in Content-Format %d (ct=%s)", (int)accept,
                  res->def.ct);
     }
-    if (code == 0) code = srv_check_preconditions(msg, diag, sizeof diag);
+    if (code == 0) code = tern_srv_check_preconditions(msg, diag, sizeof diag);
     if (code != 0) {
-        srv_answer_error(srv, id, code, diag, now_ms);
-        srv_observe_flush(srv, now_ms);
+        tern_srv_answer_error(srv, id, code, diag, now_ms);
+        tern_srv_observe_flush(srv, now_ms);
         return;
     }
 
-    tern_request req = {.srv = srv,
+    tern_server_request req = {.srv = srv,
                         .res = res,
                         .peer = peer,
                         .msg = msg,
@@ -264,21 +264,21 @@ void tern_server_handle_request(tern_server *srv, tern_reqid id, const tern_addr
     uint32_t ov;
     if (msg->code == TERN_CODE_GET && tern_msg_get_uint(msg, TERN_OPT_OBSERVE, &ov) == 0) {
         if (ov == TERN_OBSERVE_REGISTER && res->def.observable) {
-            req.observe = srv_observe_can_register(srv, res, peer, msg->token, msg->token_len);
+            req.observe = tern_srv_observe_can_register(srv, res, peer, msg->token, msg->token_len);
             if (!req.observe) srv->st.plain_get_over_limit++;
         } else if (ov == TERN_OBSERVE_DEREGISTER) {
-            if (srv_observe_deregister(srv, peer, msg->token, msg->token_len))
+            if (tern_srv_observe_deregister(srv, peer, msg->token, msg->token_len))
                 srv->st.observers_removed_deregister++;
         }
     }
 
-    tern_response *resp = &srv->resp_req;
-    srv_response_reset(resp);
+    tern_server_response *resp = &srv->resp_req;
+    tern_srv_response_reset(resp);
     code = h(&req, resp);
     if (code == TERN_DEFER) {
         if (!req.deferred)
-            srv_answer_error(srv, id, TERN_CODE_INTERNAL_SERVER_ERROR,
-                             "handler deferred without tern_request_defer", now_ms);
+            tern_srv_answer_error(srv, id, TERN_CODE_INTERNAL_SERVER_ERROR,
+                             "handler deferred without tern_server_request_defer", now_ms);
     } else {
         srv_reqinfo ri = {.res = res,
                           .peer = peer,
@@ -287,26 +287,26 @@ void tern_server_handle_request(tern_server *srv, tern_reqid id, const tern_addr
                           .observe = req.observe,
                           .accept = accept,
                           .block2 = req.block2};
-        srv_answer(srv, id, resp, code, &ri, now_ms);
+        tern_srv_answer(srv, id, resp, code, &ri, now_ms);
     }
-    srv_observe_flush(srv, now_ms);
+    tern_srv_observe_flush(srv, now_ms);
 }
 
 /* ---- request accessors ---------------------------------------------------- */
 
-const tern_msg *tern_request_msg(const tern_request *req) { return req->msg; }
-const tern_addr *tern_request_peer(const tern_request *req) { return req->peer; }
-tern_resource *tern_request_resource(const tern_request *req) { return req->res; }
-tern_server *tern_request_server(const tern_request *req) { return req->srv; }
-void *tern_request_ctx(const tern_request *req) { return req->res->def.ctx; }
-uint64_t tern_request_now(const tern_request *req) { return req->now_ms; }
-uint8_t tern_request_method(const tern_request *req) { return req->method; }
-int32_t tern_request_content_format(const tern_request *req) { return req->cf; }
-int32_t tern_request_accept(const tern_request *req) { return req->accept; }
-bool tern_request_is_notification(const tern_request *req) { return req->notification; }
-bool tern_request_is_observe(const tern_request *req) { return req->observe; }
+const tern_msg *tern_server_request_msg(const tern_server_request *req) { return req->msg; }
+const tern_addr *tern_server_request_peer(const tern_server_request *req) { return req->peer; }
+tern_resource *tern_server_request_resource(const tern_server_request *req) { return req->res; }
+tern_server *tern_server_request_server(const tern_server_request *req) { return req->srv; }
+void *tern_server_request_ctx(const tern_server_request *req) { return req->res->def.ctx; }
+uint64_t tern_server_request_now(const tern_server_request *req) { return req->now_ms; }
+uint8_t tern_server_request_method(const tern_server_request *req) { return req->method; }
+int32_t tern_server_request_content_format(const tern_server_request *req) { return req->cf; }
+int32_t tern_server_request_accept(const tern_server_request *req) { return req->accept; }
+bool tern_server_request_is_notification(const tern_server_request *req) { return req->notification; }
+bool tern_server_request_is_observe(const tern_server_request *req) { return req->observe; }
 
-const uint8_t *tern_request_payload(const tern_request *req, size_t *len) {
+const uint8_t *tern_server_request_payload(const tern_server_request *req, size_t *len) {
     *len = req->msg->payload_len;
     return req->msg->payload;
 }

@@ -10,7 +10,7 @@
  * 5.00 instead of sending a truncated representation.
  *
  * Every answer, immediate or deferred, and every notification passes through
- * srv_response_finish(), which enforces what the RFC asks of all of them:
+ * tern_srv_response_finish(), which enforces what the RFC asks of all of them:
  * a response code (not a method or 0.00), and a Content-Format that matches
  * the request's Accept (5.10.4: otherwise 4.06).
  *
@@ -26,27 +26,27 @@
 
 #include "server/server_int.h"
 
-int srv_response_init(tern_response *r, tern_server *srv, size_t cap) {
+int tern_srv_response_init(tern_server_response *r, tern_server *srv, size_t cap) {
     memset(r, 0, sizeof *r);
     r->srv = srv;
     r->arena = malloc(cap);
     r->cap = cap;
-    srv_response_reset(r);
+    tern_srv_response_reset(r);
     return r->arena ? 0 : TERN_E_FULL;
 }
 
-void srv_response_reset(tern_response *r) {
+void tern_srv_response_reset(tern_server_response *r) {
     tern_msgb_init(&r->b, TERN_TYPE_CON, TERN_CODE_EMPTY, 0);
     r->used = 0;
     r->failed = false;
 }
 
-void srv_response_free(tern_response *r) {
+void tern_srv_response_free(tern_server_response *r) {
     free(r->arena);
     r->arena = NULL;
 }
 
-static void *arena_copy(tern_response *r, const void *data, size_t len) {
+static void *arena_copy(tern_server_response *r, const void *data, size_t len) {
     if (len > r->cap - r->used) {
         r->failed = true;
         return NULL;
@@ -63,7 +63,7 @@ static bool msgb_has(const tern_msgb *b, uint16_t num) {
     return false;
 }
 
-int tern_response_payload(tern_response *r, uint16_t cf, const void *data, size_t len) {
+int tern_server_response_payload(tern_server_response *r, uint16_t cf, const void *data, size_t len) {
     void *p = arena_copy(r, data, len);
     if (p == NULL && len) return TERN_E_NOSPACE;
     tern_msgb_set_payload(&r->b, p, len);
@@ -74,11 +74,11 @@ int tern_response_payload(tern_response *r, uint16_t cf, const void *data, size_
     return 0;
 }
 
-int tern_response_text(tern_response *r, const char *text) {
-    return tern_response_payload(r, TERN_CF_TEXT_PLAIN, text, strlen(text));
+int tern_server_response_text(tern_server_response *r, const char *text) {
+    return tern_server_response_payload(r, TERN_CF_TEXT_PLAIN, text, strlen(text));
 }
 
-int tern_response_diag(tern_response *r, const char *fmt, ...) {
+int tern_server_response_diag(tern_server_response *r, const char *fmt, ...) {
     size_t room = r->cap - r->used;
     char *p = (char *)r->arena + r->used;
     va_list ap;
@@ -95,7 +95,7 @@ int tern_response_diag(tern_response *r, const char *fmt, ...) {
     return 0;
 }
 
-int tern_response_add_opt(tern_response *r, uint16_t num, const void *val, size_t len) {
+int tern_server_response_add_opt(tern_server_response *r, uint16_t num, const void *val, size_t len) {
     if (num == TERN_OPT_OBSERVE) return TERN_E_INVAL; /* the server's own */
     void *p = arena_copy(r, val, len);
     if (p == NULL && len) return TERN_E_NOSPACE;
@@ -104,26 +104,26 @@ int tern_response_add_opt(tern_response *r, uint16_t num, const void *val, size_
     return rc;
 }
 
-int tern_response_add_uint(tern_response *r, uint16_t num, uint32_t val) {
+int tern_server_response_add_uint(tern_server_response *r, uint16_t num, uint32_t val) {
     if (num == TERN_OPT_OBSERVE) return TERN_E_INVAL;
     int rc = tern_msgb_add_uint(&r->b, num, val);
     if (rc < 0) r->failed = true;
     return rc;
 }
 
-uint8_t *srv_response_payload_space(tern_response *r, size_t *cap) {
+uint8_t *tern_srv_response_payload_space(tern_server_response *r, size_t *cap) {
     *cap = r->cap - r->used;
     return r->arena + r->used;
 }
 
-int srv_response_payload_commit(tern_response *r, uint16_t cf, size_t len) {
+int tern_srv_response_payload_commit(tern_server_response *r, uint16_t cf, size_t len) {
     uint8_t *p = r->arena + r->used;
     r->used += len;
     tern_msgb_set_payload(&r->b, p, len);
     return tern_msgb_set_uint(&r->b, TERN_OPT_CONTENT_FORMAT, cf);
 }
 
-bool srv_response_cf(const tern_response *r, uint32_t *cf) {
+bool tern_srv_response_cf(const tern_server_response *r, uint32_t *cf) {
     for (size_t i = 0; i < r->b.n_opts; i++) {
         if (r->b.opts[i].num == TERN_OPT_CONTENT_FORMAT) {
             return tern_opt_uint_decode(r->b.opts[i].val, r->b.opts[i].len, cf) == 0;
@@ -132,19 +132,19 @@ bool srv_response_cf(const tern_response *r, uint32_t *cf) {
     return false;
 }
 
-static uint8_t rewrite(tern_response *r, uint8_t code, const char *diag) {
-    srv_response_reset(r);
-    tern_response_diag(r, "%s", diag);
+static uint8_t rewrite(tern_server_response *r, uint8_t code, const char *diag) {
+    tern_srv_response_reset(r);
+    tern_server_response_diag(r, "%s", diag);
     return code;
 }
 
-uint8_t srv_response_finish(tern_response *r, uint8_t code, int32_t accept) {
+uint8_t tern_srv_response_finish(tern_server_response *r, uint8_t code, int32_t accept) {
     if (!tern_code_is_response(code))
         return rewrite(r, TERN_CODE_INTERNAL_SERVER_ERROR, "handler returned no response code");
     if (r->failed)
         return rewrite(r, TERN_CODE_INTERNAL_SERVER_ERROR, "response does not fit");
     uint32_t cf;
-    if (TERN_CODE_CLASS(code) == 2 && accept >= 0 && srv_response_cf(r, &cf) &&
+    if (TERN_CODE_CLASS(code) == 2 && accept >= 0 && tern_srv_response_cf(r, &cf) &&
         cf != (uint32_t)accept)
         return rewrite(r, TERN_CODE_NOT_ACCEPTABLE, "representation not available in Accept");
     tern_msgb_remove_opt(&r->b, TERN_OPT_OBSERVE);
@@ -154,7 +154,7 @@ uint8_t srv_response_finish(tern_response *r, uint8_t code, int32_t accept) {
 /* RFC 7959 section 2.4: block num of size 2^(szx + 4) of the whole
  * representation full[0, total) becomes r's payload. 0, or the error code
  * to answer with. */
-static uint8_t cut_block(tern_response *r, const uint8_t *full, size_t total, uint32_t num,
+static uint8_t cut_block(tern_server_response *r, const uint8_t *full, size_t total, uint32_t num,
                          uint8_t szx) {
     size_t size = tern_block_size(szx);
     size_t off = (size_t)num * size;
@@ -170,7 +170,7 @@ static uint8_t cut_block(tern_response *r, const uint8_t *full, size_t total, ui
     return 0;
 }
 
-bool srv_response_shrink_block(tern_response *r, const uint8_t *full, size_t total,
+bool tern_srv_response_shrink_block(tern_server_response *r, const uint8_t *full, size_t total,
                                uint32_t *num, uint8_t *szx) {
     /* Half the size, twice the number: the block starts at the same byte
      * (RFC 7959 section 2.4: "A server MUST use the block size indicated
@@ -191,15 +191,15 @@ static void count(tern_server *srv, uint8_t code) {
 
 /* Send the answer; one that registers an observer (reg) goes through
  * observe.c, which must learn how it went out (RFC 7641 section 3.6). */
-static int answer(tern_server *srv, tern_reqid id, tern_msgb *b, const srv_reqinfo *reg,
+static int answer(tern_server *srv, tern_endpoint_req_id id, tern_msgb *b, const srv_reqinfo *reg,
                   uint64_t now_ms) {
     if (reg == NULL) return tern_endpoint_respond(srv->ep, id, b, now_ms);
-    return srv_observe_respond(srv, id, b, reg->peer, reg->token, reg->token_len, now_ms);
+    return tern_srv_observe_respond(srv, id, b, reg->peer, reg->token, reg->token_len, now_ms);
 }
 
-void srv_answer(tern_server *srv, tern_reqid id, tern_response *r, uint8_t code,
+void tern_srv_answer(tern_server *srv, tern_endpoint_req_id id, tern_server_response *r, uint8_t code,
                 const srv_reqinfo *ri, uint64_t now_ms) {
-    code = srv_response_finish(r, code, ri->accept);
+    code = tern_srv_response_finish(r, code, ri->accept);
     tern_resource *res = ri->res;
     bool ok = TERN_CODE_CLASS(code) == 2;
     /* The whole representation, and the block of it being sent (szx 7:
@@ -222,10 +222,10 @@ void srv_answer(tern_server *srv, tern_reqid id, tern_response *r, uint8_t code,
          * answer to a registration ends any observation under this key. */
         int32_t seq = -1;
         if (ok)
-            seq = srv_observe_register(srv, res, ri->peer, ri->token, ri->token_len, ri->accept,
+            seq = tern_srv_observe_register(srv, res, ri->peer, ri->token, ri->token_len, ri->accept,
                                        szx, now_ms);
         else
-            srv_observe_deregister(srv, ri->peer, ri->token, ri->token_len);
+            tern_srv_observe_deregister(srv, ri->peer, ri->token, ri->token_len);
         if (seq >= 0) {
             registered = true;
             tern_msgb_set_uint(&r->b, TERN_OPT_OBSERVE, (uint32_t)seq);
@@ -240,7 +240,7 @@ void srv_answer(tern_server *srv, tern_reqid id, tern_response *r, uint8_t code,
     /* RFC 7959 section 2.4: a representation too large for one datagram
      * goes out block by block, asked for or not; the client fetches the
      * rest with Block2. */
-    while (ok && rc == TERN_E_NOSPACE && srv_response_shrink_block(r, full, total, &num, &szx))
+    while (ok && rc == TERN_E_NOSPACE && tern_srv_response_shrink_block(r, full, total, &num, &szx))
         rc = answer(srv, id, &r->b, registered ? ri : NULL, now_ms);
     if (rc == TERN_E_NOSPACE) {
         code = rewrite(r, TERN_CODE_INTERNAL_SERVER_ERROR, "response too large");
@@ -252,13 +252,13 @@ void srv_answer(tern_server *srv, tern_reqid id, tern_response *r, uint8_t code,
      * could not be sent, the entry would only wait for notifications
      * nobody expects. */
     if (registered && (rc < 0 || TERN_CODE_CLASS(code) != 2))
-        srv_observe_deregister(srv, ri->peer, ri->token, ri->token_len);
+        tern_srv_observe_deregister(srv, ri->peer, ri->token, ri->token_len);
     if (rc == 0) count(srv, code);
 }
 
-void srv_answer_error(tern_server *srv, tern_reqid id, uint8_t code, const char *diag,
+void tern_srv_answer_error(tern_server *srv, tern_endpoint_req_id id, uint8_t code, const char *diag,
                       uint64_t now_ms) {
-    tern_response *r = &srv->resp_req;
+    tern_server_response *r = &srv->resp_req;
     rewrite(r, code, diag);
     r->b.code = code;
     if (tern_endpoint_respond(srv->ep, id, &r->b, now_ms) == 0) count(srv, code);

@@ -57,17 +57,17 @@ tern_server *tern_server_new(tern_endpoint *ep, const tern_server_config *cfg) {
         return NULL;
     }
     srv->respond_slot = SRV_NIL;
-    if (srv_resources_init(srv) < 0 || srv_observe_init(srv) < 0 || srv_deferred_init(srv) < 0 ||
-        srv_response_init(&srv->resp_req, srv, c->max_message) < 0 ||
-        srv_response_init(&srv->resp_def, srv, c->max_message) < 0 ||
-        srv_response_init(&srv->resp_notify, srv, c->max_message) < 0 ||
+    if (tern_srv_resources_init(srv) < 0 || tern_srv_observe_init(srv) < 0 || tern_srv_deferred_init(srv) < 0 ||
+        tern_srv_response_init(&srv->resp_req, srv, c->max_message) < 0 ||
+        tern_srv_response_init(&srv->resp_def, srv, c->max_message) < 0 ||
+        tern_srv_response_init(&srv->resp_notify, srv, c->max_message) < 0 ||
         (srv->notify_req_buf = malloc(c->max_message)) == NULL) {
         tern_server_free(srv);
         return NULL;
     }
     /* RFC 6690 section 4: every server offers its links at this path. */
     static const tern_resource_def wkc = {
-        .path = "/.well-known/core", .get = srv_wkc_get, .hidden = true, .ct = "40"};
+        .path = "/.well-known/core", .get = tern_srv_wkc_get, .hidden = true, .ct = "40"};
     if (tern_server_add_resource(srv, &wkc, NULL) < 0) {
         tern_server_free(srv);
         return NULL;
@@ -79,10 +79,10 @@ void tern_server_free(tern_server *srv) {
     if (srv == NULL) return;
     /* Cancel our CONs first: the endpoint must not call back into freed
      * memory. */
-    srv_observe_free(srv);
-    srv_response_free(&srv->resp_req);
-    srv_response_free(&srv->resp_def);
-    srv_response_free(&srv->resp_notify);
+    tern_srv_observe_free(srv);
+    tern_srv_response_free(&srv->resp_req);
+    tern_srv_response_free(&srv->resp_def);
+    tern_srv_response_free(&srv->resp_notify);
     free(srv->notify_req_buf);
     free(srv->def);
     free(srv->res);
@@ -91,26 +91,26 @@ void tern_server_free(tern_server *srv) {
 
 void tern_server_handle_reset(tern_server *srv, const tern_addr *peer, uint16_t mid,
                               uint64_t now_ms) {
-    srv_observe_reset(srv, peer, mid);
-    srv_observe_flush(srv, now_ms);
+    tern_srv_observe_reset(srv, peer, mid);
+    tern_srv_observe_flush(srv, now_ms);
 }
 
 void tern_server_handle_unreachable(tern_server *srv, const tern_addr *peer, uint64_t now_ms) {
     if (srv == NULL || peer == NULL) return;
-    srv_observe_drop_peer(srv, peer);
-    srv_observe_flush(srv, now_ms);
+    tern_srv_observe_drop_peer(srv, peer);
+    tern_srv_observe_flush(srv, now_ms);
 }
 
 void tern_server_tick(tern_server *srv, uint64_t now_ms) {
-    srv_deferred_tick(srv, now_ms);
-    srv_observe_tick(srv, now_ms);
-    srv_observe_flush(srv, now_ms);
+    tern_srv_deferred_tick(srv, now_ms);
+    tern_srv_observe_tick(srv, now_ms);
+    tern_srv_observe_flush(srv, now_ms);
 }
 
 uint64_t tern_server_next_deadline(const tern_server *srv) {
     if (srv->any_dirty) return 0;
-    uint64_t a = srv_observe_deadline(srv);
-    uint64_t b = srv_deferred_deadline(srv);
+    uint64_t a = tern_srv_observe_deadline(srv);
+    uint64_t b = tern_srv_deferred_deadline(srv);
     return a < b ? a : b;
 }
 

@@ -27,7 +27,7 @@
 #define SRV_MAX_CT 8        /* Content-Formats in a resource's ct list */
 #define SRV_MAX_TABLE (1u << 20)
 
-struct tern_response {
+struct tern_server_response {
     tern_server *srv;
     tern_msgb b;
     uint8_t *arena; /* copies of option values and the payload */
@@ -49,17 +49,17 @@ struct tern_resource {
     uint32_t n_obs;
 };
 
-struct tern_request {
+struct tern_server_request {
     tern_server *srv;
     tern_resource *res;
     const tern_addr *peer;
     const tern_msg *msg;
     uint64_t now_ms;
-    tern_reqid id;
+    tern_endpoint_req_id id;
     uint8_t method;
     bool notification;
     bool observe;  /* registers if the answer is 2.xx */
-    bool deferred; /* tern_request_defer succeeded */
+    bool deferred; /* tern_server_request_defer succeeded */
     int32_t accept, cf;
     int64_t block2;
 };
@@ -92,7 +92,7 @@ typedef struct srv_deferred {
     uint8_t method;
     uint8_t token_len;
     uint8_t token[TERN_TOKEN_MAX];
-    tern_reqid id;
+    tern_endpoint_req_id id;
     uint32_t res; /* SRV_NIL once the resource is removed */
     int32_t accept;
     int64_t block2;
@@ -121,7 +121,7 @@ struct tern_server {
     /* One response per context, so that a handler may answer a deferred
      * request while its own response is open, and notifications can be made
      * while either is. */
-    tern_response resp_req, resp_def, resp_notify;
+    tern_server_response resp_req, resp_def, resp_notify;
     uint8_t *notify_req_buf; /* the GET synthesised for a notification */
 
     bool any_dirty, flushing;
@@ -130,32 +130,32 @@ struct tern_server {
 
 /* resource.c */
 /* Walk the segments of a "/a/b" path; *seg starts NULL. "/" has none. */
-bool srv_path_next(const char **pos, const char **seg, size_t *len);
-int srv_resources_init(tern_server *srv);
-tern_resource *srv_resource_lookup(tern_server *srv, const tern_msg *msg);
-tern_handler srv_resource_handler(const tern_resource *res, uint8_t method);
-bool srv_ct_allows(const tern_resource *res, int32_t cf);
+bool tern_srv_path_next(const char **pos, const char **seg, size_t *len);
+int tern_srv_resources_init(tern_server *srv);
+tern_resource *tern_srv_resource_lookup(tern_server *srv, const tern_msg *msg);
+tern_handler tern_srv_resource_handler(const tern_resource *res, uint8_t method);
+bool tern_srv_ct_allows(const tern_resource *res, int32_t cf);
 
 /* options.c: 0 when the request may go on, else the error code to answer
  * with and a diagnostic in diag. */
-uint8_t srv_check_options(const tern_msg *req, char *diag, size_t cap);
-uint8_t srv_check_preconditions(const tern_msg *req, char *diag, size_t cap);
-int32_t srv_opt_uint_or(const tern_msg *msg, uint16_t num, int32_t absent);
+uint8_t tern_srv_check_options(const tern_msg *req, char *diag, size_t cap);
+uint8_t tern_srv_check_preconditions(const tern_msg *req, char *diag, size_t cap);
+int32_t tern_srv_opt_uint_or(const tern_msg *msg, uint16_t num, int32_t absent);
 
 /* response.c */
-int srv_response_init(tern_response *r, tern_server *srv, size_t cap);
-void srv_response_reset(tern_response *r);
-void srv_response_free(tern_response *r);
+int tern_srv_response_init(tern_server_response *r, tern_server *srv, size_t cap);
+void tern_srv_response_reset(tern_server_response *r);
+void tern_srv_response_free(tern_server_response *r);
 /* Space for a payload written in place, then commit it. */
-uint8_t *srv_response_payload_space(tern_response *r, size_t *cap);
-int srv_response_payload_commit(tern_response *r, uint16_t cf, size_t len);
-bool srv_response_cf(const tern_response *r, uint32_t *cf);
+uint8_t *tern_srv_response_payload_space(tern_server_response *r, size_t *cap);
+int tern_srv_response_payload_commit(tern_server_response *r, uint16_t cf, size_t len);
+bool tern_srv_response_cf(const tern_server_response *r, uint32_t *cf);
 /* The answer in r did not fit in a datagram: make its payload the next
  * smaller block of full[0, total) that starts where Block2 (*num, *szx)
  * did (*szx 7: no Block2 yet, start with block 0 of 1024 bytes), with
  * Block2 and Size2 set (RFC 7959 2.4). false when no smaller block is
  * left. */
-bool srv_response_shrink_block(tern_response *r, const uint8_t *full, size_t total,
+bool tern_srv_response_shrink_block(tern_server_response *r, const uint8_t *full, size_t total,
                                uint32_t *num, uint8_t *szx);
 /* What an answer needs to know of its request. */
 typedef struct srv_reqinfo {
@@ -168,52 +168,52 @@ typedef struct srv_reqinfo {
     int64_t block2; /* the request's Block2 value, -1: none */
 } srv_reqinfo;
 /* Finish r with code (see response.c) and send it as the answer to id. */
-void srv_answer(tern_server *srv, tern_reqid id, tern_response *r, uint8_t code,
+void tern_srv_answer(tern_server *srv, tern_endpoint_req_id id, tern_server_response *r, uint8_t code,
                 const srv_reqinfo *ri, uint64_t now_ms);
-void srv_answer_error(tern_server *srv, tern_reqid id, uint8_t code, const char *diag,
+void tern_srv_answer_error(tern_server *srv, tern_endpoint_req_id id, uint8_t code, const char *diag,
                       uint64_t now_ms);
 /* Apply the checks every answer gets; returns the final code. */
-uint8_t srv_response_finish(tern_response *r, uint8_t code, int32_t accept);
+uint8_t tern_srv_response_finish(tern_server_response *r, uint8_t code, int32_t accept);
 
 /* deferred.c */
-int srv_deferred_init(tern_server *srv);
-int srv_deferred_take(tern_server *srv, tern_request *req);
-void srv_deferred_tick(tern_server *srv, uint64_t now_ms);
+int tern_srv_deferred_init(tern_server *srv);
+int srv_deferred_take(tern_server *srv, tern_server_request *req);
+void tern_srv_deferred_tick(tern_server *srv, uint64_t now_ms);
 /* res is being removed: requests deferred on it are still answered, but
  * register no observer (its slot may hold another resource by then). */
-void srv_deferred_forget_resource(tern_server *srv, const tern_resource *res);
-uint64_t srv_deferred_deadline(const tern_server *srv);
+void tern_srv_deferred_forget_resource(tern_server *srv, const tern_resource *res);
+uint64_t tern_srv_deferred_deadline(const tern_server *srv);
 
 /* observe.c */
-int srv_observe_init(tern_server *srv);
-void srv_observe_free(tern_server *srv);
+int tern_srv_observe_init(tern_server *srv);
+void tern_srv_observe_free(tern_server *srv);
 /* Would a registration of (peer, token) on res be accepted? */
-bool srv_observe_can_register(tern_server *srv, const tern_resource *res, const tern_addr *peer,
+bool tern_srv_observe_can_register(tern_server *srv, const tern_resource *res, const tern_addr *peer,
                               const uint8_t *token, uint8_t token_len);
 /* Register or replace; the Observe value for the answer, or -1 if refused.
  * szx: the Block2 size of the registration (7: none), which notifications
  * keep to (RFC 7959 2.4, 2.6). */
-int32_t srv_observe_register(tern_server *srv, tern_resource *res, const tern_addr *peer,
+int32_t tern_srv_observe_register(tern_server *srv, tern_resource *res, const tern_addr *peer,
                              const uint8_t *token, uint8_t token_len, int32_t accept,
                              uint8_t szx, uint64_t now_ms);
 /* Remove (peer, token) if registered; true if it was. */
-bool srv_observe_deregister(tern_server *srv, const tern_addr *peer, const uint8_t *token,
+bool tern_srv_observe_deregister(tern_server *srv, const tern_addr *peer, const uint8_t *token,
                             uint8_t token_len);
 /* tern_endpoint_respond for an answer that registered (peer, token): the
  * shape it took is remembered, so that a RST to a NON answer or a separate
  * CON one ends the observation (RFC 7641 section 3.6). */
-int srv_observe_respond(tern_server *srv, tern_reqid id, tern_msgb *b, const tern_addr *peer,
+int tern_srv_observe_respond(tern_server *srv, tern_endpoint_req_id id, tern_msgb *b, const tern_addr *peer,
                         const uint8_t *token, uint8_t token_len, uint64_t now_ms);
-void srv_observe_flush(tern_server *srv, uint64_t now_ms);
-void srv_observe_remove_all(tern_server *srv, tern_resource *res, uint8_t code,
+void tern_srv_observe_flush(tern_server *srv, uint64_t now_ms);
+void tern_srv_observe_remove_all(tern_server *srv, tern_resource *res, uint8_t code,
                             const char *diag, uint64_t now_ms);
-void srv_observe_reset(tern_server *srv, const tern_addr *peer, uint16_t mid);
+void tern_srv_observe_reset(tern_server *srv, const tern_addr *peer, uint16_t mid);
 /* Remove every observer at peer (unreachable). */
-void srv_observe_drop_peer(tern_server *srv, const tern_addr *peer);
-void srv_observe_tick(tern_server *srv, uint64_t now_ms);
-uint64_t srv_observe_deadline(const tern_server *srv);
+void tern_srv_observe_drop_peer(tern_server *srv, const tern_addr *peer);
+void tern_srv_observe_tick(tern_server *srv, uint64_t now_ms);
+uint64_t tern_srv_observe_deadline(const tern_server *srv);
 
 /* discovery.c */
-uint8_t srv_wkc_get(tern_request *req, tern_response *resp);
+uint8_t tern_srv_wkc_get(tern_server_request *req, tern_server_response *resp);
 
 #endif

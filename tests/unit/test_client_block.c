@@ -65,12 +65,12 @@ static void check_block(const tern_msg *m, uint32_t num, bool more, uint8_t szx,
     assert_string_equal(fx_opt_str(m, TERN_OPT_URI_PATH, s, sizeof s), "big");
 }
 
-static tern_req start_put(fx *f, size_t len, uint32_t timeout_ms) {
+static tern_client_op_id start_put(fx *f, size_t len, uint32_t timeout_ms) {
     body_fill();
     tern_msgb b;
     fx_req(&b, TERN_TYPE_CON, TERN_CODE_PUT, "big");
     tern_msgb_set_payload(&b, body, len);
-    tern_req id = 0;
+    tern_client_op_id id = 0;
     assert_int_equal(tern_client_request(f->cli, &f->server, &b, timeout_ms, fx_cb, f, f->now, &id),
                      0);
     fx_drain(f);
@@ -83,7 +83,7 @@ static void test_rfc7959_s2_5_put_3000_bytes_as_three_blocks(void **state) {
     (void)state;
     fx f;
     fx_init(&f);
-    tern_req id = start_put(&f, BODY_LEN, 0);
+    tern_client_op_id id = start_put(&f, BODY_LEN, 0);
     assert_int_equal(f.n_out, 1);
     char h[32];
     tern_msg m0 = fx_sent(&f, 0);
@@ -258,7 +258,7 @@ static void test_rfc7959_s2_9_2_incomplete_ends_with_the_error(void **state) {
     (void)state;
     fx f;
     fx_init(&f);
-    tern_req id = start_put(&f, BODY_LEN, 0);
+    tern_client_op_id id = start_put(&f, BODY_LEN, 0);
     tern_msg m = fx_sent(&f, 0);
     b_answer(&f, &m, TERN_TYPE_ACK, TERN_CODE_CONTINUE, 0, b1(0, true, 6), -1, -1);
     m = fx_sent(&f, 1);
@@ -280,7 +280,7 @@ static void test_rfc7959_s2_5_cancel_mid_transfer_stops_sending(void **state) {
     (void)state;
     fx f;
     fx_init(&f);
-    tern_req id = start_put(&f, BODY_LEN, 0);
+    tern_client_op_id id = start_put(&f, BODY_LEN, 0);
     tern_msg m = fx_sent(&f, 0);
     b_answer(&f, &m, TERN_TYPE_ACK, TERN_CODE_CONTINUE, 0, b1(0, true, 6), -1, -1);
     assert_int_equal(f.n_out, 2);
@@ -303,7 +303,7 @@ static void test_rfc7959_s2_5_deadline_covers_whole_transfer(void **state) {
     fx f;
     fx_init(&f);
     uint64_t t0 = f.now;
-    tern_req id = start_put(&f, BODY_LEN, 5000);
+    tern_client_op_id id = start_put(&f, BODY_LEN, 5000);
     for (int i = 0; i < 2; i++) {
         fx_run_until(&f, f.now + 2000);
         tern_msg m = fx_sent(&f, -1);
@@ -329,7 +329,7 @@ static void test_rfc7959_s2_5_payload_that_fits_has_no_block1(void **state) {
     (void)state;
     fx f;
     fx_init(&f);
-    tern_req id = start_put(&f, 1000, 0);
+    tern_client_op_id id = start_put(&f, 1000, 0);
     assert_int_equal(f.n_out, 1);
     tern_msg m = fx_sent(&f, 0);
     assert_int_equal(tern_msg_count_opt(&m, TERN_OPT_BLOCK1), 0);
@@ -358,7 +358,7 @@ static struct {
     char etag[8];
 } b2_got;
 
-static void b2_cb(void *ctx, tern_client *cli, tern_req id, const tern_client_event *ev,
+static void b2_cb(void *ctx, tern_client *cli, tern_client_op_id id, const tern_client_event *ev,
                   uint64_t now_ms) {
     memset(&b2_got, 0, sizeof b2_got);
     if (ev->resp) {
@@ -378,12 +378,12 @@ static void b2_fill(void) {
     memset(b2_buf, 0, sizeof b2_buf);
 }
 
-static tern_req start_get_body(fx *f, size_t cap, long block2) {
+static tern_client_op_id start_get_body(fx *f, size_t cap, long block2) {
     b2_fill();
     tern_msgb b;
     fx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, "big");
     if (block2 >= 0) assert_int_equal(tern_msgb_add_uint(&b, TERN_OPT_BLOCK2, (uint32_t)block2), 0);
-    tern_req id = 0;
+    tern_client_op_id id = 0;
     assert_int_equal(tern_client_request_body(f->cli, &f->server, &b, b2_buf, cap, 0, b2_cb, f,
                                               f->now, &id),
                      0);
@@ -431,7 +431,7 @@ static void test_rfc7959_s2_4_get_2500_bytes_in_three_blocks_delivered_once(void
     (void)state;
     fx f;
     fx_init(&f);
-    tern_req id = start_get_body(&f, sizeof b2_buf, -1);
+    tern_client_op_id id = start_get_body(&f, sizeof b2_buf, -1);
     assert_int_equal(f.n_out, 1);
     tern_msg m0 = fx_sent(&f, 0);
     assert_int_equal(tern_msg_count_opt(&m0, TERN_OPT_BLOCK2), 0);
@@ -534,7 +534,7 @@ static void test_rfc7959_s2_4_etag_that_keeps_changing_fails(void **state) {
     (void)state;
     fx f;
     fx_init(&f);
-    tern_req id = start_get_body(&f, sizeof b2_buf, -1);
+    tern_client_op_id id = start_get_body(&f, sizeof b2_buf, -1);
     static const char *tags[] = {"a", "b", "c", "d", "e"};
     /* Every block 1 differs from its block 0: three restarts, then the
      * transfer ends with TERN_E_STATE rather than loop forever. */
@@ -559,7 +559,7 @@ static void test_rfc7959_s2_4_body_larger_than_buffer_is_nospace(void **state) {
     (void)state;
     fx f;
     fx_init(&f);
-    tern_req id = start_get_body(&f, 2000, -1);
+    tern_client_op_id id = start_get_body(&f, 2000, -1);
     tern_msg m = fx_sent(&f, 0);
     b2_answer(&f, &m, TERN_CODE_CONTENT, b1(0, true, 6), NULL, 0, 0, 1024);
     m = fx_sent(&f, 1);
@@ -580,7 +580,7 @@ static void test_rfc7959_s2_4_cancel_mid_transfer_stops_fetching(void **state) {
     (void)state;
     fx f;
     fx_init(&f);
-    tern_req id = start_get_body(&f, sizeof b2_buf, -1);
+    tern_client_op_id id = start_get_body(&f, sizeof b2_buf, -1);
     tern_msg m = fx_sent(&f, 0);
     b2_answer(&f, &m, TERN_CODE_CONTENT, b1(0, true, 6), NULL, 0, 0, 1024);
     assert_int_equal(f.n_out, 2);
@@ -608,7 +608,7 @@ static void test_rfc7959_s2_4_response_without_block2_delivered_as_before(void *
     (void)state;
     fx f;
     fx_init(&f);
-    tern_req id = start_get_body(&f, sizeof b2_buf, -1);
+    tern_client_op_id id = start_get_body(&f, sizeof b2_buf, -1);
     tern_msg m = fx_sent(&f, 0);
     b2_answer(&f, &m, TERN_CODE_CONTENT, -1, NULL, 0, 0, 700);
     assert_int_equal(f.n_out, 1);
@@ -672,7 +672,7 @@ static void test_rfc7959_s2_6_notification_body_fetched_with_get(void **state) {
     b2_fill();
     tern_msgb b;
     fx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, "big");
-    tern_req id = 0;
+    tern_client_op_id id = 0;
     assert_int_equal(tern_client_observe_body(f.cli, &f.server, &b, b2_buf, sizeof b2_buf, 0,
                                               b2_cb, &f, f.now, &id),
                      0);
@@ -731,7 +731,7 @@ static void test_rfc7959_s2_6_unobserved_block_answer_completed_then_ends(void *
     b2_fill();
     tern_msgb b;
     fx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, "big");
-    tern_req id = 0;
+    tern_client_op_id id = 0;
     assert_int_equal(tern_client_observe_body(f.cli, &f.server, &b, b2_buf, sizeof b2_buf, 0,
                                               b2_cb, &f, f.now, &id),
                      0);

@@ -19,7 +19,7 @@
 #define FX_MAX_OUT 64
 
 typedef struct fx_event {
-    tern_req id;
+    tern_client_op_id id;
     int err;
     bool has_resp;
     bool observing;
@@ -32,7 +32,7 @@ typedef struct fx_event {
 
 typedef struct fx fx;
 /* Something a test wants done from inside the callback. */
-typedef void (*fx_action)(fx *f, tern_req id, const tern_client_event *ev);
+typedef void (*fx_action)(fx *f, tern_client_op_id id, const tern_client_event *ev);
 
 struct fx {
     tern_endpoint *ep;
@@ -103,7 +103,7 @@ static void fx_done(fx *f) {
     tern_endpoint_free(f->ep);
 }
 
-static void fx_cb(void *ctx, tern_client *cli, tern_req id, const tern_client_event *ev,
+static void fx_cb(void *ctx, tern_client *cli, tern_client_op_id id, const tern_client_event *ev,
                   uint64_t now_ms) {
     (void)cli;
     fx *f = ctx;

@@ -6,7 +6,7 @@
 #include "test_client_fixture.h"
 
 typedef struct obs {
-    tern_req id;
+    tern_client_op_id id;
     uint8_t tok[8];
     size_t tl;
     uint16_t mid;
@@ -338,7 +338,7 @@ static void test_rfc7641_s3_6_deregister_with_observe_1(void **state) {
     assert_int_equal(tern_client_active(f.cli), 0);
     /* Deregistering a plain request is refused. */
     tern_msgb b;
-    tern_req id;
+    tern_client_op_id id;
     fx_req(&b, TERN_TYPE_NON, TERN_CODE_GET, "x");
     assert_int_equal(tern_client_request(f.cli, &f.server, &b, 0, fx_cb, &f, f.now, &id), 0);
     assert_int_equal(tern_client_deregister(f.cli, id, f.now), TERN_E_STATE);
@@ -364,7 +364,7 @@ static void test_rfc7641_s3_6_forget_then_rst_on_next_notification(void **state)
 }
 
 /* --count N: stop from inside the N-th notification. */
-static void dereg_at_3(fx *f, tern_req id, const tern_client_event *ev) {
+static void dereg_at_3(fx *f, tern_client_op_id id, const tern_client_event *ev) {
     if (ev->observing && f->n_events == 3)
         assert_int_equal(tern_client_deregister(f->cli, id, f->now), 0);
 }
@@ -425,7 +425,7 @@ static void test_rfc7641_s3_1_registration_timeout(void **state) {
     fx_init(&f);
     tern_msgb b;
     fx_req(&b, TERN_TYPE_NON, TERN_CODE_GET, "alarm");
-    tern_req id;
+    tern_client_op_id id;
     uint64_t t0 = f.now;
     assert_int_equal(tern_client_observe(f.cli, &f.server, &b, 5000, fx_cb, &f, f.now, &id), 0);
     fx_run_until(&f, t0 + 4999);

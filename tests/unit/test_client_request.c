@@ -74,7 +74,7 @@ static void test_rfc7252_s5_2_1_piggybacked_response(void **state) {
     tern_msgb b;
     fx_req(&b, TERN_TYPE_CON, TERN_CODE_PUT, "alarm");
     tern_msgb_set_payload(&b, "ON", 2);
-    tern_req id = 0;
+    tern_client_op_id id = 0;
     assert_int_equal(tern_client_request(f.cli, &f.server, &b, 0, fx_cb, &f, f.now, &id), 0);
     assert_true(id != 0);
     assert_int_equal(tern_client_active(f.cli), 1);
@@ -340,7 +340,7 @@ static void test_rfc7252_s4_8_2_unreachable_con_request_fails_at_once(void **sta
     fx f;
     fx_init(&f);
     tern_msgb b;
-    tern_req id = 0, other = 0;
+    tern_client_op_id id = 0, other = 0;
     fx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, "x");
     assert_int_equal(tern_client_request(f.cli, &f.server, &b, 0, fx_cb, &f, f.now, &id), 0);
     fx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, "x");
@@ -376,7 +376,7 @@ static void test_rfc7252_s4_3_unreachable_non_and_separate_requests_fail(void **
     fx f;
     fx_init(&f);
     tern_msgb b;
-    tern_req non = 0, sep = 0, other = 0;
+    tern_client_op_id non = 0, sep = 0, other = 0;
     fx_req(&b, TERN_TYPE_NON, TERN_CODE_GET, "x");
     assert_int_equal(tern_client_request(f.cli, &f.server, &b, 0, fx_cb, &f, f.now, &non), 0);
     fx_req(&b, TERN_TYPE_NON, TERN_CODE_GET, "x");
@@ -416,7 +416,7 @@ static void test_rfc7252_s5_3_2_cancelled_request_answer_rejected(void **state) 
     fx_init(&f);
     tern_msgb b;
     fx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, "x");
-    tern_req id;
+    tern_client_op_id id;
     assert_int_equal(tern_client_request(f.cli, &f.server, &b, 0, fx_cb, &f, f.now, &id), 0);
     fx_drain(&f);
     tern_msg req = fx_sent(&f, 0);
@@ -476,7 +476,7 @@ static void test_client_request_too_large(void **state) {
 }
 
 /* A new request made from inside the callback of the previous one. */
-static void chain_action(fx *f, tern_req id, const tern_client_event *ev) {
+static void chain_action(fx *f, tern_client_op_id id, const tern_client_event *ev) {
     (void)id, (void)ev;
     if (f->n_events > 1) return;
     tern_msgb b;

@@ -40,7 +40,7 @@ typedef struct fx {
 
     int answer; /* FX_ANSWER_* */
     int n_req;
-    tern_reqid ids[FX_MAX_EV];
+    tern_endpoint_req_id ids[FX_MAX_EV];
     tern_addr req_peer;
     uint8_t req_type, req_code;
     uint16_t req_mid;
@@ -78,7 +78,7 @@ static inline void fx_log(fx *f, char c) {
     }
 }
 
-static inline void fx_on_request(void *user, tern_endpoint *ep, tern_reqid id,
+static inline void fx_on_request(void *user, tern_endpoint *ep, tern_endpoint_req_id id,
                                  const tern_addr *peer, const tern_msg *req, uint64_t now) {
     fx *f = user;
     fx_log(f, 'q');

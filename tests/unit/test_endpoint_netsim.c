@@ -27,7 +27,7 @@ typedef struct world {
     tern_endpoint *cli, *srv;
     uint64_t cli_seed, srv_seed;
     int srv_calls[N_REQ];       /* on_request per request index */
-    tern_reqid srv_id[N_REQ];
+    tern_endpoint_req_id srv_id[N_REQ];
     uint64_t srv_answer_at[N_REQ]; /* UINT64_MAX: answered or not yet seen */
     int cli_done[N_REQ];
     tern_tx_status cli_status[N_REQ];
@@ -57,7 +57,7 @@ static void answer(world *w, int i, uint64_t now) {
 /* Server: a third answered at once (piggybacked), a third after 300 ms
  * (still piggybacked: the ACK is owed for 1 s), a third after 1500 ms
  * (separate CON response). */
-static void srv_on_request(void *user, tern_endpoint *ep, tern_reqid id, const tern_addr *peer,
+static void srv_on_request(void *user, tern_endpoint *ep, tern_endpoint_req_id id, const tern_addr *peer,
                            const tern_msg *req, uint64_t now) {
     (void)ep;
     (void)peer;

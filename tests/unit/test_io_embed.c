@@ -4,7 +4,7 @@
  * tern_io_timeout_ms(), calling tern_io_step(io, 0) when either says so
  * (tern/io.h). Also checks that an idle server asks for no wake-up at all:
  * nothing in tern polls. */
-#include "tern/request.h"
+#include "tern/io.h"
 #include "tern/tern.h"
 #include "tern_test.h"
 
@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
-static uint8_t get_hello(tern_request *req, tern_response *resp) {
+static uint8_t get_hello(tern_server_request *req, tern_server_response *resp) {
     (void)req;
-    tern_response_text(resp, "hello");
+    tern_server_response_text(resp, "hello");
     return TERN_CODE_CONTENT;
 }
 
@@ -25,7 +25,7 @@ typedef struct outcome {
     char payload[16];
 } outcome;
 
-static void on_answer(void *ctx, tern_client *cli, tern_req id, const tern_client_event *ev,
+static void on_answer(void *ctx, tern_client *cli, tern_client_op_id id, const tern_client_event *ev,
                       uint64_t now_ms) {
     (void)cli, (void)id, (void)now_ms;
     outcome *o = ctx;
@@ -80,7 +80,7 @@ static void test_io_embedded_in_a_foreign_poll_loop(void **state) {
     tern_msgb req;
     tern_msgb_init(&req, TERN_TYPE_CON, TERN_CODE_GET, 0);
     outcome o = {0};
-    tern_req id;
+    tern_client_op_id id;
     assert_int_equal(tern_io_request_start(cli_io, uri, &req, 5000, on_answer, &o, &id), 0);
     for (int i = 0; i < 50 && !o.done; i++) host_loop_round(srv_io, cli_io);
 
@@ -103,7 +103,7 @@ static void test_io_unknown_path_answers_4_04(void **state) {
     tern_msgb req;
     tern_msgb_init(&req, TERN_TYPE_CON, TERN_CODE_GET, 0);
     outcome o = {0};
-    tern_req id;
+    tern_client_op_id id;
     assert_int_equal(tern_io_request_start(cli_io, uri, &req, 5000, on_answer, &o, &id), 0);
     for (int i = 0; i < 50 && !o.done; i++) host_loop_round(srv_io, cli_io);
     assert_true(o.done);

@@ -5,9 +5,9 @@
  * RFC 7252 section 7.2 (ct, sz). */
 #include "test_server_fixture.h"
 
-static uint8_t any_get(tern_request *req, tern_response *resp) {
+static uint8_t any_get(tern_server_request *req, tern_server_response *resp) {
     (void)req;
-    tern_response_text(resp, "x");
+    tern_server_response_text(resp, "x");
     return TERN_CODE_CONTENT;
 }
 

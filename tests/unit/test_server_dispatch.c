@@ -274,9 +274,9 @@ static void test_rfc7252_s5_10_4_accept(void **state) {
 
 /* A resource that declares no ct: the server cannot pre-check Accept, but
  * the answer's Content-Format is checked after the handler. */
-static uint8_t json_get(tern_request *req, tern_response *resp) {
+static uint8_t json_get(tern_server_request *req, tern_server_response *resp) {
     (void)req;
-    tern_response_payload(resp, TERN_CF_JSON, "{}", 2);
+    tern_server_response_payload(resp, TERN_CF_JSON, "{}", 2);
     return TERN_CODE_CONTENT;
 }
 
@@ -358,23 +358,23 @@ static void test_rfc7252_s5_10_8_preconditions(void **state) {
 
 /* ---- handlers that misbehave: the server turns it into 5.00 -------------- */
 
-static uint8_t returns_method(tern_request *req, tern_response *resp) {
+static uint8_t returns_method(tern_server_request *req, tern_server_response *resp) {
     (void)req, (void)resp;
     return TERN_CODE_GET;
 }
 
-static uint8_t too_big(tern_request *req, tern_response *resp) {
+static uint8_t too_big(tern_server_request *req, tern_server_response *resp) {
     (void)req;
     static char big[4000];
     memset(big, 'x', sizeof big);
-    assert_int_equal(tern_response_payload(resp, TERN_CF_TEXT_PLAIN, big, sizeof big),
+    assert_int_equal(tern_server_response_payload(resp, TERN_CF_TEXT_PLAIN, big, sizeof big),
                      TERN_E_NOSPACE);
     return TERN_CODE_CONTENT;
 }
 
-static uint8_t defers_wrongly(tern_request *req, tern_response *resp) {
+static uint8_t defers_wrongly(tern_server_request *req, tern_server_response *resp) {
     (void)req, (void)resp;
-    return TERN_DEFER; /* without tern_request_defer */
+    return TERN_DEFER; /* without tern_server_request_defer */
 }
 
 static void test_rfc7252_s5_9_3_1_handler_faults_become_5_00(void **state) {
@@ -403,12 +403,12 @@ static void test_rfc7252_s5_9_3_1_handler_faults_become_5_00(void **state) {
 
 /* ---- section 5.2.2: separate responses ------------------------------------- */
 
-static tern_reqid later_id;
+static tern_endpoint_req_id later_id;
 static int later_rc;
 
-static uint8_t later_get(tern_request *req, tern_response *resp) {
+static uint8_t later_get(tern_server_request *req, tern_server_response *resp) {
     (void)resp;
-    later_rc = tern_request_defer(req, &later_id);
+    later_rc = tern_server_request_defer(req, &later_id);
     return later_rc == 0 ? TERN_DEFER : TERN_CODE_SERVICE_UNAVAILABLE;
 }
 
@@ -431,9 +431,9 @@ static void test_rfc7252_s5_2_2_separate_response(void **state) {
     assert_int_equal(m->mid, 0x100);
     /* The answer comes later, as a CON with the request's token. */
     sfx_advance(&f, 500);
-    tern_response *r = tern_server_respond_begin(f.srv, later_id);
+    tern_server_response *r = tern_server_respond_begin(f.srv, later_id);
     assert_non_null(r);
-    assert_int_equal(tern_response_text(r, "done"), 0);
+    assert_int_equal(tern_server_response_text(r, "done"), 0);
     assert_int_equal(tern_server_respond(f.srv, r, TERN_CODE_CONTENT, f.now), 0);
     m = sfx_next(&f, NULL);
     assert_int_equal(m->type, TERN_TYPE_CON);
@@ -455,8 +455,8 @@ static void test_rfc7252_s5_2_2_answer_before_ack_is_piggybacked(void **state) {
     sfx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, 0x101, "p", "/slow");
     sfx_deliver(&f, &f.a, &b);
     sfx_advance(&f, 200);
-    tern_response *r = tern_server_respond_begin(f.srv, later_id);
-    tern_response_text(r, "quick");
+    tern_server_response *r = tern_server_respond_begin(f.srv, later_id);
+    tern_server_response_text(r, "quick");
     assert_int_equal(tern_server_respond(f.srv, r, TERN_CODE_CONTENT, f.now), 0);
     const tern_msg *m = sfx_next(&f, NULL);
     assert_int_equal(m->type, TERN_TYPE_ACK);
@@ -502,9 +502,9 @@ static void test_rfc7252_s5_2_2_deferred_never_answered_gets_5_03(void **state) 
 
 /* ---- RFC 7959 section 2.4: Block2 asked for by the client ------------------ */
 
-static uint8_t forty(tern_request *req, tern_response *resp) {
+static uint8_t forty(tern_server_request *req, tern_server_response *resp) {
     (void)req;
-    tern_response_text(resp, "0123456789abcdef0123456789ABCDEF01234567");
+    tern_server_response_text(resp, "0123456789abcdef0123456789ABCDEF01234567");
     return TERN_CODE_CONTENT;
 }
 
@@ -538,9 +538,9 @@ static void test_rfc7959_s2_4_block2_late_negotiation(void **state) {
 
 /* ---- the resource table ------------------------------------------------------ */
 
-static uint8_t root_get(tern_request *req, tern_response *resp) {
+static uint8_t root_get(tern_server_request *req, tern_server_response *resp) {
     (void)req;
-    tern_response_text(resp, "root");
+    tern_server_response_text(resp, "root");
     return TERN_CODE_CONTENT;
 }
 
@@ -598,11 +598,11 @@ static void test_server_add_resource_errors(void **state) {
     sfx_free(&f);
 }
 
-static uint8_t two_kb(tern_request *req, tern_response *resp) {
+static uint8_t two_kb(tern_server_request *req, tern_server_response *resp) {
     static char doc[2000];
     (void)req;
     for (size_t i = 0; i < sizeof doc; i++) doc[i] = (char)('a' + i % 26);
-    tern_response_payload(resp, TERN_CF_TEXT_PLAIN, doc, sizeof doc);
+    tern_server_response_payload(resp, TERN_CF_TEXT_PLAIN, doc, sizeof doc);
     return TERN_CODE_CONTENT;
 }
 

@@ -41,7 +41,7 @@ typedef struct sfx {
     int n_out, next_out;
 } sfx;
 
-static inline void sfx_on_request(void *user, tern_endpoint *ep, tern_reqid id,
+static inline void sfx_on_request(void *user, tern_endpoint *ep, tern_endpoint_req_id id,
                                   const tern_addr *peer, const tern_msg *req, uint64_t now) {
     (void)ep;
     sfx *f = user;
@@ -236,30 +236,30 @@ typedef struct sfx_state {
     uint8_t get_code; /* 0: 2.05; else what GET answers (e.g. 4.04) */
 } sfx_state;
 
-static inline uint8_t sfx_state_get(tern_request *req, tern_response *resp) {
-    sfx_state *st = tern_request_ctx(req);
+static inline uint8_t sfx_state_get(tern_server_request *req, tern_server_response *resp) {
+    sfx_state *st = tern_server_request_ctx(req);
     st->gets++;
     if (st->get_code) {
-        tern_response_diag(resp, "gone");
+        tern_server_response_diag(resp, "gone");
         return st->get_code;
     }
-    tern_response_text(resp, st->value);
+    tern_server_response_text(resp, st->value);
     return TERN_CODE_CONTENT;
 }
 
-static inline uint8_t sfx_state_put(tern_request *req, tern_response *resp) {
-    sfx_state *st = tern_request_ctx(req);
+static inline uint8_t sfx_state_put(tern_server_request *req, tern_server_response *resp) {
+    sfx_state *st = tern_server_request_ctx(req);
     size_t n;
-    const uint8_t *p = tern_request_payload(req, &n);
+    const uint8_t *p = tern_server_request_payload(req, &n);
     st->puts++;
     if (!((n == 2 && memcmp(p, "ON", 2) == 0) || (n == 3 && memcmp(p, "OFF", 3) == 0))) {
-        tern_response_diag(resp, "payload must be ON or OFF");
+        tern_server_response_diag(resp, "payload must be ON or OFF");
         return TERN_CODE_BAD_REQUEST;
     }
     memcpy(st->value, p, n);
     st->value[n] = 0;
-    tern_resource_changed(tern_request_resource(req));
-    tern_response_text(resp, st->value);
+    tern_resource_changed(tern_server_request_resource(req));
+    tern_server_response_text(resp, st->value);
     return TERN_CODE_CHANGED;
 }
 

@@ -92,12 +92,12 @@ static void test_rfc7641_s4_2_notification_on_change(void **state) {
     sfx_free(&f);
 }
 
-static uint8_t changes_twice(tern_request *req, tern_response *resp) {
-    sfx_state *st = tern_request_ctx(req);
+static uint8_t changes_twice(tern_server_request *req, tern_server_response *resp) {
+    sfx_state *st = tern_server_request_ctx(req);
     strcpy(st->value, "ON");
-    tern_resource_changed(tern_request_resource(req));
+    tern_resource_changed(tern_server_request_resource(req));
     strcpy(st->value, "OFF");
-    tern_resource_changed(tern_request_resource(req));
+    tern_resource_changed(tern_server_request_resource(req));
     return TERN_CODE_CHANGED + 0 * (resp != NULL);
 }
 
@@ -567,14 +567,14 @@ static void test_rfc7641_s3_1_observer_keeps_its_accept(void **state) {
 
 /* ---- found by fuzz/fuzz_server.c -------------------------------------------- */
 
-static tern_reqid defer_id;
+static tern_endpoint_req_id defer_id;
 
-static uint8_t defer_get(tern_request *req, tern_response *resp) {
-    if (tern_request_is_notification(req)) {
-        tern_response_text(resp, "now");
+static uint8_t defer_get(tern_server_request *req, tern_server_response *resp) {
+    if (tern_server_request_is_notification(req)) {
+        tern_server_response_text(resp, "now");
         return TERN_CODE_CONTENT;
     }
-    assert_int_equal(tern_request_defer(req, &defer_id), 0);
+    assert_int_equal(tern_server_request_defer(req, &defer_id), 0);
     return TERN_DEFER;
 }
 
@@ -598,9 +598,9 @@ static void test_rfc7641_s3_1_deferred_registration_on_removed_resource(void **s
     tern_resource *other;
     assert_int_equal(tern_server_add_resource(f.srv, &d2, &other), 0);
     assert_ptr_equal(other, slow); /* the slot is reused */
-    tern_response *r = tern_server_respond_begin(f.srv, defer_id);
+    tern_server_response *r = tern_server_respond_begin(f.srv, defer_id);
     assert_non_null(r);
-    tern_response_text(r, "late");
+    tern_server_response_text(r, "late");
     assert_int_equal(tern_server_respond(f.srv, r, TERN_CODE_CONTENT, f.now), 0);
     const tern_msg *m = sfx_next(&f, NULL);
     assert_int_equal(m->code, TERN_CODE_CONTENT);
@@ -616,19 +616,19 @@ static void test_rfc7641_s3_1_deferred_registration_on_removed_resource(void **s
 
 static bool defer_next;
 
-static uint8_t sometimes_defer_get(tern_request *req, tern_response *resp) {
-    if (defer_next && !tern_request_is_notification(req)) {
-        assert_int_equal(tern_request_defer(req, &defer_id), 0);
+static uint8_t sometimes_defer_get(tern_server_request *req, tern_server_response *resp) {
+    if (defer_next && !tern_server_request_is_notification(req)) {
+        assert_int_equal(tern_server_request_defer(req, &defer_id), 0);
         return TERN_DEFER;
     }
-    tern_response_text(resp, "now");
+    tern_server_response_text(resp, "now");
     return TERN_CODE_CONTENT;
 }
 
 /* Sections 3.1 and 3.2: a re-registration that the handler took for later
  * and never answered gets the server's 5.03. That error answer ends the
  * observation under its key for the client, so the server must stop
- * notifying it too (as srv_answer does for any error answer). It went on
+ * notifying it too (as tern_srv_answer does for any error answer). It went on
  * notifying. */
 static void test_rfc7641_s3_2_deferred_registration_timeout_ends_observation(void **state) {
     (void)state;
@@ -664,10 +664,10 @@ static void test_rfc7641_s3_2_deferred_registration_timeout_ends_observation(voi
 
 static char big[2000];
 
-static uint8_t big_get(tern_request *req, tern_response *resp) {
+static uint8_t big_get(tern_server_request *req, tern_server_response *resp) {
     (void)req;
     memset(big, 'x', sizeof big);
-    tern_response_payload(resp, TERN_CF_TEXT_PLAIN, big, sizeof big);
+    tern_server_response_payload(resp, TERN_CF_TEXT_PLAIN, big, sizeof big);
     return TERN_CODE_CONTENT;
 }
 
@@ -730,11 +730,11 @@ static void test_rfc7959_s2_6_large_notification_carries_first_block(void **stat
 
 static size_t bulk_len; /* an elective option of this size in every answer */
 
-static uint8_t bulky_get(tern_request *req, tern_response *resp) {
+static uint8_t bulky_get(tern_server_request *req, tern_server_response *resp) {
     static const uint8_t junk[1200];
     (void)req;
-    if (bulk_len) tern_response_add_opt(resp, 2048, junk, bulk_len);
-    tern_response_text(resp, "state");
+    if (bulk_len) tern_server_response_add_opt(resp, 2048, junk, bulk_len);
+    tern_server_response_text(resp, "state");
     return TERN_CODE_CONTENT;
 }
 
@@ -852,9 +852,9 @@ static void test_rfc7641_s3_6_rst_to_separate_registration_answer_deregisters(vo
     const tern_msg *m = sfx_next(&f, NULL);
     assert_int_equal(m->type, TERN_TYPE_ACK); /* the empty ACK at 1 s */
     assert_int_equal(m->code, TERN_CODE_EMPTY);
-    tern_response *resp = tern_server_respond_begin(f.srv, defer_id);
+    tern_server_response *resp = tern_server_respond_begin(f.srv, defer_id);
     assert_non_null(resp);
-    tern_response_text(resp, "late");
+    tern_server_response_text(resp, "late");
     assert_int_equal(tern_server_respond(f.srv, resp, TERN_CODE_CONTENT, f.now), 0);
     m = sfx_next(&f, NULL);
     assert_int_equal(m->type, TERN_TYPE_CON);
@@ -888,9 +888,9 @@ static void test_rfc7641_s4_5_2_separate_registration_answer_in_flight(void **st
     defer_next = false;
     sfx_advance(&f, 1000);
     assert_int_equal(sfx_next(&f, NULL)->code, TERN_CODE_EMPTY);
-    tern_response *resp = tern_server_respond_begin(f.srv, defer_id);
+    tern_server_response *resp = tern_server_respond_begin(f.srv, defer_id);
     assert_non_null(resp);
-    tern_response_text(resp, "late");
+    tern_server_response_text(resp, "late");
     assert_int_equal(tern_server_respond(f.srv, resp, TERN_CODE_CONTENT, f.now), 0);
     const tern_msg *m = sfx_next(&f, NULL);
     assert_int_equal(m->type, TERN_TYPE_CON);
