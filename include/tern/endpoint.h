@@ -40,7 +40,6 @@ typedef struct tern_addr {
 } tern_addr;
 
 TERN_API bool tern_addr_equal(const tern_addr *a, const tern_addr *b);
-TERN_API uint32_t tern_addr_hash(const tern_addr *a);
 
 typedef struct tern_endpoint tern_endpoint;
 
@@ -178,6 +177,10 @@ TERN_API int tern_endpoint_send(tern_endpoint *ep, uint8_t *buf, size_t cap, ter
 /* Milliseconds timestamp at which tern_endpoint_tick must next run, or
  * UINT64_MAX when nothing is scheduled. */
 TERN_API uint64_t tern_endpoint_next_deadline(const tern_endpoint *ep);
+
+/* len bytes from the endpoint's random source (cfg.random): for the layers
+ * above that need secrets of their own, such as the server's hash key. */
+TERN_API void tern_endpoint_random(tern_endpoint *ep, uint8_t *out, size_t len);
 
 /* Fill a fresh request token of cfg.token_len random bytes; returns length. */
 TERN_API size_t tern_endpoint_new_token(tern_endpoint *ep, uint8_t token[TERN_TOKEN_MAX]);

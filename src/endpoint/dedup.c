@@ -22,7 +22,8 @@
 #include "endpoint/endpoint_int.h"
 
 static uint32_t d_bucket(const tern_endpoint *ep, const tern_addr *peer, uint16_t mid) {
-    return ep_hash_addr_mid(ep->seed, peer, mid) & ep->d.mask;
+    const uint8_t m[2] = {(uint8_t)(mid >> 8), (uint8_t)mid};
+    return ep_hash_addr(&ep->hkey, peer, m, sizeof m) & ep->d.mask;
 }
 
 void tern_ep_dedups_init(ep_dedups *t) {

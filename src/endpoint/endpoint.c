@@ -154,6 +154,9 @@ tern_endpoint *tern_endpoint_new(const tern_endpoint_config *cfg,
     tern_ep_dedups_init(&ep->d);
     tern_ep_pends_init(&ep->p);
     tern_ep_txq_init(&ep->txq, ep->txq.buf, cfg->tx_queue_bytes);
+    uint8_t key[16];
+    cfg->random(cfg->random_ctx, key, sizeof key);
+    ep->hkey = tern_hkey_from(key);
     ep->seed = tern_ep_random32(ep);
     return ep;
 }
@@ -329,6 +332,10 @@ int tern_endpoint_send(tern_endpoint *ep, uint8_t *buf, size_t cap, tern_addr *p
     if (peer) *peer = to;
     tern_ep_txq_pop(&ep->txq);
     return (int)len;
+}
+
+void tern_endpoint_random(tern_endpoint *ep, uint8_t *out, size_t len) {
+    if (ep && out) ep->cfg.random(ep->cfg.random_ctx, out, len);
 }
 
 size_t tern_endpoint_new_token(tern_endpoint *ep, uint8_t token[TERN_TOKEN_MAX]) {

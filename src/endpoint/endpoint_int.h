@@ -23,9 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/ilist.h"
+#include "base/keyhash.h"
 #include "tern/endpoint.h"
 
-#define EP_NONE UINT32_MAX
+#define EP_NONE TERN_NIL
 
 /* Bounds checked by tern_endpoint_new so that index and size arithmetic
  * cannot overflow. Pending ids carry the slot index in 16 bits. */
@@ -38,8 +40,18 @@ static inline uint64_t ep_add_sat(uint64_t a, uint64_t b) {
     return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
-/* ---- hashing (seeded, so that a remote peer cannot aim at one bucket) ---- */
+/* ---- hashing ----------------------------------------------------------- */
 
+/* Tables keyed by what a peer chooses (its address, its MIDs) use the keyed
+ * hash of base/keyhash.h, so that a remote peer cannot aim at one bucket. */
+static inline uint32_t ep_hash_addr(const tern_hkey *k, const tern_addr *a, const uint8_t *more,
+                                    size_t more_len) {
+    size_t n = a->len <= TERN_ADDR_MAX ? a->len : TERN_ADDR_MAX;
+    return tern_keyhash2(k, a->bytes, n, more, more_len);
+}
+
+/* Keys of our own making (a slot index, our MID, a pointer) cannot be
+ * steered from outside; a seeded mix of them is enough. */
 static inline uint32_t ep_fmix32(uint32_t h) {
     h ^= h >> 16;
     h *= 0x85EBCA6Bu;
@@ -47,16 +59,6 @@ static inline uint32_t ep_fmix32(uint32_t h) {
     h *= 0xC2B2AE35u;
     h ^= h >> 16;
     return h;
-}
-
-static inline uint32_t ep_hash_addr_mid(uint32_t seed, const tern_addr *a, uint16_t mid) {
-    uint32_t h = 2166136261u ^ seed;
-    size_t n = a->len <= TERN_ADDR_MAX ? a->len : TERN_ADDR_MAX;
-    h = (h ^ a->len) * 16777619u;
-    for (size_t i = 0; i < n; i++) h = (h ^ a->bytes[i]) * 16777619u;
-    h = (h ^ (uint32_t)(mid >> 8)) * 16777619u;
-    h = (h ^ (uint32_t)(mid & 0xFFu)) * 16777619u;
-    return ep_fmix32(h ^ seed);
 }
 
 /* ---- txqueue.c: ring of outgoing datagrams -------------------------------- */
@@ -85,7 +87,7 @@ typedef struct ep_peer {
     bool used;
     uint16_t next_mid;
     uint32_t hnext;              /* hash chain; free list when unused */
-    uint32_t lru_prev, lru_next; /* idle list: only peers with n_xch == 0 */
+    tern_ilink lru;              /* idle list: only peers with n_xch == 0 */
     uint32_t n_xch;              /* exchanges tracked, active or queued */
     uint32_t n_active;           /* CONs sent and not yet acknowledged (4.7) */
     uint32_t q_head, q_tail;     /* CONs waiting for NSTART, FIFO */
@@ -98,7 +100,7 @@ typedef struct ep_peers {
     uint32_t *buckets;
     uint32_t mask;
     uint32_t free_head;
-    uint32_t lru_head, lru_tail;
+    tern_ilist lru;
 } ep_peers;
 
 /* ---- retransmit.c ------------------------------------------------------- */
@@ -172,7 +174,6 @@ typedef struct ep_pend {
     bool used;
     uint8_t type;
     uint8_t ack;       /* EP_ACK_*: NONE for a NON request */
-    bool in_ack_list;
     uint8_t token_len;
     uint8_t token[TERN_TOKEN_MAX];
     uint16_t mid;
@@ -180,16 +181,16 @@ typedef struct ep_pend {
     tern_addr peer;
     uint32_t dedup;
     uint64_t created, ack_deadline;
-    uint32_t age_prev, age_next; /* all pending, oldest first; free list */
-    uint32_t ack_prev, ack_next; /* empty ACK still owed, oldest first */
+    uint32_t free_next;
+    tern_ilink age_link; /* all pending, oldest first */
+    tern_ilink ack_link; /* empty ACK still owed, oldest first */
 } ep_pend;
 
 typedef struct ep_pends {
     ep_pend *v;
     uint32_t cap;
     uint32_t free_head;
-    uint32_t age_head, age_tail;
-    uint32_t ack_head, ack_tail;
+    tern_ilist age, ack;
 } ep_pends;
 
 /* ---- the endpoint ------------------------------------------------------- */
@@ -199,7 +200,8 @@ struct tern_endpoint {
     tern_endpoint_callbacks cb;
     void *user;
     tern_endpoint_stats stats;
-    uint32_t seed;
+    tern_hkey hkey;    /* keyed hash of peer-chosen keys */
+    uint32_t seed;     /* mixes keys of our own making */
     bool closing;
     uint64_t serial;   /* orders exchanges, to tell a slot's reuse apart */
     uint64_t last_now; /* latest now_ms seen, for calls that take none */

@@ -21,16 +21,8 @@ bool tern_addr_equal(const tern_addr *a, const tern_addr *b) {
     return memcmp(a->bytes, b->bytes, n) == 0;
 }
 
-uint32_t tern_addr_hash(const tern_addr *a) {
-    uint32_t h = 2166136261u;
-    size_t n = a->len <= TERN_ADDR_MAX ? a->len : TERN_ADDR_MAX;
-    h = (h ^ a->len) * 16777619u;
-    for (size_t i = 0; i < n; i++) h = (h ^ a->bytes[i]) * 16777619u;
-    return ep_fmix32(h);
-}
-
 static uint32_t peer_bucket(const tern_endpoint *ep, const tern_addr *a) {
-    return ep_hash_addr_mid(ep->seed, a, 0) & ep->peers.mask;
+    return ep_hash_addr(&ep->hkey, a, NULL, 0) & ep->peers.mask;
 }
 
 void tern_ep_peers_init(ep_peers *t) {
@@ -40,7 +32,7 @@ void tern_ep_peers_init(ep_peers *t) {
         t->v[i].hnext = i + 1 < t->cap ? i + 1 : EP_NONE;
     }
     t->free_head = t->cap ? 0 : EP_NONE;
-    t->lru_head = t->lru_tail = EP_NONE;
+    tern_ilist_init(&t->lru);
 }
 
 uint32_t tern_ep_peer_find(const tern_endpoint *ep, const tern_addr *a) {
@@ -48,24 +40,6 @@ uint32_t tern_ep_peer_find(const tern_endpoint *ep, const tern_addr *a) {
     for (uint32_t i = t->buckets[peer_bucket(ep, a)]; i != EP_NONE; i = t->v[i].hnext)
         if (tern_addr_equal(&t->v[i].addr, a)) return i;
     return EP_NONE;
-}
-
-static void lru_unlink(ep_peers *t, uint32_t i) {
-    ep_peer *p = &t->v[i];
-    if (p->lru_prev != EP_NONE) t->v[p->lru_prev].lru_next = p->lru_next;
-    else t->lru_head = p->lru_next;
-    if (p->lru_next != EP_NONE) t->v[p->lru_next].lru_prev = p->lru_prev;
-    else t->lru_tail = p->lru_prev;
-    p->lru_prev = p->lru_next = EP_NONE;
-}
-
-static void lru_append(ep_peers *t, uint32_t i) {
-    ep_peer *p = &t->v[i];
-    p->lru_prev = t->lru_tail;
-    p->lru_next = EP_NONE;
-    if (t->lru_tail != EP_NONE) t->v[t->lru_tail].lru_next = i;
-    else t->lru_head = i;
-    t->lru_tail = i;
 }
 
 static void hash_unlink(tern_endpoint *ep, uint32_t i) {
@@ -81,17 +55,17 @@ uint32_t tern_ep_peer_get(tern_endpoint *ep, const tern_addr *a) {
     if (i != EP_NONE) {
         /* Refresh its place among the idle peers. */
         if (t->v[i].n_xch == 0) {
-            lru_unlink(t, i);
-            lru_append(t, i);
+            TERN_ILIST_UNLINK(&t->lru, t->v, lru, i);
+            TERN_ILIST_APPEND(&t->lru, t->v, lru, i);
         }
         return i;
     }
     if (t->free_head != EP_NONE) {
         i = t->free_head;
         t->free_head = t->v[i].hnext;
-    } else if (t->lru_head != EP_NONE) {
-        i = t->lru_head;
-        lru_unlink(t, i);
+    } else if (t->lru.head != EP_NONE) {
+        i = t->lru.head;
+        TERN_ILIST_UNLINK(&t->lru, t->v, lru, i);
         hash_unlink(ep, i);
     } else {
         return EP_NONE;
@@ -105,16 +79,16 @@ uint32_t tern_ep_peer_get(tern_endpoint *ep, const tern_addr *a) {
     uint32_t b = peer_bucket(ep, a);
     p->hnext = t->buckets[b];
     t->buckets[b] = i;
-    lru_append(t, i);
+    TERN_ILIST_APPEND(&t->lru, t->v, lru, i);
     return i;
 }
 
 void tern_ep_peer_hold(tern_endpoint *ep, uint32_t pi) {
     ep_peers *t = &ep->peers;
-    if (t->v[pi].n_xch++ == 0) lru_unlink(t, pi);
+    if (t->v[pi].n_xch++ == 0) TERN_ILIST_UNLINK(&t->lru, t->v, lru, pi);
 }
 
 void tern_ep_peer_release(tern_endpoint *ep, uint32_t pi) {
     ep_peers *t = &ep->peers;
-    if (--t->v[pi].n_xch == 0) lru_append(t, pi);
+    if (--t->v[pi].n_xch == 0) TERN_ILIST_APPEND(&t->lru, t->v, lru, pi);
 }

@@ -32,11 +32,13 @@ void tern_ep_pends_init(ep_pends *t) {
         memset(&t->v[i], 0, sizeof t->v[i]);
         t->v[i].gen = 1;
         t->v[i].dedup = EP_NONE;
-        t->v[i].age_next = i + 1 < t->cap ? i + 1 : EP_NONE;
+        t->v[i].free_next = i + 1 < t->cap ? i + 1 : EP_NONE;
+        tern_ilink_init(&t->v[i].age_link);
+        tern_ilink_init(&t->v[i].ack_link);
     }
     t->free_head = t->cap ? 0 : EP_NONE;
-    t->age_head = t->age_tail = EP_NONE;
-    t->ack_head = t->ack_tail = EP_NONE;
+    tern_ilist_init(&t->age);
+    tern_ilist_init(&t->ack);
 }
 
 static tern_endpoint_req_id pend_id(const ep_pends *t, uint32_t pi) {
@@ -49,54 +51,33 @@ static uint32_t pend_from_id(const ep_pends *t, tern_endpoint_req_id id) {
     return pi;
 }
 
-static void age_unlink(ep_pends *t, uint32_t pi) {
-    ep_pend *p = &t->v[pi];
-    if (p->age_prev != EP_NONE) t->v[p->age_prev].age_next = p->age_next;
-    else t->age_head = p->age_next;
-    if (p->age_next != EP_NONE) t->v[p->age_next].age_prev = p->age_prev;
-    else t->age_tail = p->age_prev;
-}
-
-static void ack_unlink(ep_pends *t, uint32_t pi) {
-    ep_pend *p = &t->v[pi];
-    if (!p->in_ack_list) return;
-    if (p->ack_prev != EP_NONE) t->v[p->ack_prev].ack_next = p->ack_next;
-    else t->ack_head = p->ack_next;
-    if (p->ack_next != EP_NONE) t->v[p->ack_next].ack_prev = p->ack_prev;
-    else t->ack_tail = p->ack_prev;
-    p->in_ack_list = false;
-}
-
 /* Both lists stay sorted by deadline because every entry gets the same
- * offset (ack_delay_ms, exchange_lifetime_ms) from its arrival time. */
-static void ack_append(ep_pends *t, uint32_t pi) {
-    ep_pend *p = &t->v[pi];
-    p->ack_prev = t->ack_tail;
-    p->ack_next = EP_NONE;
-    if (t->ack_tail != EP_NONE) t->v[t->ack_tail].ack_next = pi;
-    else t->ack_head = pi;
-    t->ack_tail = pi;
-    p->in_ack_list = true;
+ * offset (ack_delay_ms, exchange_lifetime_ms) from its arrival time, so
+ * appending keeps them in order. */
+static bool owes_delayed_ack(ep_pends *t, uint32_t pi) {
+    return TERN_ILIST_HAS(&t->ack, t->v, ack_link, pi);
 }
 
 static void pend_free(tern_endpoint *ep, uint32_t pi) {
     ep_pends *t = &ep->p;
     ep_pend *p = &t->v[pi];
-    age_unlink(t, pi);
-    ack_unlink(t, pi);
+    TERN_ILIST_UNLINK(&t->age, t->v, age_link, pi);
+    TERN_ILIST_UNLINK(&t->ack, t->v, ack_link, pi);
     if (p->dedup != EP_NONE) ep->d.v[p->dedup].pending = EP_NONE;
     uint16_t gen = (uint16_t)(p->gen + 1);
     memset(p, 0, sizeof *p);
     p->gen = gen ? gen : 1;
     p->dedup = EP_NONE;
-    p->age_next = t->free_head;
+    tern_ilink_init(&p->age_link);
+    tern_ilink_init(&p->ack_link);
+    p->free_next = t->free_head;
     t->free_head = pi;
 }
 
 void tern_ep_pend_ack_now(tern_endpoint *ep, uint32_t pi) {
     ep_pend *p = &ep->p.v[pi];
     if (p->ack != EP_ACK_OWED) return;
-    ack_unlink(&ep->p, pi);
+    TERN_ILIST_UNLINK(&ep->p.ack, ep->p.v, ack_link, pi);
     p->ack = EP_ACK_SENT;
     if (p->dedup != EP_NONE) ep->d.v[p->dedup].kind = EP_D_EMPTY_ACK;
     tern_ep_emit_empty(ep, &p->peer, TERN_TYPE_ACK, p->mid);
@@ -144,7 +125,7 @@ void tern_ep_request_recv(tern_endpoint *ep, const tern_addr *peer, const tern_m
 
     uint32_t pi = t->free_head;
     ep_pend *p = &t->v[pi];
-    t->free_head = p->age_next;
+    t->free_head = p->free_next;
     uint16_t gen = p->gen;
     memset(p, 0, sizeof *p);
     p->used = true;
@@ -157,12 +138,8 @@ void tern_ep_request_recv(tern_endpoint *ep, const tern_addr *peer, const tern_m
     p->peer = *peer;
     p->dedup = di;
     p->created = now;
-    p->ack_prev = p->ack_next = EP_NONE;
-    p->age_prev = t->age_tail;
-    p->age_next = EP_NONE;
-    if (t->age_tail != EP_NONE) t->v[t->age_tail].age_next = pi;
-    else t->age_head = pi;
-    t->age_tail = pi;
+    tern_ilink_init(&p->ack_link);
+    TERN_ILIST_APPEND(&t->age, t->v, age_link, pi);
     ep->d.v[di].pending = pi;
 
     tern_endpoint_req_id id = pend_id(t, pi);
@@ -178,30 +155,30 @@ void tern_ep_request_recv(tern_endpoint *ep, const tern_addr *peer, const tern_m
     pi = pend_from_id(t, id);
     if (pi == EP_NONE) return;
     p = &t->v[pi];
-    if (p->ack != EP_ACK_OWED || p->in_ack_list) return;
+    if (p->ack != EP_ACK_OWED || owes_delayed_ack(t, pi)) return;
     if (ep->cfg.ack_delay_ms == 0) {
         tern_ep_pend_ack_now(ep, pi);
     } else {
         p->ack_deadline = ep_add_sat(now, ep->cfg.ack_delay_ms);
-        ack_append(t, pi);
+        TERN_ILIST_APPEND(&t->ack, t->v, ack_link, pi);
     }
 }
 
 void tern_ep_pend_tick(tern_endpoint *ep, uint64_t now) {
     ep_pends *t = &ep->p;
-    while (t->ack_head != EP_NONE && t->v[t->ack_head].ack_deadline <= now)
-        tern_ep_pend_ack_now(ep, t->ack_head);
-    while (t->age_head != EP_NONE &&
-           ep_add_sat(t->v[t->age_head].created, ep->cfg.exchange_lifetime_ms) <= now)
-        pend_free(ep, t->age_head);
+    while (t->ack.head != EP_NONE && t->v[t->ack.head].ack_deadline <= now)
+        tern_ep_pend_ack_now(ep, t->ack.head);
+    while (t->age.head != EP_NONE &&
+           ep_add_sat(t->v[t->age.head].created, ep->cfg.exchange_lifetime_ms) <= now)
+        pend_free(ep, t->age.head);
 }
 
 uint64_t tern_ep_pend_next_deadline(const tern_endpoint *ep) {
     const ep_pends *t = &ep->p;
     uint64_t d = UINT64_MAX;
-    if (t->ack_head != EP_NONE) d = t->v[t->ack_head].ack_deadline;
-    if (t->age_head != EP_NONE) {
-        uint64_t e = ep_add_sat(t->v[t->age_head].created, ep->cfg.exchange_lifetime_ms);
+    if (t->ack.head != EP_NONE) d = t->v[t->ack.head].ack_deadline;
+    if (t->age.head != EP_NONE) {
+        uint64_t e = ep_add_sat(t->v[t->age.head].created, ep->cfg.exchange_lifetime_ms);
         if (e < d) d = e;
     }
     return d;

@@ -43,10 +43,12 @@
 
 #include "server/server_int.h"
 
-static uint32_t key_hash(const tern_addr *peer, const uint8_t *tok, uint8_t len) {
-    uint32_t h = tern_addr_hash(peer) ^ 2166136261u;
-    for (uint8_t i = 0; i < len; i++) h = (h ^ tok[i]) * 16777619u;
-    return (h ^ len) * 16777619u;
+/* Section 4.1's key, (peer, token), both chosen by the peer: the keyed
+ * hash, so that registrations cannot be aimed at one bucket. */
+static uint32_t key_hash(const tern_server *srv, const tern_addr *peer, const uint8_t *tok,
+                         uint8_t len) {
+    size_t n = peer->len <= TERN_ADDR_MAX ? peer->len : TERN_ADDR_MAX;
+    return tern_keyhash2(&srv->hkey, peer->bytes, n, tok, len);
 }
 
 static uint64_t add_sat(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
@@ -70,7 +72,10 @@ int tern_srv_observe_init(tern_server *srv) {
         srv->obs[i].hnext = i + 1 < n ? i + 1 : SRV_NIL;
     }
     srv->obs_free = 0;
-    srv->live_head = srv->live_tail = SRV_NIL;
+    tern_ilist_init(&srv->live);
+    uint8_t key[16];
+    tern_endpoint_random(srv->ep, key, sizeof key);
+    srv->hkey = tern_hkey_from(key);
     srv->retry_at = UINT64_MAX;
     return 0;
 }
@@ -92,7 +97,7 @@ void tern_srv_observe_free(tern_server *srv) {
 }
 
 static uint32_t find(tern_server *srv, const tern_addr *peer, const uint8_t *tok, uint8_t len) {
-    uint32_t i = srv->obs_hash[key_hash(peer, tok, len) & srv->hash_mask];
+    uint32_t i = srv->obs_hash[key_hash(srv, peer, tok, len) & srv->hash_mask];
     for (; i != SRV_NIL; i = srv->obs[i].hnext) {
         srv_observer *o = &srv->obs[i];
         if (o->token_len == len && memcmp(o->token, tok, len) == 0 &&
@@ -104,51 +109,30 @@ static uint32_t find(tern_server *srv, const tern_addr *peer, const uint8_t *tok
 
 /* ---- list plumbing -------------------------------------------------------- */
 
-static void live_unlink(tern_server *srv, srv_observer *o) {
-    if (o->lprev != SRV_NIL) srv->obs[o->lprev].lnext = o->lnext;
-    else srv->live_head = o->lnext;
-    if (o->lnext != SRV_NIL) srv->obs[o->lnext].lprev = o->lprev;
-    else srv->live_tail = o->lprev;
-}
-
-static void live_append(tern_server *srv, srv_observer *o) {
-    uint32_t i = (uint32_t)(o - srv->obs);
-    o->lnext = SRV_NIL;
-    o->lprev = srv->live_tail;
-    if (srv->live_tail != SRV_NIL) srv->obs[srv->live_tail].lnext = i;
-    else srv->live_head = i;
-    srv->live_tail = i;
-}
-
 /* A CON went out (or the registration came in): the liveness clock of this
  * observer restarts, and it moves to the tail, keeping the list sorted. */
 static void touch(tern_server *srv, srv_observer *o, uint64_t now) {
+    uint32_t i = (uint32_t)(o - srv->obs);
     o->last_con_ms = now;
-    live_unlink(srv, o);
-    live_append(srv, o);
+    TERN_ILIST_UNLINK(&srv->live, srv->obs, live, i);
+    TERN_ILIST_APPEND(&srv->live, srv->obs, live, i);
 }
 
 static void res_link(tern_server *srv, srv_observer *o, tern_resource *res) {
-    uint32_t i = (uint32_t)(o - srv->obs);
     o->res = res->index;
-    o->rprev = SRV_NIL;
-    o->rnext = res->obs_head;
-    if (res->obs_head != SRV_NIL) srv->obs[res->obs_head].rprev = i;
-    res->obs_head = i;
+    TERN_ILIST_PREPEND(&res->obs, srv->obs, rlink, (uint32_t)(o - srv->obs));
     res->n_obs++;
 }
 
 static void res_unlink(tern_server *srv, srv_observer *o) {
     tern_resource *res = &srv->res[o->res];
-    if (o->rprev != SRV_NIL) srv->obs[o->rprev].rnext = o->rnext;
-    else res->obs_head = o->rnext;
-    if (o->rnext != SRV_NIL) srv->obs[o->rnext].rprev = o->rprev;
+    TERN_ILIST_UNLINK(&res->obs, srv->obs, rlink, (uint32_t)(o - srv->obs));
     res->n_obs--;
 }
 
 static void hash_unlink(tern_server *srv, srv_observer *o) {
     uint32_t i = (uint32_t)(o - srv->obs);
-    uint32_t *p = &srv->obs_hash[key_hash(&o->peer, o->token, o->token_len) & srv->hash_mask];
+    uint32_t *p = &srv->obs_hash[key_hash(srv, &o->peer, o->token, o->token_len) & srv->hash_mask];
     while (*p != i) p = &srv->obs[*p].hnext;
     *p = o->hnext;
 }
@@ -162,7 +146,7 @@ static void obs_remove(tern_server *srv, srv_observer *o) {
     }
     hash_unlink(srv, o);
     res_unlink(srv, o);
-    live_unlink(srv, o);
+    TERN_ILIST_UNLINK(&srv->live, srv->obs, live, (uint32_t)(o - srv->obs));
     o->used = false;
     o->pending = false;
     o->hnext = srv->obs_free;
@@ -203,12 +187,11 @@ int32_t tern_srv_observe_register(tern_server *srv, tern_resource *res, const te
         o->peer = *peer;
         o->token_len = token_len;
         memcpy(o->token, token, token_len);
-        uint32_t *head = &srv->obs_hash[key_hash(peer, token, token_len) & srv->hash_mask];
+        uint32_t *head = &srv->obs_hash[key_hash(srv, peer, token, token_len) & srv->hash_mask];
         o->hnext = *head;
         *head = i;
         res_link(srv, o, res);
-        o->lprev = o->lnext = SRV_NIL;
-        live_append(srv, o);
+        TERN_ILIST_APPEND(&srv->live, srv->obs, live, i);
         o->last_con_ms = now_ms;
         srv->n_obs++;
     }
@@ -433,9 +416,9 @@ void tern_srv_observe_flush(tern_server *srv, uint64_t now_ms) {
             res->dirty = false;
             if (res->n_obs == 0) continue;
             bump(res);
-            for (uint32_t j = res->obs_head; j != SRV_NIL;) {
+            for (uint32_t j = res->obs.head; j != SRV_NIL;) {
                 srv_observer *o = &srv->obs[j];
-                j = o->rnext;
+                j = o->rlink.next;
                 notify_one(srv, o, now_ms, false);
             }
         }
@@ -445,8 +428,8 @@ void tern_srv_observe_flush(tern_server *srv, uint64_t now_ms) {
 
 void tern_srv_observe_remove_all(tern_server *srv, tern_resource *res, uint8_t code,
                             const char *diag, uint64_t now_ms) {
-    while (res->obs_head != SRV_NIL) {
-        srv_observer *o = &srv->obs[res->obs_head];
+    while (res->obs.head != SRV_NIL) {
+        srv_observer *o = &srv->obs[res->obs.head];
         tern_msgb b;
         tern_msgb_init(&b, TERN_TYPE_CON, code, 0);
         tern_msgb_set_token(&b, o->token, o->token_len);
@@ -494,8 +477,8 @@ void tern_srv_observe_tick(tern_server *srv, uint64_t now_ms) {
     /* Section 4.5 liveness: the head of the list is the observer whose last
      * CON is oldest. touch() moves it to the tail with now, so each observer
      * is looked at once per round. */
-    while (srv->live_head != SRV_NIL) {
-        srv_observer *o = &srv->obs[srv->live_head];
+    while (srv->live.head != SRV_NIL) {
+        srv_observer *o = &srv->obs[srv->live.head];
         if (add_sat(o->last_con_ms, srv->cfg.notify_con_interval_ms) > now_ms) break;
         touch(srv, o, now_ms);
         if (o->inflight) continue; /* that CON is the check */
@@ -506,9 +489,9 @@ void tern_srv_observe_tick(tern_server *srv, uint64_t now_ms) {
 
 uint64_t tern_srv_observe_deadline(const tern_server *srv) {
     uint64_t t = srv->retry_at;
-    if (srv->live_head != SRV_NIL) {
+    if (srv->live.head != SRV_NIL) {
         uint64_t due =
-            add_sat(srv->obs[srv->live_head].last_con_ms, srv->cfg.notify_con_interval_ms);
+            add_sat(srv->obs[srv->live.head].last_con_ms, srv->cfg.notify_con_interval_ms);
         if (due < t) t = due;
     }
     return t;

@@ -115,7 +115,7 @@ int tern_server_add_resource(tern_server *srv, const tern_resource_def *def,
     r->path_hash = path_hash(def->path);
     r->n_ct = n_ct;
     memcpy(r->ct, ct, sizeof ct);
-    r->obs_head = SRV_NIL;
+    tern_ilist_init(&r->obs);
     if (i >= srv->n_res) srv->n_res = i + 1;
     if (out) *out = r;
     return 0;

@@ -21,9 +21,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/ilist.h"
+#include "base/keyhash.h"
 #include "tern/server.h"
 
-#define SRV_NIL UINT32_MAX
+#define SRV_NIL TERN_NIL
 #define SRV_MAX_CT 8        /* Content-Formats in a resource's ct list */
 #define SRV_MAX_TABLE (1u << 20)
 
@@ -45,7 +47,7 @@ struct tern_resource {
     uint8_t n_ct;
     uint16_t ct[SRV_MAX_CT];
     uint32_t seq;       /* RFC 7641 section 4.4: 24-bit Observe value */
-    uint32_t obs_head;  /* observers of this resource */
+    tern_ilist obs;     /* observers of this resource */
     uint32_t n_obs;
 };
 
@@ -79,8 +81,8 @@ typedef struct srv_observer {
     uint32_t res;
     uint32_t since_con;   /* NON notifications since the last CON */
     uint64_t last_con_ms; /* last CON (or the registration) */
-    uint32_t rprev, rnext; /* observers of the same resource */
-    uint32_t lprev, lnext; /* liveness list, ordered by last_con_ms */
+    tern_ilink rlink;      /* observers of the same resource */
+    tern_ilink live;       /* liveness list, ordered by last_con_ms */
     uint32_t hnext;        /* hash chain, or the free list */
     tern_addr peer;
 } srv_observer;
@@ -112,7 +114,8 @@ struct tern_server {
     uint32_t hash_mask;
     uint32_t obs_free;
     uint32_t n_obs;
-    uint32_t live_head, live_tail;
+    tern_ilist live;
+    tern_hkey hkey; /* observers are keyed by what peers choose */
     uint64_t retry_at; /* UINT64_MAX: no observer waits for table space */
 
     srv_deferred *def;

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* keyhash.h - the keyed hash of every table whose keys a peer chooses.
+ *
+ * A remote peer picks its source port, its Message IDs and its tokens. With
+ * an unkeyed hash it could pick them so that all its entries land in one
+ * bucket and every lookup walks a long chain (hash flooding). Every such
+ * table (dedup, peers, exchanges, observers) therefore hashes with
+ * SipHash-1-3 (Aumasson and Bernstein; the variant Rust's and Python's hash
+ * tables use) under a 128-bit key drawn from the endpoint's random source
+ * when the table is created. SipHash is a PRF: without the key the bucket of
+ * an entry cannot be predicted.
+ *
+ * Keys are short (an address of at most 28 bytes with a MID or a token), so
+ * the two parts are hashed as one message; their lengths are part of it, so
+ * that (a, b) and (a', b') of other splits never collide by construction. */
+#ifndef TERN_BASE_KEYHASH_H
+#define TERN_BASE_KEYHASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct tern_hkey {
+    uint64_t k0, k1;
+} tern_hkey;
+
+/* Build a key from 16 random bytes. */
+static inline tern_hkey tern_hkey_from(const uint8_t b[16]) {
+    tern_hkey k = {0, 0};
+    for (int i = 0; i < 8; i++) {
+        k.k0 |= (uint64_t)b[i] << (8 * i);
+        k.k1 |= (uint64_t)b[8 + i] << (8 * i);
+    }
+    return k;
+}
+
+#define TERN_SIP_ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define TERN_SIP_ROUND(v0, v1, v2, v3)                                          \
+    do {                                                                        \
+        v0 += v1; v1 = TERN_SIP_ROTL(v1, 13); v1 ^= v0; v0 = TERN_SIP_ROTL(v0, 32); \
+        v2 += v3; v3 = TERN_SIP_ROTL(v3, 16); v3 ^= v2;                         \
+        v0 += v3; v3 = TERN_SIP_ROTL(v3, 21); v3 ^= v0;                         \
+        v2 += v1; v1 = TERN_SIP_ROTL(v1, 17); v1 ^= v2; v2 = TERN_SIP_ROTL(v2, 32); \
+    } while (0)
+
+/* SipHash-c-d of in[0, len): c compression rounds per 8-byte word, d
+ * finalisation rounds. tern uses c = 1, d = 3 (tern_siphash13); the
+ * parameters exist so that a test can check the construction against the
+ * reference vectors of SipHash-2-4. */
+static inline uint64_t tern_siphash(const tern_hkey *k, const uint8_t *in, size_t len, int c,
+                                    int d) {
+    uint64_t v0 = 0x736f6d6570736575ull ^ k->k0;
+    uint64_t v1 = 0x646f72616e646f6dull ^ k->k1;
+    uint64_t v2 = 0x6c7967656e657261ull ^ k->k0;
+    uint64_t v3 = 0x7465646279746573ull ^ k->k1;
+    size_t full = len & ~(size_t)7;
+    for (size_t i = 0; i < full; i += 8) {
+        uint64_t m = 0;
+        for (int j = 0; j < 8; j++) m |= (uint64_t)in[i + (size_t)j] << (8 * j);
+        v3 ^= m;
+        for (int r = 0; r < c; r++) TERN_SIP_ROUND(v0, v1, v2, v3);
+        v0 ^= m;
+    }
+    uint64_t b = (uint64_t)len << 56;
+    for (size_t j = 0; j < (len & 7); j++) b |= (uint64_t)in[full + j] << (8 * j);
+    v3 ^= b;
+    for (int r = 0; r < c; r++) TERN_SIP_ROUND(v0, v1, v2, v3);
+    v0 ^= b;
+    v2 ^= 0xff;
+    for (int r = 0; r < d; r++) TERN_SIP_ROUND(v0, v1, v2, v3);
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static inline uint64_t tern_siphash13(const tern_hkey *k, const uint8_t *in, size_t len) {
+    return tern_siphash(k, in, len, 1, 3);
+}
+
+/* The hash of two byte strings taken together (an address and a MID or a
+ * token), 32 bits for a bucket index. a_len + b_len must stay below 62. */
+static inline uint32_t tern_keyhash2(const tern_hkey *k, const uint8_t *a, size_t a_len,
+                                     const uint8_t *b, size_t b_len) {
+    uint8_t buf[64];
+    if (a_len > 31) a_len = 31;
+    if (b_len > 31) b_len = 31;
+    buf[0] = (uint8_t)a_len;
+    if (a_len) memcpy(buf + 1, a, a_len);
+    buf[1 + a_len] = (uint8_t)b_len;
+    if (b_len) memcpy(buf + 2 + a_len, b, b_len);
+    uint64_t h = tern_siphash13(k, buf, 2 + a_len + b_len);
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+#endif
