@@ -33,16 +33,17 @@ int main(int argc, char **argv) {
     tern_io_config cfg;
     tern_io_config_default(&cfg);
     cfg.port = 0; /* a client: any free local port */
-    tern_io *io = tern_io_new(&cfg, NULL);
-    if (!io) {
-        perror("alarm_observe: cannot open a socket");
+    tern_io *io;
+    int rc = tern_io_new(&io, &cfg);
+    if (rc < 0) {
+        fprintf(stderr, "alarm_observe: cannot open a socket: %s\n", tern_strerror(rc));
         return 1;
     }
     tern_io_catch_signals(io); /* Ctrl-C ends tern_io_run cleanly */
 
     tern_msgb req;
     tern_msgb_init(&req, TERN_TYPE_CON, TERN_CODE_GET, 0);
-    int rc = tern_io_observe(io, uri, &req, 0, on_notification, io, NULL);
+    rc = tern_io_observe(io, uri, &req, 0, on_notification, io, NULL);
     if (rc < 0) {
         fprintf(stderr, "alarm_observe: %s: %s\n", uri, tern_strerror(rc));
         tern_io_free(io);

@@ -20,9 +20,10 @@ int main(int argc, char **argv) {
     tern_io_config cfg;
     tern_io_config_default(&cfg);
     cfg.port = 0; /* a client: any free local port */
-    tern_io *io = tern_io_new(&cfg, NULL);
-    if (!io) {
-        perror("alarm_put: cannot open a socket");
+    tern_io *io;
+    int rc = tern_io_new(&io, &cfg);
+    if (rc < 0) {
+        fprintf(stderr, "alarm_put: cannot open a socket: %s\n", tern_strerror(rc));
         return 1;
     }
 
@@ -33,7 +34,7 @@ int main(int argc, char **argv) {
 
     /* Blocks until the answer comes, or 93 s of silence (0: the default). */
     tern_io_reply resp;
-    int rc = tern_io_request(io, uri, &req, 0, &resp);
+    rc = tern_io_request(io, uri, &req, 0, &resp);
     tern_io_free(io);
     if (rc < 0) {
         fprintf(stderr, "alarm_put: %s: %s\n", uri, tern_strerror(rc));

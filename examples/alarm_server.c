@@ -47,9 +47,10 @@ static uint8_t alarm_put(tern_server_request *req, tern_server_response *resp) {
 int main(void) {
     tern_io_config cfg;
     tern_io_config_default(&cfg); /* [::]:5683, IPv4 too */
-    tern_io *io = tern_io_new(&cfg, NULL);
-    if (io == NULL) {
-        perror("alarm_server: cannot open UDP port 5683");
+    tern_io *io;
+    int rc = tern_io_new(&io, &cfg);
+    if (rc < 0) {
+        fprintf(stderr, "alarm_server: cannot open UDP port 5683: %s\n", tern_strerror(rc));
         return 1;
     }
     static const tern_resource_def def = {

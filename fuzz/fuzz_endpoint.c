@@ -189,7 +189,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                   .on_response = on_response,
                                   .on_reset = on_reset,
                                   .on_trace = on_trace};
-    h.ep = tern_endpoint_new(&c, &cb, &h);
+    if (tern_endpoint_new(&h.ep, &c, &cb, &h) != 0) h.ep = NULL;
     if (!h.ep) abort();
 
     size_t i = 1;

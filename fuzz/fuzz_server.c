@@ -2,7 +2,8 @@
 /* fuzz_server.c - libFuzzer target for the server's receive path: dispatch
  * and option checks (RFC 7252 section 5), Observe (RFC 7641), deferred
  * answers (5.2.2), Block2 (RFC 7959 2.4) and discovery (RFC 6690) as
- * implemented in src/server, on a real endpoint (src/endpoint).
+ * implemented in src/server, on a real endpoint (src/endpoint), both inside
+ * a tern_engine that this target drives like any other driver.
  *
  * One endpoint and one server with small tables, so that every limit is
  * reachable: 3 peer slots for 4 addresses, 4 exchanges, 4 pending requests,
@@ -43,8 +44,8 @@
  *            bits 3-7 delta * 64 ms
  *     12-15  peer op & 3 sends its last datagram again: delta u8 * 16 ms;
  *            with op bit 4 set (0x1C-0x1F) the network reports peer op & 3
- *            unreachable instead (ICMP, tern_endpoint_unreachable, which
- *            calls tern_server_handle_unreachable as src/io does): same
+ *            unreachable instead (ICMP, tern_engine_unreachable, which
+ *            tells the server as it does for src/io): same
  *            delta
  *
  * After every step the harness ticks endpoint and server when due and
@@ -69,6 +70,7 @@
 #include <sanitizer/allocator_interface.h>
 
 #include "tern/endpoint.h"
+#include "tern/engine.h"
 #include "tern/server.h"
 
 #define N_PEERS 4
@@ -88,6 +90,7 @@ typedef struct sent {
 } sent;
 
 typedef struct harness {
+    tern_engine *eng;
     tern_endpoint *ep;
     tern_server *srv;
     uint64_t now;
@@ -280,30 +283,10 @@ static void make_defs(harness *h) {
 
 /* ---- driving ---------------------------------------------------------------- */
 
-static void on_request(void *user, tern_endpoint *ep, tern_endpoint_req_id id, const tern_addr *peer,
-                       const tern_msg *req, uint64_t now) {
-    (void)ep;
-    harness *h = user;
-    tern_server_handle_request(h->srv, id, peer, req, now);
-}
-
-static void on_reset(void *user, tern_endpoint *ep, const tern_addr *peer, uint16_t mid,
-                     uint64_t now) {
-    (void)ep;
-    harness *h = user;
-    tern_server_handle_reset(h->srv, peer, mid, now);
-}
-
-static void on_unreachable(void *user, tern_endpoint *ep, const tern_addr *peer, uint64_t now) {
-    (void)ep;
-    harness *h = user;
-    tern_server_handle_unreachable(h->srv, peer, now);
-}
-
 static bool g_trace;
 
-static void on_trace(void *user, bool outgoing, const tern_addr *peer, const tern_msg *msg) {
-    harness *h = user;
+static void on_trace(void *ctx, bool outgoing, const tern_addr *peer, const tern_msg *msg) {
+    harness *h = ctx;
     char line[512];
     tern_msg_format(msg, line, sizeof line);
     fprintf(stderr, "%8llu %s peer %u  %s\n", (unsigned long long)h->now, outgoing ? "<-" : "->",
@@ -331,36 +314,33 @@ static void check_limits(harness *h) {
 }
 
 static void drain(harness *h, bool all) {
-    uint8_t buf[EP_MAX_MESSAGE];
-    tern_addr to;
-    int n = 0;
-    for (unsigned count = 0; all || !h->drain_max || count < h->drain_max; count++) {
-        if ((n = tern_endpoint_send(h->ep, buf, sizeof buf, &to)) <= 0) break;
-        tern_msg m;
-        if (tern_msg_parse(&m, buf, (size_t)n) != 0) abort(); /* we emit valid CoAP */
-        int p = peer_index(h, &to);
-        if (p < 0) abort(); /* sent to someone who never spoke */
-        memmove(&h->hist[p][1], &h->hist[p][0], (N_HIST - 1) * sizeof(sent));
-        h->hist[p][0] = (sent){true, m.type, m.mid};
-        if (count > 100000) abort();
+    tern_datagram dg[8];
+    size_t max = all || !h->drain_max ? 8 : h->drain_max;
+    for (unsigned rounds = 0;; rounds++) {
+        size_t n = tern_engine_outgoing(h->eng, dg, max);
+        for (size_t k = 0; k < n; k++) {
+            tern_msg m;
+            if (dg[k].len > EP_MAX_MESSAGE) abort();
+            if (tern_msg_parse(&m, dg[k].data, dg[k].len) != 0) abort(); /* valid CoAP */
+            int p = peer_index(h, dg[k].peer);
+            if (p < 0) abort(); /* sent to someone who never spoke */
+            memmove(&h->hist[p][1], &h->hist[p][0], (N_HIST - 1) * sizeof(sent));
+            h->hist[p][0] = (sent){true, m.type, m.mid};
+        }
+        tern_engine_sent(h->eng, n);
+        if (n < max || (!all && h->drain_max)) break;
+        if (rounds > 100000) abort();
     }
-    if (n < 0) abort(); /* max_message fits buf */
     check_limits(h);
 }
 
-static uint64_t min_deadline(const harness *h) {
-    uint64_t a = tern_endpoint_next_deadline(h->ep);
-    uint64_t b = tern_server_next_deadline(h->srv);
-    return a < b ? a : b;
-}
+static uint64_t min_deadline(const harness *h) { return tern_engine_next_deadline(h->eng); }
 
 /* Run the timers due at h->now. */
 static void tick(harness *h) {
-    tern_endpoint_tick(h->ep, h->now);
-    tern_server_tick(h->srv, h->now);
+    tern_engine_tick(h->eng, h->now);
     /* Nothing may be due any more at the time just handled. */
-    if (tern_endpoint_next_deadline(h->ep) <= h->now) abort();
-    if (tern_server_next_deadline(h->srv) <= h->now) abort();
+    if (tern_engine_next_deadline(h->eng) <= h->now) abort();
     drain(h, false);
 }
 
@@ -381,7 +361,7 @@ static void advance_to(harness *h, uint64_t to) {
 }
 
 static void recv_from(harness *h, unsigned p, const uint8_t *buf, size_t len) {
-    (void)tern_endpoint_recv(h->ep, &h->peers[p], buf, len, h->now);
+    (void)tern_engine_recv(h->eng, &h->peers[p], buf, len, h->now);
 }
 
 static void answer_deferred(harness *h, uint8_t slot, uint8_t code, uint8_t len) {
@@ -463,11 +443,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     c.token_len = 4;
     c.random = fuzz_random;
     c.random_ctx = &h->rng;
-    tern_endpoint_callbacks cb = {
-        .on_request = on_request, .on_reset = on_reset, .on_unreachable = on_unreachable};
-    if (g_trace) cb.on_trace = on_trace;
-    h->ep = tern_endpoint_new(&c, &cb, h);
-    if (!h->ep) abort();
 
     tern_server_config sc;
     tern_server_config_default(&sc);
@@ -479,7 +454,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     sc.max_message = 2304; /* /log fits a response, not a datagram */
     sc.notify_con_every = cfg & 32 ? 3 : 20;
     if (cfg & 64) sc.notify_con_interval_ms = 20000;
-    h->srv = tern_server_new(h->ep, &sc);
+    tern_engine_config ec;
+    tern_engine_config_default(&ec);
+    ec.endpoint = &c;
+    ec.server = &sc;
+    if (g_trace) ec.trace = on_trace, ec.trace_ctx = h;
+    if (tern_engine_new(&h->eng, &ec) != 0) abort();
+    h->ep = tern_engine_endpoint(h->eng);
+    h->srv = tern_engine_server(h->eng, NULL);
     if (!h->srv) abort();
     for (unsigned i = 0; i < R_EXTRA; i++)
         if (tern_server_add_resource(h->srv, &h->defs[i], &h->res[i]) != 0) abort();
@@ -527,7 +509,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         default:
             if (size - i < 1) goto out;
             h->now += (uint64_t)data[i++] * 16;
-            if (op & 16) tern_endpoint_unreachable(h->ep, &h->peers[p], h->now);
+            if (op & 16) tern_engine_unreachable(h->eng, &h->peers[p], h->now);
             else if (h->last_rx_len[p]) recv_from(h, p, h->last_rx[p], h->last_rx_len[p]);
             break;
         }
@@ -542,8 +524,7 @@ out:
             advance_to(h, min_deadline(h));
             drain(h, true);
         }
-        if (tern_endpoint_next_deadline(h->ep) != UINT64_MAX) abort();
-        if (tern_server_next_deadline(h->srv) != UINT64_MAX) abort();
+        if (tern_engine_next_deadline(h->eng) != UINT64_MAX) abort();
         tern_server_stats st;
         tern_server_get_stats(h->srv, &st);
         if (st.observers != 0) abort();
@@ -552,7 +533,6 @@ out:
     }
     g_counting = false;
     if (g_allocs != 0) abort(); /* the hot path allocated */
-    tern_server_free(h->srv);
-    tern_endpoint_free(h->ep);
+    tern_engine_free(h->eng);
     return 0;
 }

@@ -17,6 +17,7 @@
 #include "state_res.h"
 #include "store.h"
 #include "tern/io.h"
+#include "tern/version.h"
 
 #define MAX_STATE_RES 64
 
@@ -59,16 +60,18 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out) {
     return 0;
 }
 
-int main(int argc, char **argv) {
-    app_log_set_name("tern-server");
-    static state_spec specs[MAX_STATE_RES];
-    static state_res res[MAX_STATE_RES];
-    size_t n_specs = 0;
-    bool alarm = true, verbose = false;
-    const char *bind_host = "::", *state_dir = NULL;
-    unsigned long port = 5683, max_observers = 0;
-    char err[768];
+/* What the command line asks for. */
+typedef struct server_opts {
+    state_spec specs[MAX_STATE_RES]; /* --resource and --config */
+    size_t n_specs;
+    bool alarm, verbose;
+    const char *bind_host, *state_dir;
+    unsigned long port, max_observers;
+} server_opts;
 
+/* Step 1: the flags. -1 to go on, else the exit status (--help, --version,
+ * a usage error). */
+static int parse_args(int argc, char **argv, server_opts *o) {
     enum { OPT_NO_ALARM = 256, OPT_MAX_OBSERVERS };
     static const struct option longopts[] = {
         {"port", required_argument, NULL, 'p'},
@@ -84,48 +87,50 @@ int main(int argc, char **argv) {
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
+    char err[768];
     int c;
     while ((c = getopt_long(argc, argv, "p:b:d:r:c:vqhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'p':
-            if (parse_uint(optarg, 65535, &port) < 0) {
+            if (parse_uint(optarg, 65535, &o->port) < 0) {
                 app_log(APP_LOG_ERROR, "bad port \"%s\"", optarg);
                 return 2;
             }
             break;
-        case 'b': bind_host = optarg; break;
-        case 'd': state_dir = optarg; break;
+        case 'b': o->bind_host = optarg; break;
+        case 'd': o->state_dir = optarg; break;
         case 'r':
-            if (n_specs == MAX_STATE_RES) {
+            if (o->n_specs == MAX_STATE_RES) {
                 app_log(APP_LOG_ERROR, "at most %d resources", MAX_STATE_RES);
                 return 2;
             }
-            if (spec_parse(optarg, &specs[n_specs], err, sizeof err) < 0) {
+            if (spec_parse(optarg, &o->specs[o->n_specs], err, sizeof err) < 0) {
                 app_log(APP_LOG_ERROR, "--resource %s", err);
                 return 2;
             }
-            n_specs++;
+            o->n_specs++;
             break;
         case 'c':
-            if (spec_read_file(optarg, specs, MAX_STATE_RES, &n_specs, err, sizeof err) < 0) {
+            if (spec_read_file(optarg, o->specs, MAX_STATE_RES, &o->n_specs, err, sizeof err) <
+                0) {
                 app_log(APP_LOG_ERROR, "%s", err);
                 return 2;
             }
             break;
-        case OPT_NO_ALARM: alarm = false; break;
+        case OPT_NO_ALARM: o->alarm = false; break;
         case OPT_MAX_OBSERVERS:
-            if (parse_uint(optarg, 1u << 20, &max_observers) < 0 || max_observers == 0) {
+            if (parse_uint(optarg, 1u << 20, &o->max_observers) < 0 || o->max_observers == 0) {
                 app_log(APP_LOG_ERROR, "bad --max-observers \"%s\"", optarg);
                 return 2;
             }
             break;
         case 'v':
-            verbose = true;
+            o->verbose = true;
             app_log_set_level(APP_LOG_DEBUG);
             break;
         case 'q': app_log_set_level(APP_LOG_WARN); break;
         case 'h': usage(stdout); return 0;
-        case 'V': printf("tern-server 0.1.0\n"); return 0;
+        case 'V': printf("tern-server %s\n", tern_version()); return 0;
         default: usage(stderr); return 2;
         }
     }
@@ -133,74 +138,108 @@ int main(int argc, char **argv) {
         app_log(APP_LOG_ERROR, "unexpected argument \"%s\" (see --help)", argv[optind]);
         return 2;
     }
+    return -1;
+}
 
-    /* The alarm first, so it is first in discovery too. */
-    size_t n_res = 0;
-    if (alarm) spec_parse("/alarm=ON,OFF:OFF", &res[n_res++].spec, err, sizeof err);
-    for (size_t i = 0; i < n_specs; i++) res[n_res++].spec = specs[i];
-    if (n_res == 0) {
-        app_log(APP_LOG_ERROR, "no resources to serve (--no-alarm and no --resource)");
-        return 2;
-    }
-    if (n_res > MAX_STATE_RES) {
+/* Step 2: the resources to serve, the alarm first (so it is first in
+ * discovery too). Their count, or -1 after a usage error. */
+static long collect_resources(const server_opts *o, state_res *res) {
+    char err[768];
+    size_t n = 0;
+    if (o->alarm) spec_parse("/alarm=ON,OFF:OFF", &res[n++].spec, err, sizeof err);
+    if (n + o->n_specs > MAX_STATE_RES) {
         app_log(APP_LOG_ERROR, "at most %d resources", MAX_STATE_RES);
-        return 2;
+        return -1;
     }
+    for (size_t i = 0; i < o->n_specs; i++) res[n++].spec = o->specs[i];
+    if (n == 0) {
+        app_log(APP_LOG_ERROR, "no resources to serve (--no-alarm and no --resource)");
+        return -1;
+    }
+    return (long)n;
+}
+
+/* Step 3: the tables, sized for a service, not a sensor node. Every
+ * observer may have a CON notification in flight at once (state resources
+ * notify confirmably), so there is an exchange slot for each, and dedup
+ * remembers enough answers to replay them for the retransmissions of a few
+ * thousand recent requests (RFC 7252 4.5). About 5 MB in all. */
+static void size_tables(const server_opts *o, size_t n_res, tern_server_config *sc,
+                        tern_endpoint_config *ec) {
+    tern_server_config_default(sc);
+    tern_endpoint_config_default(ec);
+    sc->max_resources = (uint32_t)n_res + 1; /* and /.well-known/core */
+    if (o->max_observers) sc->max_observers = (uint32_t)o->max_observers;
+    /* A handful of state resources, usually one: any of them may take every
+     * observer the server admits. */
+    sc->max_observers_per_resource = sc->max_observers;
+    uint32_t n_obs = sc->max_observers;
+    ec->max_exchanges = n_obs + 64;
+    ec->max_peers = n_obs * 2 > 1024 ? n_obs * 2 : 1024;
+    ec->max_pending = 64;
+    ec->max_dedup = 4096;
+}
+
+/* Step 4: the socket and the resources on it. NULL after logging why. */
+static tern_io *open_server(const server_opts *o, state_res *res, size_t n_res, store *st) {
+    tern_server_config sc;
+    tern_endpoint_config ec;
+    size_tables(o, n_res, &sc, &ec);
+    tern_io_config cfg;
+    tern_io_config_default(&cfg);
+    cfg.bind_host = o->bind_host;
+    cfg.port = (uint16_t)o->port;
+    cfg.server = &sc;
+    cfg.endpoint = &ec;
+    if (o->verbose) cfg.trace = app_log_trace;
+    tern_io *io = NULL;
+    int rc = tern_io_new(&io, &cfg);
+    if (rc < 0) {
+        app_log(APP_LOG_ERROR, "cannot listen on [%s]:%lu: %s", o->bind_host, o->port,
+                tern_strerror(rc));
+        return NULL;
+    }
+    tern_server *srv = tern_io_server(io);
+    rc = srv ? 0 : TERN_E_NOMEM;
+    for (size_t i = 0; i < n_res && rc == 0; i++) rc = state_res_add(srv, &res[i], st);
+    if (rc == 0) rc = tern_io_catch_signals(io);
+    if (rc < 0) {
+        app_log(APP_LOG_ERROR, "cannot set up the server: %s", tern_strerror(rc));
+        tern_io_free(io);
+        return NULL;
+    }
+    return io;
+}
+
+int main(int argc, char **argv) {
+    app_log_set_name("tern-server");
+    static server_opts o = {.alarm = true, .bind_host = "::", .port = 5683};
+    static state_res res[MAX_STATE_RES];
+    int status = parse_args(argc, argv, &o);
+    if (status >= 0) return status;
+    long n_res = collect_resources(&o, res);
+    if (n_res < 0) return 2;
 
     char dir[4096];
-    if (state_dir) snprintf(dir, sizeof dir, "%s", state_dir);
+    if (o.state_dir) snprintf(dir, sizeof dir, "%s", o.state_dir);
     else store_default_dir(dir, sizeof dir);
     store st;
     if (store_open(&st, dir) < 0) {
         app_log(APP_LOG_ERROR, "state directory %s: %s", dir, strerror(errno));
         return 1;
     }
-
-    tern_io_config cfg;
-    tern_io_config_default(&cfg);
-    cfg.bind_host = bind_host;
-    cfg.port = (uint16_t)port;
-    cfg.server.max_resources = (uint32_t)n_res + 1; /* and /.well-known/core */
-    if (max_observers) cfg.server.max_observers = (uint32_t)max_observers;
-    /* A handful of state resources, usually one: any of them may take every
-     * observer the server admits. */
-    cfg.server.max_observers_per_resource = cfg.server.max_observers;
-    /* A service, not a sensor node: size the messaging tables for many
-     * peers. Every observer may have a CON notification in flight at once
-     * (state resources notify confirmably), so there is an exchange slot
-     * for each, and dedup remembers enough answers to replay them for the
-     * retransmissions of a few thousand recent requests (RFC 7252 4.5).
-     * About 5 MB in all. */
-    uint32_t n_obs = cfg.server.max_observers;
-    cfg.endpoint.max_exchanges = n_obs + 64;
-    cfg.endpoint.max_peers = n_obs * 2 > 1024 ? n_obs * 2 : 1024;
-    cfg.endpoint.max_pending = 64;
-    cfg.endpoint.max_dedup = 4096;
-    if (verbose) cfg.trace = app_log_trace;
-    int ioerr = 0;
-    tern_io *io = tern_io_new(&cfg, &ioerr);
+    tern_io *io = open_server(&o, res, (size_t)n_res, &st);
     if (io == NULL) {
-        app_log(APP_LOG_ERROR, "cannot listen on [%s]:%lu: %s", bind_host, port,
-                ioerr == TERN_E_SYSTEM ? strerror(errno) : tern_strerror(ioerr));
         store_close(&st);
         return 1;
     }
-    tern_server *srv = tern_io_server(io);
-    int rc = srv ? 0 : TERN_E_FULL;
-    for (size_t i = 0; i < n_res && rc == 0; i++) rc = state_res_add(srv, &res[i], &st);
-    if (rc == 0) rc = tern_io_catch_signals(io);
-    if (rc < 0) {
-        tern_io_free(io);
-        store_close(&st);
-        return 1;
-    }
-    app_log(APP_LOG_INFO, "listening on coap://%s%s%s:%u, state in %s",
-            strchr(bind_host, ':') ? "[" : "", bind_host, strchr(bind_host, ':') ? "]" : "",
-            (unsigned)tern_io_port(io), dir);
-    for (size_t i = 0; i < n_res; i++)
+    const char *h = o.bind_host;
+    app_log(APP_LOG_INFO, "listening on coap://%s%s%s:%u, state in %s", strchr(h, ':') ? "[" : "",
+            h, strchr(h, ':') ? "]" : "", (unsigned)tern_io_port(io), dir);
+    for (long i = 0; i < n_res; i++)
         app_log(APP_LOG_INFO, "%s = %s (accepted: %s)", res[i].spec.path, res[i].value,
                 res[i].accepted);
-    rc = tern_io_run(io);
+    int rc = tern_io_run(io);
     app_log(APP_LOG_INFO, "stopping");
     tern_io_free(io);
     store_close(&st);

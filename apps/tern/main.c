@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "app_log.h"
+#include "tern/version.h"
 #include "tern_cli.h"
 
 static const char usage_text[] =
@@ -191,7 +192,9 @@ static const struct {
     {"ipatch", TERN_CODE_IPATCH},   {"observe", TERN_CODE_GET}, {"discover", TERN_CODE_GET},
 };
 
-int main(int argc, char **argv) {
+/* Step 1: the flags (getopt). Returns -1 to go on, else the exit status
+ * (--help, --version, a usage error). *file gets --file's argument. */
+static int parse_flags(int argc, char **argv, cli_opts *o, const char **file) {
     static const struct option longopts[] = {
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
@@ -207,101 +210,122 @@ int main(int argc, char **argv) {
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    static cli_opts o; /* large (option values): not on the stack */
-    o.content_format = o.accept = -1;
-    const char *file = NULL;
-    app_log_set_name("tern");
     int c, rc;
     uint64_t ms;
     char *end;
     while ((c = getopt_long(argc, argv, "vqNt:c:A:O:f:n:d:hV", longopts, NULL)) != -1) {
         switch (c) {
-        case 'v': o.verbose = true; break;
-        case 'q': o.quiet = true; break;
-        case 'N': o.non = true; break;
+        case 'v': o->verbose = true; break;
+        case 'q': o->quiet = true; break;
+        case 'N': o->non = true; break;
         case 't':
             if (!parse_seconds(optarg, &ms) || ms == 0 || ms > UINT32_MAX)
                 return usage_error("bad --timeout '%s' (seconds)", optarg);
-            o.timeout_ms = (uint32_t)ms;
+            o->timeout_ms = (uint32_t)ms;
             break;
         case 'c':
-            if ((rc = parse_cf(optarg, &o.content_format)))
-                return rc;
+            if ((rc = parse_cf(optarg, &o->content_format))) return rc;
             break;
         case 'A':
-            if ((rc = parse_cf(optarg, &o.accept))) return rc;
+            if ((rc = parse_cf(optarg, &o->accept))) return rc;
             break;
         case 'O':
-            if ((rc = parse_option(&o, optarg))) return rc;
+            if ((rc = parse_option(o, optarg))) return rc;
             break;
-        case 'f': file = optarg; break;
+        case 'f': *file = optarg; break;
         case 'n':
-            o.count = strtol(optarg, &end, 10);
-            if (*end || o.count <= 0) return usage_error("bad --count '%s'", optarg);
+            o->count = strtol(optarg, &end, 10);
+            if (*end || o->count <= 0) return usage_error("bad --count '%s'", optarg);
             break;
         case 'd':
-            if (!parse_seconds(optarg, &o.duration_ms) || o.duration_ms == 0)
+            if (!parse_seconds(optarg, &o->duration_ms) || o->duration_ms == 0)
                 return usage_error("bad --duration '%s' (seconds)", optarg);
             break;
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
-        case 'V': printf("tern %s\n", "0.1.0"); return EXIT_OK;
+        case 'V': printf("tern %s\n", tern_version()); return EXIT_OK;
         default: fprintf(stderr, "Try 'tern --help' for more information.\n"); return EXIT_USAGE;
         }
     }
-    if (optind >= argc) return usage_error("%s", "missing command (get, put, post, delete, observe, discover)");
-    o.method_name = argv[optind++];
+    return -1;
+}
+
+/* Step 2: COMMAND URI [PAYLOAD] after the flags. -1 to go on, else the
+ * exit status of a usage error. */
+static int parse_command(int argc, char **argv, cli_opts *o, const char *file) {
+    int rc;
+    if (optind >= argc)
+        return usage_error("%s", "missing command (get, put, post, delete, observe, discover)");
+    o->method_name = argv[optind++];
     bool found = false;
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
-        if (strcmp(methods[i].name, o.method_name) == 0) {
-            o.method = methods[i].code;
+        if (strcmp(methods[i].name, o->method_name) == 0) {
+            o->method = methods[i].code;
             found = true;
         }
-    if (!found) return usage_error("unknown command '%s'", o.method_name);
+    if (!found) return usage_error("unknown command '%s'", o->method_name);
     if (optind >= argc) return usage_error("%s", "missing URI");
-    o.uri = argv[optind++];
-    bool takes_payload = o.method == TERN_CODE_PUT || o.method == TERN_CODE_POST ||
-                         o.method == TERN_CODE_FETCH || o.method == TERN_CODE_PATCH ||
-                         o.method == TERN_CODE_IPATCH;
+    o->uri = argv[optind++];
+    bool takes_payload = o->method == TERN_CODE_PUT || o->method == TERN_CODE_POST ||
+                         o->method == TERN_CODE_FETCH || o->method == TERN_CODE_PATCH ||
+                         o->method == TERN_CODE_IPATCH;
     if (optind < argc) {
-        if (!takes_payload) return usage_error("'%s' takes no payload", o.method_name);
+        if (!takes_payload) return usage_error("'%s' takes no payload", o->method_name);
         if (file) return usage_error("%s", "both a PAYLOAD argument and --file");
         const char *p = argv[optind++];
         if (strcmp(p, "-") == 0 || p[0] == '@') {
-            if ((rc = read_payload(&o, p[0] == '@' ? p + 1 : p))) return rc;
+            if ((rc = read_payload(o, p[0] == '@' ? p + 1 : p))) return rc;
         } else {
-            o.payload = (const uint8_t *)p;
-            o.payload_len = strlen(p);
-            o.has_payload = true;
+            o->payload = (const uint8_t *)p;
+            o->payload_len = strlen(p);
+            o->has_payload = true;
         }
     } else if (file) {
-        if (!takes_payload) return usage_error("'%s' takes no payload", o.method_name);
-        if ((rc = read_payload(&o, file))) return rc;
+        if (!takes_payload) return usage_error("'%s' takes no payload", o->method_name);
+        if ((rc = read_payload(o, file))) return rc;
     }
     if (optind < argc) return usage_error("unexpected argument '%s'", argv[optind]);
-    if ((o.count || o.duration_ms) && strcmp(o.method_name, "observe") != 0)
+    if ((o->count || o->duration_ms) && strcmp(o->method_name, "observe") != 0)
         return usage_error("%s", "--count and --duration are for observe");
+    return -1;
+}
 
+/* Step 3: a socket on an ephemeral port, tracing the wire with -v. */
+static tern_io *open_io(const cli_opts *o) {
     tern_io_config cfg;
     tern_io_config_default(&cfg);
     cfg.port = 0; /* a client: any free port */
-    if (o.verbose) {
+    if (o->verbose) {
         cfg.trace = app_log_trace;
         app_log_set_level(APP_LOG_DEBUG);
     }
-    if (o.quiet) app_log_set_level(APP_LOG_ERROR);
-    int err = 0;
-    tern_io *io = tern_io_new(&cfg, &err);
-    if (!io) {
-        fprintf(stderr, "tern: cannot open a UDP socket: %s\n", strerror(errno));
-        return EXIT_ERROR;
+    if (o->quiet) app_log_set_level(APP_LOG_ERROR);
+    tern_io *io = NULL;
+    int rc = tern_io_new(&io, &cfg);
+    if (rc < 0) {
+        fprintf(stderr, "tern: cannot open a UDP socket: %s\n", tern_strerror(rc));
+        return NULL;
     }
     tern_io_catch_signals(io);
-    if (strcmp(o.method_name, "observe") == 0)
-        rc = cli_observe(io, &o);
-    else if (strcmp(o.method_name, "discover") == 0)
-        rc = cli_discover(io, &o);
-    else
-        rc = cli_request(io, &o);
+    return io;
+}
+
+/* Step 4: the command itself (run.c). */
+static int run_command(tern_io *io, const cli_opts *o) {
+    if (strcmp(o->method_name, "observe") == 0) return cli_observe(io, o);
+    if (strcmp(o->method_name, "discover") == 0) return cli_discover(io, o);
+    return cli_request(io, o);
+}
+
+int main(int argc, char **argv) {
+    static cli_opts o; /* large (option values): not on the stack */
+    o.content_format = o.accept = -1;
+    const char *file = NULL;
+    app_log_set_name("tern");
+    int rc = parse_flags(argc, argv, &o, &file);
+    if (rc < 0) rc = parse_command(argc, argv, &o, file);
+    if (rc >= 0) return rc;
+    tern_io *io = open_io(&o);
+    rc = io ? run_command(io, &o) : EXIT_ERROR;
     tern_io_free(io);
     if (o.payload_owned) free((void *)o.payload);
     return rc;

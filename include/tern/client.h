@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tern/config.h"
 #include "tern/endpoint.h"
 #include "tern/uri.h"
 
@@ -43,23 +44,28 @@ typedef struct tern_client tern_client;
  * outstanding with the default transmission parameters. */
 #define TERN_CLIENT_DEFAULT_TIMEOUT_MS 93000u
 
+/* The rule of tern/config.h applies. */
 typedef struct tern_client_config {
+    uint32_t size;              /* set by tern_client_config_default */
     uint32_t max_requests;      /* requests and observations at once; 0: 16 */
     uint32_t max_request_size;  /* bytes of an encoded request kept for
                                    re-registration; 0: 1152 (section 4.6) */
     uint32_t timeout_ms;        /* whole-request deadline when the call says 0;
                                    0: TERN_CLIENT_DEFAULT_TIMEOUT_MS */
     uint32_t observe_margin_ms; /* RFC 7641 section 3.3.1: wait this long past
-                                   Max-Age before re-registering; 0: 2000 */
+                                   Max-Age before re-registering (default
+                                   2000; 0 is a value: re-register right when
+                                   Max-Age runs out) */
 } tern_client_config;
 
 TERN_API void tern_client_config_default(tern_client_config *cfg);
 
-/* Create a client sending through ep. The endpoint's callbacks must forward
- * to tern_client_handle_response / tern_client_handle_reset /
- * tern_client_handle_unreachable (tern_io does this). Allocates its table
- * once; NULL on a bad config or out of memory. */
-TERN_API tern_client *tern_client_new(tern_endpoint *ep, const tern_client_config *cfg);
+/* Create a client sending through ep into *out. The endpoint's callbacks
+ * must forward to tern_client_handle_response / tern_client_handle_reset /
+ * tern_client_handle_unreachable (a tern_engine does this). Allocates its
+ * table once. 0, TERN_E_NOMEM, or TERN_E_INVAL for a bad config
+ * (max_requests over 65536, max_request_size outside 12..65536). */
+TERN_API int tern_client_new(tern_client **out, tern_endpoint *ep, const tern_client_config *cfg);
 /* Free it without calling any callback; ongoing CONs are cancelled. */
 TERN_API void tern_client_free(tern_client *cli);
 

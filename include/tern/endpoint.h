@@ -4,8 +4,8 @@
  *
  * An endpoint never touches a socket, a clock or a thread. The caller feeds
  * it datagrams with the current time (tern_endpoint_recv), lets it act on
- * timers (tern_endpoint_tick), drains the datagrams it wants sent
- * (tern_endpoint_send) and asks when it next needs to run
+ * timers (tern_endpoint_tick), sends the datagrams it wrote
+ * (tern_endpoint_outgoing, tern_endpoint_sent) and asks when it next needs to run
  * (tern_endpoint_next_deadline). What the endpoint wants from the
  * application is a set of callbacks given once at creation.
  *
@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tern/config.h"
 #include "tern/msg.h"
 
 #ifdef __cplusplus
@@ -108,51 +109,56 @@ typedef struct tern_endpoint_callbacks {
                            uint64_t now_ms);
 } tern_endpoint_callbacks;
 
+/* Settings of an endpoint; the rule of tern/config.h applies. [d]: 0 takes
+ * the default in brackets. [0]: 0 is a value, as said. */
 typedef struct tern_endpoint_config {
+    uint32_t size;                     /* set by tern_endpoint_config_default */
     /* Section 4.8 transmission parameters. */
-    uint32_t ack_timeout_ms;           /* ACK_TIMEOUT, 2000 */
-    uint32_t ack_random_factor_milli;  /* ACK_RANDOM_FACTOR x 1000, 1500 */
-    uint32_t max_retransmit;           /* MAX_RETRANSMIT, 4 */
-    uint32_t nstart;                   /* NSTART, 1 */
-    uint32_t exchange_lifetime_ms;     /* EXCHANGE_LIFETIME, 247000 */
-    uint32_t non_lifetime_ms;          /* NON_LIFETIME, 145000 */
-    /* How long a request may wait for its answer before the endpoint sends an
-     * empty ACK for it (section 5.2.2). 0 sends it as soon as on_request
-     * returns without an answer. */
+    uint32_t ack_timeout_ms;           /* [d] ACK_TIMEOUT, 2000 */
+    uint32_t ack_random_factor_milli;  /* [d] ACK_RANDOM_FACTOR x 1000, 1500 */
+    uint32_t max_retransmit;           /* [0: never retransmit] MAX_RETRANSMIT, 4 */
+    uint32_t nstart;                   /* [d] NSTART, 1 */
+    uint32_t exchange_lifetime_ms;     /* [d] EXCHANGE_LIFETIME, 247000 */
+    uint32_t non_lifetime_ms;          /* [d] NON_LIFETIME, 145000 */
+    /* [0: at once] How long a request may wait for its answer before the
+     * endpoint sends an empty ACK for it (section 5.2.2); default 1000. */
     uint32_t ack_delay_ms;
-    /* Max-Age of the 5.03 answered when a table is full (section 5.9.3.4). */
+    /* [0: retry at once] Max-Age of the 5.03 answered when a table is full
+     * (section 5.9.3.4); default 5. */
     uint32_t busy_max_age_s;
-    /* Capacities of the fixed tables. Memory is about
+    /* [d] Capacities of the fixed tables. Memory is about
      * (max_exchanges + max_dedup) * max_message + tx_queue_bytes + ~100 bytes
      * per table entry: each tracked CON keeps its datagram for
      * retransmission, each dedup entry room for a piggybacked answer.
      * exchange_lifetime_ms is not derived from the other parameters: raise it
      * (section 4.8.2) when raising max_retransmit or ack_timeout_ms. */
-    uint32_t max_peers;       /* peers with message-ID state */
-    uint32_t max_exchanges;   /* outgoing CON/NON messages being tracked */
-    uint32_t max_pending;     /* received requests not answered yet */
-    uint32_t max_dedup;       /* remembered (peer, MID) pairs with their answer */
-    uint32_t max_message;     /* largest datagram sent or cached, bytes */
-    uint32_t tx_queue_bytes;  /* datagrams waiting for tern_endpoint_send */
-    uint8_t token_len;        /* bytes of fresh request tokens, 4..8 */
+    uint32_t max_peers;       /* peers with message-ID state [256] */
+    uint32_t max_exchanges;   /* outgoing CON/NON messages being tracked [64] */
+    uint32_t max_pending;     /* received requests not answered yet [32] */
+    uint32_t max_dedup;       /* remembered (peer, MID) pairs with their answer [256] */
+    uint32_t max_message;     /* largest datagram sent or cached, bytes [1152] */
+    uint32_t tx_queue_bytes;  /* the outbox: datagrams waiting to be sent, each
+                                 with a 32-byte header [65536] */
+    uint8_t token_len;        /* [d] bytes of fresh request tokens, 4..8 [8] */
     /* Randomness: fills len bytes. Required (tokens, first MIDs, the
-     * retransmission jitter). */
+     * retransmission jitter, hash keys): the sans-I/O core has no source of
+     * its own; tern_io supplies the kernel's when this is NULL. */
     void (*random)(void *ctx, uint8_t *out, size_t len);
     void *random_ctx;
 } tern_endpoint_config;
 
-/* Fill cfg with the RFC 7252 defaults and modest capacities. */
+/* Fill cfg with the RFC 7252 defaults and modest capacities (random NULL). */
 TERN_API void tern_endpoint_config_default(tern_endpoint_config *cfg);
 
-/* Create an endpoint (the only allocation it makes). NULL on a bad config or
- * out of memory. A config is refused when random is NULL, ack_timeout_ms is
- * 0, ack_random_factor_milli < 1000 or ack_timeout_ms * (factor - 1000)
- * exceeds 2^32, max_retransmit > 20, nstart 0, a lifetime 0,
- * ack_delay_ms >= exchange_lifetime_ms, a table size 0 or over 2^24
- * (max_pending over 65535), max_message outside 64..65535, tx_queue_bytes
- * < max_message + 32, or token_len outside 4..8. */
-TERN_API tern_endpoint *tern_endpoint_new(const tern_endpoint_config *cfg,
-                                 const tern_endpoint_callbacks *cb, void *user);
+/* Create an endpoint into *out (the only allocation it makes). 0,
+ * TERN_E_NOMEM, or TERN_E_INVAL for a config refused: random NULL,
+ * ack_random_factor_milli < 1000 or ack_timeout_ms * (factor - 1000) over
+ * 2^32, max_retransmit > 20, ack_delay_ms >= exchange_lifetime_ms, a table
+ * size over 2^24 (max_pending over 65535), max_message outside 64..65535,
+ * tx_queue_bytes < max_message + 32, token_len outside 4..8, or a size
+ * field that tern/config.h refuses. */
+TERN_API int tern_endpoint_new(tern_endpoint **out, const tern_endpoint_config *cfg,
+                               const tern_endpoint_callbacks *cb, void *user);
 /* Free it; tracked messages end with TERN_TX_CANCELLED (with the latest
  * now_ms the endpoint saw); sends from those done() calls get TERN_E_STATE.
  * Not from inside a callback. */
@@ -169,9 +175,28 @@ TERN_API int tern_endpoint_recv(tern_endpoint *ep, const tern_addr *peer, const 
  * expiry of dedup entries. */
 TERN_API void tern_endpoint_tick(tern_endpoint *ep, uint64_t now_ms);
 
-/* The next datagram to put on the wire: its length (> 0) with *peer filled,
- * 0 when nothing is queued, TERN_E_NOSPACE if cap is too small (the datagram
- * stays queued). */
+/* A datagram the endpoint wants sent, where it lies in the endpoint's
+ * outbox: put data[0, len) on the wire to peer. */
+typedef struct tern_datagram {
+    const tern_addr *peer;
+    const uint8_t *data;
+    size_t len;
+} tern_datagram;
+
+/* The datagrams waiting to be sent, oldest first: up to max of them into
+ * out[], and how many. They are written once, when the endpoint decides to
+ * send them, into the outbox (tx_queue_bytes); the pointers stay valid until
+ * tern_endpoint_sent or the next call that may send (recv, tick, send_msg,
+ * respond, reject, cancel, unreachable). A driver hands them to the kernel
+ * as they are (io: sendmmsg over them). */
+TERN_API size_t tern_endpoint_outgoing(const tern_endpoint *ep, tern_datagram *out, size_t max);
+/* The first n datagrams of tern_endpoint_outgoing left (or were given up):
+ * remove them from the outbox. */
+TERN_API void tern_endpoint_sent(tern_endpoint *ep, size_t n);
+
+/* For drivers that want a copy instead: the oldest datagram copied into
+ * buf, its length (> 0) with *peer filled, 0 when nothing waits,
+ * TERN_E_NOSPACE if cap is too small (the datagram stays). */
 TERN_API int tern_endpoint_send(tern_endpoint *ep, uint8_t *buf, size_t cap, tern_addr *peer);
 
 /* Milliseconds timestamp at which tern_endpoint_tick must next run, or

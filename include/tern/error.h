@@ -27,7 +27,10 @@ enum {
     TERN_E_STATE = -10,    /* the call does not fit the object's state */
     TERN_E_REJECT = -11,   /* a callback rejects a message (answered by RST) */
     TERN_E_CANCELLED = -12, /* the application cancelled the operation */
-    TERN_E_UNREACHABLE = -13 /* the network reported the peer unreachable (ICMP) */
+    TERN_E_UNREACHABLE = -13, /* the network reported the peer unreachable (ICMP) */
+    TERN_E_NOMEM = -14,     /* out of memory (creating an object) */
+    TERN_E_ADDRINUSE = -15, /* the address and port are taken (io layer) */
+    TERN_E_ACCESS = -16     /* the operating system denied permission (io layer) */
 };
 
 /* A short English name for a TERN_E_* value; never NULL. */

@@ -2,17 +2,19 @@
 /* tern/io.h - UDP sockets and the event loop: the only part of tern that
  * calls the operating system.
  *
- * A tern_io owns one UDP socket (IPv6 dual-stack, or IPv4), an endpoint and,
- * on demand, a server and a client sitting on that endpoint. It reads the
- * monotonic clock, feeds datagrams in (recvmmsg), drains the endpoint's
- * output (sendmmsg) and sleeps in epoll until the earliest deadline. ICMP
- * destination-unreachable errors for datagrams it sent (IP_RECVERR) go to
- * tern_endpoint_unreachable, so requests to a peer where nothing listens
- * fail with TERN_E_UNREACHABLE at once and its observers are dropped.
+ * A tern_io owns one UDP socket (IPv6 dual-stack, or IPv4) and drives one
+ * tern_engine (tern/engine.h) over it: it reads the monotonic clock, feeds
+ * datagrams in (recvmmsg), hands the engine's outgoing datagrams to the
+ * kernel where they lie in its outbox (sendmmsg, no copy) and sleeps in
+ * epoll until the engine's next deadline. ICMP destination-unreachable
+ * errors for datagrams it sent (IP_RECVERR) go to tern_engine_unreachable,
+ * so requests to a peer where nothing listens fail with TERN_E_UNREACHABLE
+ * at once and its observers are dropped.
  *
  * To embed tern in another event loop, watch tern_io_fd() for readability and
  * call tern_io_step(io, 0) when it is readable or when tern_io_timeout_ms()
- * has passed. */
+ * has passed. To drive the engine over sockets of your own, use
+ * tern/engine.h directly. */
 #ifndef TERN_IO_H
 #define TERN_IO_H
 
@@ -23,7 +25,9 @@
 #include <stdint.h>
 
 #include "tern/client.h"
+#include "tern/config.h"
 #include "tern/endpoint.h"
+#include "tern/engine.h"
 #include "tern/server.h"
 #include "tern/uri.h"
 
@@ -33,36 +37,39 @@ extern "C" {
 
 typedef struct tern_io tern_io;
 
+/* The rule of tern/config.h applies. */
 typedef struct tern_io_config {
-    /* Address to bind: "::" (the default: IPv6 and, dual-stack, IPv4),
+    uint32_t size; /* set by tern_io_config_default */
+    /* [NULL: "::"] Address to bind: "::" (IPv6 and, dual-stack, IPv4),
      * "0.0.0.0", "127.0.0.1", "::1", ... */
     const char *bind_host;
-    /* UDP port; 0 picks an ephemeral one (clients). */
+    /* [0 is a value: an ephemeral port, for clients] UDP port; default
+     * 5683. */
     uint16_t port;
-    /* Messaging parameters and capacities; zeroed fields take the defaults
-     * of tern_endpoint_config_default. The random source defaults to
-     * getrandom(2). */
-    tern_endpoint_config endpoint;
-    /* Server and client settings used when tern_io_server/tern_io_client
-     * first create them; zeroed means defaults. */
-    tern_server_config server;
-    tern_client_config client;
-    /* Every datagram in and out, for -v output. */
-    void (*trace)(void *ctx, bool outgoing, const tern_addr *peer, const tern_msg *msg);
+    /* [NULL: defaults] Settings of the engine's layers (tern/engine.h). The
+     * endpoint's random source, when NULL, is the kernel's (getrandom). */
+    const tern_endpoint_config *endpoint;
+    const tern_server_config *server;
+    const tern_client_config *client;
+    /* [NULL: none] Every datagram in and out, for -v output. */
+    tern_trace_fn trace;
     void *trace_ctx;
 } tern_io_config;
 
-/* Zero cfg and set the defaults above. */
+/* Fill cfg with the defaults above. */
 TERN_API void tern_io_config_default(tern_io_config *cfg);
 
-/* Open the socket and create the endpoint. NULL on failure; *err (if not
- * NULL) gets a TERN_E_* value and errno is left from the failing call. */
-TERN_API tern_io *tern_io_new(const tern_io_config *cfg, int *err);
+/* Open the socket and create the engine into *out. 0, or TERN_E_INVAL (a
+ * config refused), TERN_E_NOTFOUND (bind_host is no address), TERN_E_ADDRINUSE
+ * (the port is taken), TERN_E_ACCESS (not allowed to bind there),
+ * TERN_E_NOMEM, TERN_E_SYSTEM (another refusal of the operating system). */
+TERN_API int tern_io_new(tern_io **out, const tern_io_config *cfg);
 TERN_API void tern_io_free(tern_io *io);
 
+/* The engine this io drives, and its layers; the server and client are
+ * created on first use (NULL when that fails: out of memory, bad config). */
+TERN_API tern_engine *tern_io_engine(tern_io *io);
 TERN_API tern_endpoint *tern_io_endpoint(tern_io *io);
-/* The server and client on this endpoint, created on first use (NULL only
- * when out of memory). */
 TERN_API tern_server *tern_io_server(tern_io *io);
 TERN_API tern_client *tern_io_client(tern_io *io);
 
@@ -135,18 +142,22 @@ TERN_API int tern_io_observe_body(tern_io *io, const char *uri, tern_msgb *req, 
                          size_t body_cap, uint32_t timeout_ms, tern_client_fn fn, void *ctx,
                          tern_client_op_id *id);
 
-/* The body tern_io_request puts together at most (RFC 7959 Block2). */
-#define TERN_IO_REPLY_BODY_MAX 65536u
+/* The body tern_io_request keeps in the reply itself; a larger one needs
+ * tern_io_request_body and a buffer of the caller's. */
+#define TERN_IO_REPLY_BODY_MAX 2048u
+/* Header and options of the answer, re-encoded: at most a datagram. */
+#define TERN_IO_REPLY_HEAD_MAX 1500u
 
-/* A response copied out of the receive buffer, so that it outlives the call.
- * msg is the (last) response: header and options re-encoded in buf (len
- * bytes), payload pointing at the whole body, which lies in body (or in the
- * caller's buffer for tern_io_request_body). msg points into the struct
- * itself: use it in place, do not copy a tern_io_reply by value. */
+/* A response copied out of the receive buffer, so that it outlives the call
+ * (about 3.6 KB: fine on a stack). msg is the (last) response: header and
+ * options re-encoded in head (len bytes), payload pointing at the whole
+ * body, which lies in body (or in the caller's buffer for
+ * tern_io_request_body). msg points into the struct itself: use it in
+ * place, do not copy a tern_io_reply by value. */
 typedef struct tern_io_reply {
     tern_msg msg;
     size_t len;
-    uint8_t buf[2048];
+    uint8_t head[TERN_IO_REPLY_HEAD_MAX];
     uint8_t body[TERN_IO_REPLY_BODY_MAX];
 } tern_io_reply;
 

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tern/config.h"
 #include "tern/endpoint.h"
 
 #ifdef __cplusplus
@@ -42,8 +43,10 @@ typedef struct tern_server_response tern_server_response;
 
 /* ---- Configuration ------------------------------------------------------- */
 
-/* Every field: 0 takes the default given in brackets. */
+/* The rule of tern/config.h applies; every field here takes the default in
+ * brackets when 0 (none of them has a meaningful 0). */
 typedef struct tern_server_config {
+    uint32_t size;                       /* set by tern_server_config_default */
     uint32_t max_resources;              /* [32] including /.well-known/core */
     uint32_t max_observers;              /* [256] in total */
     uint32_t max_observers_per_resource; /* [64] */
@@ -66,11 +69,13 @@ TERN_API void tern_server_config_default(tern_server_config *cfg);
 
 /* ---- Lifecycle and entry points (called by src/io or a test) ------------- */
 
-/* Create a server answering the requests of ep. The endpoint's callbacks must
- * forward to tern_server_handle_request / tern_server_handle_reset /
- * tern_server_handle_unreachable (tern_io does this). Free the server
- * before the endpoint. NULL on a bad config or out of memory. */
-TERN_API tern_server *tern_server_new(tern_endpoint *ep, const tern_server_config *cfg);
+/* Create a server answering the requests of ep into *out. The endpoint's
+ * callbacks must forward to tern_server_handle_request /
+ * tern_server_handle_reset / tern_server_handle_unreachable (a tern_engine
+ * does this). Free the server before the endpoint. 0, TERN_E_NOMEM, or
+ * TERN_E_INVAL for a bad config (a table over 2^20, max_message outside
+ * 64..65535). */
+TERN_API int tern_server_new(tern_server **out, tern_endpoint *ep, const tern_server_config *cfg);
 /* Cancel outstanding notifications and free everything. NULL is a no-op. */
 TERN_API void tern_server_free(tern_server *srv);
 

@@ -3,6 +3,8 @@
 #ifndef TERN_TERN_H
 #define TERN_TERN_H
 
+#include "tern/version.h"
+#include "tern/config.h"
 #include "tern/error.h"
 #include "tern/msg.h"
 #include "tern/uri.h"
@@ -10,6 +12,7 @@
 #include "tern/endpoint.h"
 #include "tern/server.h"
 #include "tern/client.h"
+#include "tern/engine.h"
 #include "tern/io.h"
 
 #endif

@@ -10,9 +10,11 @@
  * Nothing here calls into the endpoint from inside one of its callbacks:
  * what must be sent then waits for the next tick (send_pending), which the
  * io loop runs at once because next_deadline says "now". */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/config.h"
 #include "client/client_int.h"
 
 #define CLIENT_DEFAULT_MAX_REQUESTS 16u
@@ -20,34 +22,42 @@
 #define CLIENT_DEFAULT_MARGIN_MS 2000u
 
 void tern_client_config_default(tern_client_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->size = (uint32_t)sizeof *cfg;
     cfg->max_requests = CLIENT_DEFAULT_MAX_REQUESTS;
     cfg->max_request_size = CLIENT_DEFAULT_REQUEST_SIZE;
     cfg->timeout_ms = TERN_CLIENT_DEFAULT_TIMEOUT_MS;
     cfg->observe_margin_ms = CLIENT_DEFAULT_MARGIN_MS;
 }
 
-tern_client *tern_client_new(tern_endpoint *ep, const tern_client_config *cfg) {
-    if (!ep) return NULL;
-    tern_client_config c;
-    tern_client_config_default(&c);
-    if (cfg) {
-        if (cfg->max_requests) c.max_requests = cfg->max_requests;
-        if (cfg->max_request_size) c.max_request_size = cfg->max_request_size;
-        if (cfg->timeout_ms) c.timeout_ms = cfg->timeout_ms;
-        if (cfg->observe_margin_ms) c.observe_margin_ms = cfg->observe_margin_ms;
-    }
+int tern_client_new(tern_client **out, tern_endpoint *ep, const tern_client_config *cfg) {
+    if (!out) return TERN_E_INVAL;
+    *out = NULL;
+    if (!ep) return TERN_E_INVAL;
+    /* tern/config.h: the caller's struct over the defaults; 0 takes the
+     * default except in observe_margin_ms, where it is a value. */
+    tern_client_config c, d;
+    tern_client_config_default(&d);
+    c = d;
+    if (tern_base_config_load(&c, sizeof c, cfg,
+                              offsetof(tern_client_config, observe_margin_ms) +
+                                  sizeof c.observe_margin_ms) < 0)
+        return TERN_E_INVAL;
+    if (!c.max_requests) c.max_requests = d.max_requests;
+    if (!c.max_request_size) c.max_request_size = d.max_request_size;
+    if (!c.timeout_ms) c.timeout_ms = d.timeout_ms;
     if (c.max_requests > 65536 || c.max_request_size < TERN_HEADER_LEN + TERN_TOKEN_MAX ||
         c.max_request_size > 65536)
-        return NULL;
+        return TERN_E_INVAL;
     tern_client *cli = calloc(1, sizeof *cli);
-    if (!cli) return NULL;
+    if (!cli) return TERN_E_NOMEM;
     cli->slots = calloc(c.max_requests, sizeof *cli->slots);
     cli->store = malloc((size_t)c.max_requests * c.max_request_size);
     if (!cli->slots || !cli->store) {
         free(cli->slots);
         free(cli->store);
         free(cli);
-        return NULL;
+        return TERN_E_NOMEM;
     }
     cli->ep = ep;
     cli->cfg = c;
@@ -56,7 +66,8 @@ tern_client *tern_client_new(tern_endpoint *ep, const tern_client_config *cfg) {
         cli->slots[i].cli = cli;
         cli->slots[i].req = cli->store + (size_t)i * c.max_request_size;
     }
-    return cli;
+    *out = cli;
+    return 0;
 }
 
 void tern_client_free(tern_client *cli) {

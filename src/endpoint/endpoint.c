@@ -21,13 +21,16 @@
  * tern_endpoint_unreachable takes the io layer's news (ICMP) that a peer
  * cannot be reached: its CONs end at once (retransmit.c), on_unreachable
  * tells the owners of what the endpoint does not track. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/config.h"
 #include "endpoint/endpoint_int.h"
 
 void tern_endpoint_config_default(tern_endpoint_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
+    cfg->size = (uint32_t)sizeof *cfg;
     cfg->ack_timeout_ms = 2000;
     cfg->ack_random_factor_milli = 1500;
     cfg->max_retransmit = 4;
@@ -48,21 +51,45 @@ void tern_endpoint_config_default(tern_endpoint_config *cfg) {
     cfg->token_len = 8;
 }
 
+/* tern/config.h: the caller's struct over the defaults, then 0 in a field
+ * where 0 is meaningless takes the default. */
+static int config_load(tern_endpoint_config *c, const tern_endpoint_config *in) {
+    tern_endpoint_config d;
+    tern_endpoint_config_default(&d);
+    *c = d;
+    int rc = tern_base_config_load(c, sizeof *c, in, offsetof(tern_endpoint_config, random_ctx) +
+                                                         sizeof c->random_ctx);
+    if (rc < 0) return rc;
+#define DEF(f) \
+    if (c->f == 0) c->f = d.f
+    DEF(ack_timeout_ms);
+    DEF(ack_random_factor_milli);
+    DEF(nstart);
+    DEF(exchange_lifetime_ms);
+    DEF(non_lifetime_ms);
+    DEF(max_peers);
+    DEF(max_exchanges);
+    DEF(max_pending);
+    DEF(max_dedup);
+    DEF(max_message);
+    DEF(tx_queue_bytes);
+    DEF(token_len);
+#undef DEF
+    return 0;
+}
+
 static bool config_ok(const tern_endpoint_config *c) {
     if (c->random == NULL) return false;
-    if (c->ack_timeout_ms == 0 || c->ack_random_factor_milli < 1000) return false;
+    if (c->ack_random_factor_milli < 1000) return false;
     /* initial_timeout() multiplies this by a 32-bit random value. */
     if ((uint64_t)c->ack_timeout_ms * (c->ack_random_factor_milli - 1000u) > UINT32_MAX)
         return false;
-    if (c->max_retransmit > EP_MAX_RETRANSMIT || c->nstart == 0) return false;
-    if (c->exchange_lifetime_ms == 0 || c->non_lifetime_ms == 0) return false;
+    if (c->max_retransmit > EP_MAX_RETRANSMIT) return false;
     if (c->ack_delay_ms >= c->exchange_lifetime_ms) return false;
-    if (c->max_peers == 0 || c->max_peers > EP_MAX_TABLE) return false;
-    if (c->max_exchanges == 0 || c->max_exchanges > EP_MAX_TABLE) return false;
-    if (c->max_pending == 0 || c->max_pending > EP_MAX_PENDING) return false;
-    if (c->max_dedup == 0 || c->max_dedup > EP_MAX_TABLE) return false;
+    if (c->max_peers > EP_MAX_TABLE || c->max_exchanges > EP_MAX_TABLE) return false;
+    if (c->max_pending > EP_MAX_PENDING || c->max_dedup > EP_MAX_TABLE) return false;
     if (c->max_message < 64 || c->max_message > EP_MAX_MESSAGE) return false;
-    if (c->tx_queue_bytes < c->max_message + EP_TXQ_HDR) return false;
+    if (c->tx_queue_bytes < c->max_message + TERN_EP_OUT_HDR) return false;
     if (c->token_len < 4 || c->token_len > TERN_TOKEN_MAX) return false;
     return true;
 }
@@ -124,22 +151,27 @@ static void layout(tern_endpoint *ep, const tern_endpoint_config *c, ep_arena *a
     ep->p.cap = c->max_pending;
     ep->p.v = arena_take(a, c->max_pending, sizeof(ep_pend));
 
-    ep->scratch = arena_take(a, c->max_message, 1);
-    ep->txq.buf = arena_take(a, c->tx_queue_bytes, 1);
+    ep->out.buf = arena_take(a, c->tx_queue_bytes, 1);
 }
 
-tern_endpoint *tern_endpoint_new(const tern_endpoint_config *cfg,
-                                 const tern_endpoint_callbacks *cb, void *user) {
-    if (cfg == NULL || !config_ok(cfg)) return NULL;
+int tern_endpoint_new(tern_endpoint **out, const tern_endpoint_config *in,
+                      const tern_endpoint_callbacks *cb, void *user) {
+    if (out == NULL) return TERN_E_INVAL;
+    *out = NULL;
+    tern_endpoint_config c;
+    const tern_endpoint_config *cfg = &c;
+    int rc = config_load(&c, in);
+    if (rc < 0) return rc;
+    if (!config_ok(cfg)) return TERN_E_INVAL;
 
     tern_endpoint probe;
     ep_arena a = {NULL, 0, false};
     (void)arena_take(&a, 1, sizeof(tern_endpoint));
     layout(&probe, cfg, &a);
-    if (a.overflow) return NULL;
+    if (a.overflow) return TERN_E_NOMEM;
 
     uint8_t *mem = malloc(a.off);
-    if (mem == NULL) return NULL;
+    if (mem == NULL) return TERN_E_NOMEM;
     a = (ep_arena){mem, 0, false};
     tern_endpoint *ep = arena_take(&a, 1, sizeof(tern_endpoint));
     memset(ep, 0, sizeof *ep);
@@ -153,12 +185,13 @@ tern_endpoint *tern_endpoint_new(const tern_endpoint_config *cfg,
     tern_ep_xchs_init(&ep->x);
     tern_ep_dedups_init(&ep->d);
     tern_ep_pends_init(&ep->p);
-    tern_ep_txq_init(&ep->txq, ep->txq.buf, cfg->tx_queue_bytes);
+    tern_ep_out_init(&ep->out, ep->out.buf, cfg->tx_queue_bytes);
     uint8_t key[16];
     cfg->random(cfg->random_ctx, key, sizeof key);
     ep->hkey = tern_hkey_from(key);
     ep->seed = tern_ep_random32(ep);
-    return ep;
+    *out = ep;
+    return 0;
 }
 
 void tern_endpoint_free(tern_endpoint *ep) {
@@ -177,19 +210,6 @@ uint32_t tern_ep_random32(tern_endpoint *ep) {
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
-int tern_ep_emit(tern_endpoint *ep, const tern_addr *peer, const uint8_t *data, size_t len) {
-    if (tern_ep_txq_push(&ep->txq, peer, data, len) < 0) {
-        ep->stats.tx_dropped++;
-        return TERN_E_FULL;
-    }
-    ep->stats.tx++;
-    if (ep->cb.on_trace) {
-        tern_msg m;
-        if (tern_msg_parse(&m, data, len) == 0) ep->cb.on_trace(ep->user, true, peer, &m);
-    }
-    return 0;
-}
-
 void tern_ep_emit_empty(tern_endpoint *ep, const tern_addr *peer, uint8_t type, uint16_t mid) {
     uint8_t b[4] = {(uint8_t)(TERN_PROTOCOL_VERSION << 6 | (type & 3u) << 4), TERN_CODE_EMPTY,
                     (uint8_t)(mid >> 8), (uint8_t)mid};
@@ -202,9 +222,8 @@ int tern_ep_send_non(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m) {
     ep_peer *p = &ep->peers.v[pi];
     m->type = TERN_TYPE_NON;
     m->mid = p->next_mid;
-    int n = tern_msgb_encode(m, ep->scratch, ep->cfg.max_message);
+    int n = tern_ep_emit_msg(ep, peer, m, NULL);
     if (n < 0) return n;
-    if (tern_ep_emit(ep, peer, ep->scratch, (size_t)n) < 0) return TERN_E_FULL;
     p->next_mid++;
     return 0;
 }
@@ -319,19 +338,6 @@ uint64_t tern_endpoint_next_deadline(const tern_endpoint *ep) {
     uint64_t a = tern_ep_xch_next_deadline(ep);
     uint64_t b = tern_ep_pend_next_deadline(ep);
     return a < b ? a : b;
-}
-
-int tern_endpoint_send(tern_endpoint *ep, uint8_t *buf, size_t cap, tern_addr *peer) {
-    if (ep == NULL || (buf == NULL && cap > 0)) return TERN_E_INVAL;
-    tern_addr to;
-    const uint8_t *data;
-    size_t len = tern_ep_txq_peek(&ep->txq, &to, &data);
-    if (len == 0) return 0;
-    if (len > cap) return TERN_E_NOSPACE;
-    memcpy(buf, data, len);
-    if (peer) *peer = to;
-    tern_ep_txq_pop(&ep->txq);
-    return (int)len;
 }
 
 void tern_endpoint_random(tern_endpoint *ep, uint8_t *out, size_t len) {

@@ -9,7 +9,7 @@
  * after a callback the engine looks its entry up again by index and serial.
  *
  * Who owns what:
- *   txqueue.c  ep_txq     datagrams waiting for tern_endpoint_send
+ *   outbox.c   ep_outbox  datagrams to send, encoded in place (tern_endpoint_outgoing)
  *   peer.c     ep_peers   per-peer MID counter, NSTART count and queue (4.4, 4.7)
  *   retransmit.c ep_xchs  outgoing CONs: back-off, give-up, ACK/RST match (4.2, 4.8),
  *                         unreachable peers
@@ -61,24 +61,35 @@ static inline uint32_t ep_fmix32(uint32_t h) {
     return h;
 }
 
-/* ---- txqueue.c: ring of outgoing datagrams -------------------------------- */
+/* ---- outbox.c: datagrams to send, written once --------------------------- */
 
-typedef struct ep_txq {
+typedef struct ep_outbox {
     uint8_t *buf;
     size_t cap;
-    size_t head, tail, wrap; /* data in [head, tail) or [head, wrap) + [0, tail) */
-    bool wrapped;
+    size_t head, tail; /* records in [head, tail) */
     uint32_t n;
-} ep_txq;
+} ep_outbox;
 
-#define EP_TXQ_HDR 32 /* u16 length, u8 address length, pad, 28 address bytes */
+#define TERN_EP_OUT_HDR 32 /* tern_addr, u16 length, spare */
 
-void tern_ep_txq_init(ep_txq *q, uint8_t *buf, size_t cap);
-/* 0, or TERN_E_FULL when the datagram does not fit now. */
-int tern_ep_txq_push(ep_txq *q, const tern_addr *peer, const uint8_t *data, size_t len);
-/* Oldest datagram without removing it: its length, or 0 when empty. */
-size_t tern_ep_txq_peek(const ep_txq *q, tern_addr *peer, const uint8_t **data);
-void tern_ep_txq_pop(ep_txq *q);
+void tern_ep_out_init(ep_outbox *q, uint8_t *buf, size_t cap);
+/* Room for one datagram at the tail: *cap bytes (at most max_message), or
+ * NULL when the outbox is full. Encode there, then commit. */
+uint8_t *tern_ep_out_reserve(tern_endpoint *ep, size_t *cap);
+/* The len bytes written at the reserved place go to peer (counts tx,
+ * traces). */
+void tern_ep_out_commit(tern_endpoint *ep, const tern_addr *peer, size_t len);
+/* A datagram that found no room (counts tx_dropped). */
+void tern_ep_out_drop(tern_endpoint *ep);
+/* Copy a datagram kept elsewhere (a CON, a cached answer) into the outbox:
+ * 0 or TERN_E_FULL (dropped and counted). */
+int tern_ep_emit(tern_endpoint *ep, const tern_addr *peer, const uint8_t *data, size_t len);
+/* Encode m straight into the outbox: its length (*wire, if not NULL, points
+ * at the bytes until the next append), TERN_E_FULL (no room left: dropped
+ * and counted) or the encoder's error (TERN_E_NOSPACE: larger than
+ * max_message). */
+int tern_ep_emit_msg(tern_endpoint *ep, const tern_addr *peer, const tern_msgb *m,
+                     const uint8_t **wire);
 
 /* ---- peer.c ------------------------------------------------------------- */
 
@@ -205,8 +216,7 @@ struct tern_endpoint {
     bool closing;
     uint64_t serial;   /* orders exchanges, to tell a slot's reuse apart */
     uint64_t last_now; /* latest now_ms seen, for calls that take none */
-    uint8_t *scratch; /* max_message bytes to encode into */
-    ep_txq txq;
+    ep_outbox out;
     ep_peers peers;
     ep_xchs x;
     ep_dedups d;
@@ -215,8 +225,6 @@ struct tern_endpoint {
 };
 
 /* endpoint.c */
-/* Queue a datagram for the wire (counts tx or tx_dropped, traces it). */
-int tern_ep_emit(tern_endpoint *ep, const tern_addr *peer, const uint8_t *data, size_t len);
 /* An Empty ACK or RST carrying mid (sections 4.2, 4.3). */
 void tern_ep_emit_empty(tern_endpoint *ep, const tern_addr *peer, uint8_t type, uint16_t mid);
 uint32_t tern_ep_random32(tern_endpoint *ep);

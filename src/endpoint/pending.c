@@ -95,8 +95,7 @@ static void pend_busy(tern_endpoint *ep, const tern_addr *peer, const tern_msg *
         (void)tern_ep_send_non(ep, peer, &b);
         return;
     }
-    int n = tern_msgb_encode(&b, ep->scratch, ep->cfg.max_message);
-    if (n > 0) tern_ep_emit(ep, peer, ep->scratch, (size_t)n);
+    (void)tern_ep_emit_msg(ep, peer, &b, NULL);
 }
 
 void tern_ep_request_recv(tern_endpoint *ep, const tern_addr *peer, const tern_msg *msg,
@@ -204,14 +203,19 @@ int tern_endpoint_respond_tracked(tern_endpoint *ep, tern_endpoint_req_id id, te
         /* Section 5.2.1: piggybacked, same MID as the request. */
         resp->type = TERN_TYPE_ACK;
         resp->mid = p->mid;
-        uint8_t *buf = p->dedup != EP_NONE ? ep_dedup_buf(ep, p->dedup) : ep->scratch;
-        int n = tern_msgb_encode(resp, buf, ep->cfg.max_message);
-        if (n < 0) return n;
-        if (p->dedup != EP_NONE) {
+        if (p->dedup == EP_NONE) {
+            int n = tern_ep_emit_msg(ep, &p->peer, resp, NULL);
+            if (n == TERN_E_NOSPACE) return n;
+        } else {
+            /* Section 4.5: kept for the retransmissions of the request,
+             * whether or not the outbox has room for it now. */
+            uint8_t *buf = ep_dedup_buf(ep, p->dedup);
+            int n = tern_msgb_encode(resp, buf, ep->cfg.max_message);
+            if (n < 0) return n;
             ep->d.v[p->dedup].kind = EP_D_RESPONSE;
             ep->d.v[p->dedup].len = (uint16_t)n;
+            tern_ep_emit(ep, &p->peer, buf, (size_t)n);
         }
-        tern_ep_emit(ep, &p->peer, buf, (size_t)n);
     } else if (p->type == TERN_TYPE_CON) {
         /* Section 5.2.2: the empty ACK went out; a separate CON response. */
         tern_addr peer = p->peer;

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* io.c - UDP sockets and the epoll loop that drives an endpoint, a server and
- * a client (see tern/io.h). This is the only file family in tern that calls
- * the operating system: the clock, sockets, signals and the random source.
+/* io.c - UDP sockets and the epoll loop that drive one tern_engine (see
+ * tern/io.h and tern/engine.h). This is the only file family in tern that
+ * calls the operating system: the clock, sockets, signals and the random
+ * source. What the engine does with datagrams is none of its business.
  *
  * One round (tern_io_step): sleep in epoll_wait until input arrives or the
- * earliest deadline of the endpoint, server and client passes; read every
- * queued datagram with recvmmsg and hand each to the endpoint with the
- * current time; run the timers; then drain the endpoint's output with
- * sendmmsg. Nothing polls: an idle server sleeps until a datagram or a
- * deadline wakes it.
+ * engine's deadline passes; read queued datagrams with recvmmsg and hand
+ * each to the engine with the current time; run the timers when due; then
+ * hand the engine's outgoing datagrams to sendmmsg where they lie in its
+ * outbox (no copy). Nothing polls: an idle server sleeps until a datagram
+ * or a deadline wakes it.
  *
  * ICMP errors: with IP_RECVERR / IPV6_RECVERR set, Linux queues the ICMP
  * errors that our datagrams draw on the socket's error queue, even though
@@ -39,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/config.h"
 #include "io/addr.h"
 
 #define IO_BATCH 32          /* datagrams per recvmmsg/sendmmsg call */
@@ -53,12 +55,8 @@ struct tern_io {
     int family;    /* AF_INET6 (dual-stack) or AF_INET */
     uint16_t port;
     bool stopped;
-    tern_io_config cfg;
-    tern_endpoint *ep;
-    tern_server *server;
-    tern_client *client;
+    tern_engine *eng;
     uint8_t rx[IO_BATCH][IO_DGRAM_MAX];
-    uint8_t tx[IO_BATCH][IO_DGRAM_MAX];
 };
 
 uint64_t tern_io_now(void) {
@@ -82,86 +80,28 @@ static void io_random(void *ctx, uint8_t *out, size_t len) {
     }
 }
 
-/* ---- endpoint callbacks, routed to the server and client ---------------- */
-
-static void io_on_request(void *user, tern_endpoint *ep, tern_endpoint_req_id id, const tern_addr *peer,
-                          const tern_msg *req, uint64_t now_ms) {
-    tern_io *io = user;
-    if (io->server) {
-        tern_server_handle_request(io->server, id, peer, req, now_ms);
-        return;
-    }
-    /* No server on this socket: a client-only process still answers. */
-    tern_msgb b;
-    tern_msgb_init(&b, TERN_TYPE_ACK, TERN_CODE_NOT_FOUND, 0);
-    tern_endpoint_respond(ep, id, &b, now_ms);
-}
-
-static int io_on_response(void *user, tern_endpoint *ep, const tern_addr *peer,
-                          const tern_msg *resp, uint64_t now_ms) {
-    (void)ep;
-    tern_io *io = user;
-    if (!io->client) return TERN_E_REJECT;
-    return tern_client_handle_response(io->client, peer, resp, now_ms);
-}
-
-static void io_on_reset(void *user, tern_endpoint *ep, const tern_addr *peer, uint16_t mid,
-                        uint64_t now_ms) {
-    (void)ep;
-    tern_io *io = user;
-    /* A RST to a NON may answer a notification or a NON request. */
-    if (io->server) tern_server_handle_reset(io->server, peer, mid, now_ms);
-    if (io->client) tern_client_handle_reset(io->client, peer, mid, now_ms);
-}
-
-static void io_on_unreachable(void *user, tern_endpoint *ep, const tern_addr *peer,
-                              uint64_t now_ms) {
-    (void)ep;
-    tern_io *io = user;
-    /* NON requests and observations to peer, which the endpoint does not
-     * track, end too. */
-    if (io->server) tern_server_handle_unreachable(io->server, peer, now_ms);
-    if (io->client) tern_client_handle_unreachable(io->client, peer, now_ms);
-}
-
-static void io_on_trace(void *user, bool outgoing, const tern_addr *peer, const tern_msg *msg) {
-    tern_io *io = user;
-    if (io->cfg.trace) io->cfg.trace(io->cfg.trace_ctx, outgoing, peer, msg);
-}
-
 /* ---- setup ---------------------------------------------------------------- */
 
 void tern_io_config_default(tern_io_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
+    cfg->size = (uint32_t)sizeof *cfg;
     cfg->bind_host = "::";
     cfg->port = 5683;
-    tern_endpoint_config_default(&cfg->endpoint);
-    tern_server_config_default(&cfg->server);
-    tern_client_config_default(&cfg->client);
 }
 
-/* Zeroed fields of a caller's endpoint config take the defaults, so that a
- * program can set only the capacities it cares about. */
-static void io_fill_endpoint_config(tern_endpoint_config *c) {
-    tern_endpoint_config d;
-    tern_endpoint_config_default(&d);
-#define FILL(f) if (c->f == 0) c->f = d.f
-    FILL(ack_timeout_ms);
-    FILL(ack_random_factor_milli);
-    FILL(max_retransmit);
-    FILL(nstart);
-    FILL(exchange_lifetime_ms);
-    FILL(non_lifetime_ms);
-    FILL(busy_max_age_s);
-    FILL(max_peers);
-    FILL(max_exchanges);
-    FILL(max_pending);
-    FILL(max_dedup);
-    FILL(max_message);
-    FILL(tx_queue_bytes);
-    FILL(token_len);
-#undef FILL
-    if (!c->random) c->random = io_random;
+/* What the operating system said, as a TERN_E_* value (tern/config.h:
+ * nothing is left in errno for the caller). */
+static int io_errno(int e) {
+    switch (e) {
+    case EADDRINUSE: return TERN_E_ADDRINUSE;
+    case EACCES:
+    case EPERM: return TERN_E_ACCESS;
+    case ENOMEM:
+    case ENOBUFS: return TERN_E_NOMEM;
+    case EADDRNOTAVAIL:
+    case EAFNOSUPPORT: return TERN_E_NOTFOUND;
+    default: return TERN_E_SYSTEM;
+    }
 }
 
 static int io_open_socket(tern_io *io, const char *host, uint16_t port) {
@@ -176,7 +116,10 @@ static int io_open_socket(tern_io *io, const char *host, uint16_t port) {
     int err = TERN_E_SYSTEM;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) continue;
+        if (fd < 0) {
+            err = io_errno(errno);
+            continue;
+        }
         int on = 1;
         if (ai->ai_family == AF_INET6) {
             /* Dual-stack: "::" also receives IPv4 as v4-mapped addresses. */
@@ -201,76 +144,72 @@ static int io_open_socket(tern_io *io, const char *host, uint16_t port) {
             err = 0;
             break;
         }
-        int saved = errno;
+        err = io_errno(errno);
         close(fd);
-        errno = saved;
     }
     freeaddrinfo(res);
     return err;
 }
 
-tern_io *tern_io_new(const tern_io_config *cfg, int *err) {
-    int e = TERN_E_SYSTEM;
+int tern_io_new(tern_io **out, const tern_io_config *in) {
+    if (out == NULL) return TERN_E_INVAL;
+    *out = NULL;
+    tern_io_config cfg;
+    tern_io_config_default(&cfg);
+    int e = tern_base_config_load(&cfg, sizeof cfg, in, sizeof(uint32_t) + 1);
+    if (e < 0) return e;
     tern_io *io = calloc(1, sizeof *io);
-    if (!io) goto fail;
+    if (!io) return TERN_E_NOMEM;
     io->fd = io->epfd = io->sigfd = -1;
-    if (cfg) {
-        io->cfg = *cfg;
-    } else {
-        tern_io_config_default(&io->cfg);
-    }
-    io_fill_endpoint_config(&io->cfg.endpoint);
 
-    const char *host = io->cfg.bind_host ? io->cfg.bind_host : "::";
-    e = io_open_socket(io, host, io->cfg.port);
+    const char *host = cfg.bind_host ? cfg.bind_host : "::";
+    e = io_open_socket(io, host, cfg.port);
     /* A machine without IPv6 still serves IPv4 when asked for "::". */
-    if (e < 0 && strcmp(host, "::") == 0) e = io_open_socket(io, "0.0.0.0", io->cfg.port);
+    if (e < 0 && strcmp(host, "::") == 0) e = io_open_socket(io, "0.0.0.0", cfg.port);
     if (e < 0) goto fail;
 
     io->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (io->epfd < 0) { e = TERN_E_SYSTEM; goto fail; }
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = io->fd};
-    if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->fd, &ev) < 0) { e = TERN_E_SYSTEM; goto fail; }
+    if (io->epfd < 0 || epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->fd, &ev) < 0) {
+        e = io_errno(errno);
+        goto fail;
+    }
 
-    tern_endpoint_callbacks cb = {
-        .on_request = io_on_request,
-        .on_response = io_on_response,
-        .on_reset = io_on_reset,
-        .on_trace = io->cfg.trace ? io_on_trace : NULL,
-        .on_unreachable = io_on_unreachable,
-    };
-    io->ep = tern_endpoint_new(&io->cfg.endpoint, &cb, io);
-    if (!io->ep) { e = TERN_E_INVAL; goto fail; }
-    return io;
+    /* The engine, with the kernel's random source unless one is given. */
+    tern_endpoint_config ecfg;
+    tern_endpoint_config_default(&ecfg);
+    if ((e = tern_base_config_load(&ecfg, sizeof ecfg, cfg.endpoint, sizeof(uint32_t) + 1)) < 0)
+        goto fail;
+    if (!ecfg.random) ecfg.random = io_random;
+    tern_engine_config gcfg;
+    tern_engine_config_default(&gcfg);
+    gcfg.endpoint = &ecfg;
+    gcfg.server = cfg.server;
+    gcfg.client = cfg.client;
+    gcfg.trace = cfg.trace;
+    gcfg.trace_ctx = cfg.trace_ctx;
+    if ((e = tern_engine_new(&io->eng, &gcfg)) < 0) goto fail;
+    *out = io;
+    return 0;
 
 fail:
-    if (err) *err = e;
     tern_io_free(io);
-    return NULL;
+    return e;
 }
 
 void tern_io_free(tern_io *io) {
     if (!io) return;
-    if (io->server) tern_server_free(io->server);
-    if (io->client) tern_client_free(io->client);
-    if (io->ep) tern_endpoint_free(io->ep);
+    tern_engine_free(io->eng);
     if (io->sigfd >= 0) close(io->sigfd);
     if (io->epfd >= 0) close(io->epfd);
     if (io->fd >= 0) close(io->fd);
     free(io);
 }
 
-tern_endpoint *tern_io_endpoint(tern_io *io) { return io->ep; }
-
-tern_server *tern_io_server(tern_io *io) {
-    if (!io->server) io->server = tern_server_new(io->ep, &io->cfg.server);
-    return io->server;
-}
-
-tern_client *tern_io_client(tern_io *io) {
-    if (!io->client) io->client = tern_client_new(io->ep, &io->cfg.client);
-    return io->client;
-}
+tern_engine *tern_io_engine(tern_io *io) { return io->eng; }
+tern_endpoint *tern_io_endpoint(tern_io *io) { return tern_engine_endpoint(io->eng); }
+tern_server *tern_io_server(tern_io *io) { return tern_engine_server(io->eng, NULL); }
+tern_client *tern_io_client(tern_io *io) { return tern_engine_client(io->eng, NULL); }
 
 uint16_t tern_io_port(const tern_io *io) { return io->port; }
 int tern_io_fd(const tern_io *io) { return io->epfd; }
@@ -322,21 +261,8 @@ int tern_io_addr_format(const tern_addr *addr, char *out, size_t cap) {
 
 /* ---- the loop ------------------------------------------------------------- */
 
-static uint64_t io_next_deadline(const tern_io *io) {
-    uint64_t d = tern_endpoint_next_deadline(io->ep);
-    if (io->server) {
-        uint64_t s = tern_server_next_deadline(io->server);
-        if (s < d) d = s;
-    }
-    if (io->client) {
-        uint64_t c = tern_client_next_deadline(io->client);
-        if (c < d) d = c;
-    }
-    return d;
-}
-
 int tern_io_timeout_ms(tern_io *io) {
-    uint64_t d = io_next_deadline(io);
+    uint64_t d = tern_engine_next_deadline(io->eng);
     if (d == UINT64_MAX) return -1;
     uint64_t now = tern_io_now();
     if (d <= now) return 0;
@@ -344,10 +270,11 @@ int tern_io_timeout_ms(tern_io *io) {
     return wait > INT32_MAX ? INT32_MAX : (int)wait;
 }
 
-static void io_tick(tern_io *io, uint64_t now) {
-    tern_endpoint_tick(io->ep, now);
-    if (io->server) tern_server_tick(io->server, now);
-    if (io->client) tern_client_tick(io->client, now);
+/* Run the engine's timers when due: after every batch of datagrams (so that
+ * what a callback asked for goes out in the same round) and after a wait. */
+static void io_run_due(tern_io *io) {
+    uint64_t now = tern_io_now();
+    if (tern_engine_next_deadline(io->eng) <= now) tern_engine_tick(io->eng, now);
 }
 
 /* ICMP Destination Unreachable, but not "fragmentation needed" (that is
@@ -399,12 +326,15 @@ static void io_read_errors(tern_io *io) {
         if (!unreachable ||
             tern_iop_addr_from_sockaddr((const struct sockaddr *)&to, io->family, &peer) < 0)
             continue;
-        tern_endpoint_unreachable(io->ep, &peer, tern_io_now());
+        tern_engine_unreachable(io->eng, &peer, tern_io_now());
     }
 }
 
+static int io_flush(tern_io *io);
+
 /* Read until the socket is empty or IO_RX_ROUNDS batches were taken, so that
- * timers still run under a flood. */
+ * timers still run under a flood. Each batch's answers go out before the
+ * next batch is read, so the outbox holds one batch's worth at most. */
 static int io_receive(tern_io *io) {
     struct mmsghdr msgs[IO_BATCH];
     struct iovec iov[IO_BATCH];
@@ -439,33 +369,34 @@ static int io_receive(tern_io *io) {
             /* A datagram cut by MSG_TRUNC is larger than tern accepts; the
              * endpoint sees it whole-or-not, never a silent prefix. */
             if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue;
-            tern_endpoint_recv(io->ep, &peer, io->rx[i], msgs[i].msg_len, now);
+            tern_engine_recv(io->eng, &peer, io->rx[i], msgs[i].msg_len, now);
         }
+        io_run_due(io);
+        io_flush(io);
         if (n < IO_BATCH) return 0;
     }
     return 0;
 }
 
+/* Hand the engine's outbox to the kernel, IO_BATCH datagrams per sendmmsg,
+ * from where they lie: the iovecs point into the outbox. */
 static int io_flush(tern_io *io) {
     struct mmsghdr msgs[IO_BATCH];
     struct iovec iov[IO_BATCH];
-    tern_addr peers[IO_BATCH];
+    tern_datagram dg[IO_BATCH];
     for (;;) {
-        int n = 0;
-        while (n < IO_BATCH) {
-            int len = tern_endpoint_send(io->ep, io->tx[n], sizeof io->tx[n], &peers[n]);
-            if (len <= 0) break;
-            memset(&msgs[n], 0, sizeof msgs[n]);
-            iov[n].iov_base = io->tx[n];
-            iov[n].iov_len = (size_t)len;
-            msgs[n].msg_hdr.msg_iov = &iov[n];
-            msgs[n].msg_hdr.msg_iovlen = 1;
-            msgs[n].msg_hdr.msg_name = peers[n].bytes;
-            msgs[n].msg_hdr.msg_namelen = peers[n].len;
-            n++;
-        }
+        size_t n = tern_engine_outgoing(io->eng, dg, IO_BATCH);
         if (n == 0) return 0;
-        int sent = 0;
+        memset(msgs, 0, n * sizeof msgs[0]);
+        for (size_t i = 0; i < n; i++) {
+            iov[i].iov_base = (void *)(uintptr_t)dg[i].data;
+            iov[i].iov_len = dg[i].len;
+            msgs[i].msg_hdr.msg_iov = &iov[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+            msgs[i].msg_hdr.msg_name = (void *)(uintptr_t)dg[i].peer->bytes;
+            msgs[i].msg_hdr.msg_namelen = dg[i].peer->len;
+        }
+        size_t sent = 0;
         while (sent < n) {
             int r = sendmmsg(io->fd, msgs + sent, (unsigned)(n - sent), 0);
             if (r < 0) {
@@ -475,8 +406,9 @@ static int io_flush(tern_io *io) {
                 sent++;
                 continue;
             }
-            sent += r;
+            sent += (size_t)r;
         }
+        tern_engine_sent(io->eng, n);
         if (n < IO_BATCH) return 0;
     }
 }
@@ -507,7 +439,7 @@ int tern_io_step(tern_io *io, int timeout_ms) {
             io_read_signals(io);
         }
     }
-    io_tick(io, tern_io_now());
+    io_run_due(io);
     io_flush(io);
     return rc;
 }

@@ -110,10 +110,10 @@ static void io_request_done(void *ctx, tern_client *cli, tern_client_op_id id, c
     tern_msgb b;
     int rc = tern_msgb_from_msg(&b, m);
     tern_msgb_set_payload(&b, NULL, 0);
-    if (rc == 0) rc = tern_msgb_encode(&b, w->resp->buf, sizeof w->resp->buf);
+    if (rc == 0) rc = tern_msgb_encode(&b, w->resp->head, sizeof w->resp->head);
     if (rc > 0) {
         w->resp->len = (size_t)rc;
-        rc = tern_msg_parse(&w->resp->msg, w->resp->buf, w->resp->len);
+        rc = tern_msg_parse(&w->resp->msg, w->resp->head, w->resp->len);
     }
     if (rc < 0) {
         w->err = rc;

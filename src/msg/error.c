@@ -21,6 +21,9 @@ const char *tern_strerror(int err) {
     case TERN_E_REJECT: return "rejected";
     case TERN_E_CANCELLED: return "cancelled";
     case TERN_E_UNREACHABLE: return "peer unreachable";
+    case TERN_E_NOMEM: return "out of memory";
+    case TERN_E_ADDRINUSE: return "address already in use";
+    case TERN_E_ACCESS: return "permission denied";
     default: return "unknown error";
     }
 }

@@ -258,6 +258,57 @@ static bool represent(tern_server *srv, srv_observer *o, tern_resource *res, ter
     return *code != TERN_DEFER;
 }
 
+/* Section 4.5: confirmable when the resource asks for it, every
+ * notify_con_every notifications, when the last CON to this observer is
+ * older than notify_con_interval_ms, and for a final one. */
+static bool wants_con(const tern_server *srv, const srv_observer *o, const tern_resource *res,
+                      uint64_t now) {
+    return res->def.notify_con || o->since_con + 1 >= srv->cfg.notify_con_every ||
+           add_sat(o->last_con_ms, srv->cfg.notify_con_interval_ms) <= now;
+}
+
+/* Section 3.2: a non-2.xx notification ends the observation. It goes out
+ * confirmable, tracked by nobody: the observer is removed at once. */
+static void send_final(tern_server *srv, srv_observer *o, tern_msgb *b, uint64_t now) {
+    b->type = TERN_TYPE_CON;
+    tern_msgb_set_token(b, o->token, o->token_len);
+    tern_endpoint_send_msg(srv->ep, &o->peer, b, now, final_done, srv);
+    srv->st.observers_removed_error++;
+    obs_remove(srv, o);
+}
+
+/* A message to o went out: a CON is the one in flight (4.5.2) and restarts
+ * the liveness clock; a NON's MID is what a RST may name (3.6). */
+static void note_sent(tern_server *srv, srv_observer *o, uint8_t type, uint16_t mid,
+                      uint64_t now) {
+    if (type == TERN_TYPE_CON) {
+        o->inflight = true;
+        o->since_con = 0;
+        o->non_mid_valid = false;
+        touch(srv, o, now);
+    } else if (type == TERN_TYPE_NON) {
+        o->since_con++;
+        o->non_mid = mid;
+        o->non_mid_valid = true;
+    }
+}
+
+/* Send r's notification, block-wise when it does not fit a datagram or
+ * the registration asked for a block size (RFC 7959 2.6: the first block;
+ * the observer GETs the rest). 0 or the endpoint's error. */
+static int send_notification(tern_server *srv, srv_observer *o, tern_server_response *r, bool con,
+                             uint64_t now) {
+    srv_block2 blk;
+    tern_srv_block2_begin(&blk, r);
+    tern_srv_block2_limit(&blk, r, o->szx);
+    tern_tx_done_fn done = con ? obs_done : NULL;
+    void *ctx = con ? (void *)o : NULL;
+    int rc = tern_endpoint_send_msg(srv->ep, &o->peer, &r->b, now, done, ctx);
+    while (rc == TERN_E_NOSPACE && tern_srv_block2_shrink(&blk, r))
+        rc = tern_endpoint_send_msg(srv->ep, &o->peer, &r->b, now, done, ctx);
+    return rc;
+}
+
 static void notify_one(tern_server *srv, srv_observer *o, uint64_t now, bool force_con) {
     if (o->inflight) {
         /* Section 4.5.2: one in flight; the newest state follows the ACK. */
@@ -271,44 +322,18 @@ static void notify_one(tern_server *srv, srv_observer *o, uint64_t now, bool for
     uint8_t code;
     if (!represent(srv, o, res, r, now, &code)) return;
     code = tern_srv_response_finish(r, code, o->accept);
-    bool final = TERN_CODE_CLASS(code) != 2;
-    bool con = force_con || final || res->def.notify_con ||
-               o->since_con + 1 >= srv->cfg.notify_con_every ||
-               add_sat(o->last_con_ms, srv->cfg.notify_con_interval_ms) <= now;
     tern_msgb *b = &r->b;
-    b->type = con ? TERN_TYPE_CON : TERN_TYPE_NON;
     b->code = code;
-    tern_msgb_set_token(b, o->token, o->token_len);
-    if (final) {
-        /* Section 3.2: a non-2.xx notification ends the observation. */
-        tern_endpoint_send_msg(srv->ep, &o->peer, b, now, final_done, srv);
-        srv->st.observers_removed_error++;
-        obs_remove(srv, o);
+    if (TERN_CODE_CLASS(code) != 2) {
+        send_final(srv, o, b, now);
         return;
     }
+    bool con = force_con || wants_con(srv, o, res, now);
+    b->type = con ? TERN_TYPE_CON : TERN_TYPE_NON;
+    tern_msgb_set_token(b, o->token, o->token_len);
     tern_msgb_set_uint(b, TERN_OPT_OBSERVE, res->seq);
-    bool has_max_age = false;
-    for (size_t i = 0; i < b->n_opts; i++)
-        if (b->opts[i].num == TERN_OPT_MAX_AGE) has_max_age = true;
-    if (!has_max_age)
-        tern_msgb_add_uint(b, TERN_OPT_MAX_AGE,
-                           res->def.max_age_s ? res->def.max_age_s : srv->cfg.notify_max_age_s);
-    /* RFC 7959 section 2.6: a notification carries the first block of a
-     * representation too large for a datagram, or larger than the block
-     * size the registration asked for (2.4); the observer GETs the rest. */
-    const uint8_t *full = b->payload;
-    size_t total = b->payload_len;
-    uint32_t num = 0;
-    uint8_t szx = 7;
-    if (o->szx < 7) {
-        szx = (uint8_t)(o->szx + 1); /* shrinks to o->szx */
-        tern_srv_response_shrink_block(r, full, total, &num, &szx);
-    }
-    int rc = tern_endpoint_send_msg(srv->ep, &o->peer, b, now, con ? obs_done : NULL,
-                                    con ? (void *)o : NULL);
-    while (rc == TERN_E_NOSPACE && tern_srv_response_shrink_block(r, full, total, &num, &szx))
-        rc = tern_endpoint_send_msg(srv->ep, &o->peer, b, now, con ? obs_done : NULL,
-                                    con ? (void *)o : NULL);
+    tern_srv_add_max_age(srv, res, b);
+    int rc = send_notification(srv, o, r, con, now);
     if (rc == TERN_E_NOSPACE) {
         /* Not even a 16-byte block fits beside the options. A final 5.00
          * ends the observation (section 3.2); dropping the notification
@@ -316,12 +341,8 @@ static void notify_one(tern_server *srv, srv_observer *o, uint64_t now, bool for
          * found gone either (4.5). */
         tern_srv_response_reset(r);
         tern_server_response_diag(r, "notification too large");
-        b->type = TERN_TYPE_CON;
         b->code = TERN_CODE_INTERNAL_SERVER_ERROR;
-        tern_msgb_set_token(b, o->token, o->token_len);
-        tern_endpoint_send_msg(srv->ep, &o->peer, b, now, final_done, srv);
-        srv->st.observers_removed_error++;
-        obs_remove(srv, o);
+        send_final(srv, o, b, now);
         return;
     }
     if (rc == TERN_E_FULL) {
@@ -333,17 +354,8 @@ static void notify_one(tern_server *srv, srv_observer *o, uint64_t now, bool for
     }
     if (rc < 0) return;
     srv->st.notifications++;
-    if (con) {
-        srv->st.notifications_con++;
-        o->inflight = true;
-        o->since_con = 0;
-        o->non_mid_valid = false;
-        touch(srv, o, now);
-    } else {
-        o->since_con++;
-        o->non_mid = b->mid;
-        o->non_mid_valid = true;
-    }
+    if (con) srv->st.notifications_con++;
+    note_sent(srv, o, b->type, b->mid, now);
 }
 
 static void obs_done(void *ctx, tern_endpoint *ep, tern_tx_status st, uint64_t now_ms) {
@@ -384,22 +396,15 @@ int tern_srv_observe_respond(tern_server *srv, tern_endpoint_req_id id, tern_msg
     int rc = track ? tern_endpoint_respond_tracked(srv->ep, id, b, now_ms, obs_done, o)
                    : tern_endpoint_respond(srv->ep, id, b, now_ms);
     if (rc < 0 || o == NULL) return rc;
-    if (b->type == TERN_TYPE_CON && track) {
-        /* A separate answer (RFC 7252 section 5.2.2): a RST to it rejects
-         * the observation (section 3.6), a give-up means the client is
-         * gone (4.5), and it is the one message in flight (4.5.2), so a
-         * change meanwhile follows its ACK. */
-        o->inflight = true;
-        o->since_con = 0;
-        o->non_mid_valid = false;
-        touch(srv, o, now_ms);
-    } else if (b->type == TERN_TYPE_NON) {
-        /* Section 3.6, RFC 7252 section 4.3: a RST with the MID of a NON
-         * answer rejects it, like one to a NON notification. */
-        o->non_mid = b->mid;
-        o->non_mid_valid = true;
-    }
-    /* A piggybacked ACK cannot be answered with RST: nothing to match. */
+    /* The answer counts as the first notification. A separate CON (RFC 7252
+     * section 5.2.2): a RST to it rejects the observation (section 3.6), a
+     * give-up means the client is gone (4.5), and it is the one message in
+     * flight (4.5.2), so a change meanwhile follows its ACK. A NON: a RST
+     * with its MID rejects it, like one to a NON notification (3.6, RFC
+     * 7252 4.3). A piggybacked ACK cannot be answered with RST: nothing to
+     * match. */
+    if ((b->type == TERN_TYPE_CON && track) || b->type == TERN_TYPE_NON)
+        note_sent(srv, o, b->type, b->mid, now_ms);
     return rc;
 }
 
@@ -429,14 +434,10 @@ void tern_srv_observe_flush(tern_server *srv, uint64_t now_ms) {
 void tern_srv_observe_remove_all(tern_server *srv, tern_resource *res, uint8_t code,
                             const char *diag, uint64_t now_ms) {
     while (res->obs.head != SRV_NIL) {
-        srv_observer *o = &srv->obs[res->obs.head];
         tern_msgb b;
         tern_msgb_init(&b, TERN_TYPE_CON, code, 0);
-        tern_msgb_set_token(&b, o->token, o->token_len);
         tern_msgb_set_payload(&b, diag, strlen(diag));
-        tern_endpoint_send_msg(srv->ep, &o->peer, &b, now_ms, final_done, srv);
-        srv->st.observers_removed_error++;
-        obs_remove(srv, o);
+        send_final(srv, &srv->obs[res->obs.head], &b, now_ms);
     }
 }
 

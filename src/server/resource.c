@@ -7,13 +7,11 @@
  * segments, so a lookup compares one 32-bit number per resource and the
  * segments only on a hash hit.
  *
- * Dispatch answers in the order of the RFC's precedence: a malformed or
- * unrecognised critical option first (4.02 for a CON; a NON is rejected with
- * RST instead, section 5.4.1), a proxy request
- * (5.05, section 5.7.2), the path (4.04), the method (4.05, section 5.8),
- * the request's Content-Format (4.15, section 5.10.3), Accept (4.06,
- * section 5.10.4), preconditions (4.12, section 5.10.8); only then does the
- * handler run. */
+ * Dispatch (tern_server_handle_request) goes in four steps, each a function
+ * below: a malformed or unrecognised critical option first (4.02 for a
+ * CON; a NON is rejected with RST instead, section 5.4.1) and a proxy
+ * request (5.05, section 5.7.2); the route (path, method, Content-Format,
+ * Accept, preconditions); the Observe option; only then the handler. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,95 +198,117 @@ static bool method_has_body(uint8_t m) {
            m == TERN_CODE_PATCH || m == TERN_CODE_IPATCH;
 }
 
+/* Step 1, section 5.4.1: an unrecognised critical option (and, by 5.4.3 and
+ * 5.4.5, a bad length or a repetition of one) in a NON "MUST cause the
+ * message to be rejected" (4.3: RST, otherwise ignored), not answered with
+ * 4.02 as a CON is. True when the request was rejected so. */
+static bool reject_bad_non(tern_server *srv, tern_endpoint_req_id id, const tern_msg *msg,
+                           uint8_t code, uint64_t now_ms) {
+    if (code != TERN_CODE_BAD_OPTION || msg->type != TERN_TYPE_NON) return false;
+    if (tern_endpoint_reject(srv->ep, id, now_ms) != 0) return false;
+    srv->st.requests_rejected++;
+    return true;
+}
+
+/* Step 2: where the request goes, in the RFC's order of precedence: the
+ * path (4.04), the method (4.05, section 5.8), the request's
+ * Content-Format (4.15, 5.10.3), Accept (4.06, 5.10.4), preconditions
+ * (4.12, 5.10.8). 0 with *res and *h set, or the code and diag to answer. */
+static uint8_t route(tern_server *srv, tern_server_request *req, tern_handler *h, char *diag,
+                     size_t cap) {
+    const tern_msg *msg = req->msg;
+    tern_resource *res = tern_srv_resource_lookup(srv, msg);
+    if (res == NULL) {
+        char path[64];
+        if (tern_uri_path_format(msg, path, sizeof path) < 0) snprintf(path, sizeof path, "...");
+        snprintf(diag, cap, "no resource at %s", path);
+        return TERN_CODE_NOT_FOUND;
+    }
+    req->res = res;
+    if ((*h = tern_srv_resource_handler(res, msg->code)) == NULL) {
+        snprintf(diag, cap, "method not allowed");
+        return TERN_CODE_METHOD_NOT_ALLOWED;
+    }
+    if (method_has_body(msg->code) && !tern_srv_ct_allows(res, req->cf)) {
+        snprintf(diag, cap, "Content-Format %d not accepted here (ct=%s)", (int)req->cf,
+                 res->def.ct);
+        return TERN_CODE_UNSUPPORTED_CONTENT_FORMAT;
+    }
+    if (!tern_srv_ct_allows(res, req->accept)) {
+        snprintf(diag, cap, "cannot answer in Content-Format %d (ct=%s)", (int)req->accept,
+                 res->def.ct);
+        return TERN_CODE_NOT_ACCEPTABLE;
+    }
+    return tern_srv_check_preconditions(msg, diag, cap);
+}
+
+/* Step 3, RFC 7641 section 2: Observe in a GET is 0 (register) or 1
+ * (deregister); anything else, or a non-observable resource, is a plain
+ * GET. A registration is only an intent here: the 2.xx answer makes it. */
+static void observe_intent(tern_server *srv, tern_server_request *req) {
+    const tern_msg *msg = req->msg;
+    uint32_t ov;
+    if (msg->code != TERN_CODE_GET || tern_msg_get_uint(msg, TERN_OPT_OBSERVE, &ov) != 0) return;
+    if (ov == TERN_OBSERVE_REGISTER && req->res->def.observable) {
+        req->observe =
+            tern_srv_observe_can_register(srv, req->res, req->peer, msg->token, msg->token_len);
+        if (!req->observe) srv->st.plain_get_over_limit++;
+    } else if (ov == TERN_OBSERVE_DEREGISTER) {
+        if (tern_srv_observe_deregister(srv, req->peer, msg->token, msg->token_len))
+            srv->st.observers_removed_deregister++;
+    }
+}
+
+/* Step 4: the handler makes the answer, now or later (TERN_DEFER). */
+static void run_handler(tern_server *srv, tern_server_request *req, tern_handler h) {
+    tern_server_response *resp = &srv->resp_req;
+    tern_srv_response_reset(resp);
+    uint8_t code = h(req, resp);
+    if (code == TERN_DEFER) {
+        if (!req->deferred)
+            tern_srv_answer_error(srv, req->id, TERN_CODE_INTERNAL_SERVER_ERROR,
+                                  "handler deferred without tern_server_request_defer",
+                                  req->now_ms);
+        return;
+    }
+    const tern_msg *msg = req->msg;
+    srv_reqinfo ri = {.res = req->res,
+                           .peer = req->peer,
+                           .token = msg->token,
+                           .token_len = msg->token_len,
+                           .observe = req->observe,
+                           .accept = req->accept,
+                           .block2 = req->block2};
+    tern_srv_answer(srv, req->id, resp, code, &ri, req->now_ms);
+}
+
 void tern_server_handle_request(tern_server *srv, tern_endpoint_req_id id, const tern_addr *peer,
                                 const tern_msg *msg, uint64_t now_ms) {
     char diag[96];
     srv->st.requests++;
     uint8_t code = tern_srv_check_options(msg, diag, sizeof diag);
-    if (code == TERN_CODE_BAD_OPTION && msg->type == TERN_TYPE_NON &&
-        tern_endpoint_reject(srv->ep, id, now_ms) == 0) {
-        /* Section 5.4.1: an unrecognised critical option (and, by 5.4.3 and
-         * 5.4.5, a bad length or a repetition of one) in a NON "MUST cause
-         * the message to be rejected" (4.3: RST, otherwise ignored), not
-         * answered with 4.02 as a CON is. */
-        srv->st.requests_rejected++;
-        tern_srv_observe_flush(srv, now_ms);
-        return;
-    }
-    tern_resource *res = NULL;
-    tern_handler h = NULL;
-    int32_t cf = tern_srv_opt_uint_or(msg, TERN_OPT_CONTENT_FORMAT, -1);
-    int32_t accept = tern_srv_opt_uint_or(msg, TERN_OPT_ACCEPT, -1);
-    if (code == 0 && (res = tern_srv_resource_lookup(srv, msg)) == NULL) {
-        char path[64];
-        code = TERN_CODE_NOT_FOUND;
-        if (tern_uri_path_format(msg, path, sizeof path) < 0) snprintf(path, sizeof path, "...");
-        snprintf(diag, sizeof diag, "no resource at %s", path);
-    }
-    if (code == 0 && (h = tern_srv_resource_handler(res, msg->code)) == NULL) {
-        code = TERN_CODE_METHOD_NOT_ALLOWED;
-        snprintf(diag, sizeof diag, "method not allowed");
-    }
-    if (code == 0 && method_has_body(msg->code) && !tern_srv_ct_allows(res, cf)) {
-        code = TERN_CODE_UNSUPPORTED_CONTENT_FORMAT;
-        snprintf(diag, sizeof diag, "Content-Format %d not accepted here (ct=%s)", (int)cf,
-                 res->def.ct);
-    }
-    if (code == 0 && !tern_srv_ct_allows(res, accept)) {
-        code = TERN_CODE_NOT_ACCEPTABLE;
-        snprintf(diag, sizeof diag, "cannot answer in Content-Format %d (ct=%s)", (int)accept,
-                 res->def.ct);
-    }
-    if (code == 0) code = tern_srv_check_preconditions(msg, diag, sizeof diag);
-    if (code != 0) {
-        tern_srv_answer_error(srv, id, code, diag, now_ms);
-        tern_srv_observe_flush(srv, now_ms);
-        return;
-    }
-
-    tern_server_request req = {.srv = srv,
-                        .res = res,
-                        .peer = peer,
-                        .msg = msg,
-                        .now_ms = now_ms,
-                        .id = id,
-                        .method = msg->code,
-                        .accept = accept,
-                        .cf = cf,
-                        .block2 = -1};
-    uint32_t b2;
-    if (tern_msg_get_uint(msg, TERN_OPT_BLOCK2, &b2) == 0) req.block2 = b2;
-    /* RFC 7641 section 2: Observe in a GET is 0 (register) or 1
-     * (deregister); anything else, or a non-observable resource, is a plain
-     * GET. */
-    uint32_t ov;
-    if (msg->code == TERN_CODE_GET && tern_msg_get_uint(msg, TERN_OPT_OBSERVE, &ov) == 0) {
-        if (ov == TERN_OBSERVE_REGISTER && res->def.observable) {
-            req.observe = tern_srv_observe_can_register(srv, res, peer, msg->token, msg->token_len);
-            if (!req.observe) srv->st.plain_get_over_limit++;
-        } else if (ov == TERN_OBSERVE_DEREGISTER) {
-            if (tern_srv_observe_deregister(srv, peer, msg->token, msg->token_len))
-                srv->st.observers_removed_deregister++;
+    if (!reject_bad_non(srv, id, msg, code, now_ms)) {
+        tern_server_request req = {.srv = srv,
+                                   .peer = peer,
+                                   .msg = msg,
+                                   .now_ms = now_ms,
+                                   .id = id,
+                                   .method = msg->code,
+                                   .accept = tern_srv_opt_uint_or(msg, TERN_OPT_ACCEPT, -1),
+                                   .cf = tern_srv_opt_uint_or(msg, TERN_OPT_CONTENT_FORMAT, -1),
+                                   .block2 = -1};
+        uint32_t b2;
+        if (tern_msg_get_uint(msg, TERN_OPT_BLOCK2, &b2) == 0) req.block2 = b2;
+        tern_handler h = NULL;
+        if (code == 0) code = route(srv, &req, &h, diag, sizeof diag);
+        if (code != 0) {
+            tern_srv_answer_error(srv, id, code, diag, now_ms);
+        } else {
+            observe_intent(srv, &req);
+            run_handler(srv, &req, h);
         }
     }
-
-    tern_server_response *resp = &srv->resp_req;
-    tern_srv_response_reset(resp);
-    code = h(&req, resp);
-    if (code == TERN_DEFER) {
-        if (!req.deferred)
-            tern_srv_answer_error(srv, id, TERN_CODE_INTERNAL_SERVER_ERROR,
-                             "handler deferred without tern_server_request_defer", now_ms);
-    } else {
-        srv_reqinfo ri = {.res = res,
-                          .peer = peer,
-                          .token = msg->token,
-                          .token_len = msg->token_len,
-                          .observe = req.observe,
-                          .accept = accept,
-                          .block2 = req.block2};
-        tern_srv_answer(srv, id, resp, code, &ri, now_ms);
-    }
+    /* A handler's tern_resource_changed goes out now, not at the next tick. */
     tern_srv_observe_flush(srv, now_ms);
 }
 

@@ -15,10 +15,10 @@
  * the request's Accept (5.10.4: otherwise 4.06).
  *
  * A 2.xx representation larger than a datagram (the endpoint answers
- * TERN_E_NOSPACE) is sent block-wise (RFC 7959 sections 2.4 and 2.6): the
- * first block of the largest size that fits, whether the client asked for
- * Block2 or not; it fetches the rest. Only when not even a 16-byte block
- * fits does the answer become 5.00. */
+ * TERN_E_NOSPACE) is sent block-wise (block2.c): the first block of the
+ * largest size that fits, whether the client asked for Block2 or not; it
+ * fetches the rest. Only when not even a 16-byte block fits does the answer
+ * become 5.00. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,37 +151,10 @@ uint8_t tern_srv_response_finish(tern_server_response *r, uint8_t code, int32_t 
     return code;
 }
 
-/* RFC 7959 section 2.4: block num of size 2^(szx + 4) of the whole
- * representation full[0, total) becomes r's payload. 0, or the error code
- * to answer with. */
-static uint8_t cut_block(tern_server_response *r, const uint8_t *full, size_t total, uint32_t num,
-                         uint8_t szx) {
-    size_t size = tern_block_size(szx);
-    size_t off = (size_t)num * size;
-    if (off > total || (off == total && num > 0)) return TERN_CODE_BAD_OPTION;
-    size_t n = total - off < size ? total - off : size;
-    tern_block out = {.num = num, .more = off + n < total, .szx = szx};
-    uint32_t enc;
-    if (tern_block_encode(&out, &enc) < 0) return TERN_CODE_BAD_OPTION;
-    tern_msgb_set_payload(&r->b, full ? full + off : NULL, n);
-    if (tern_msgb_set_uint(&r->b, TERN_OPT_BLOCK2, enc) < 0) return TERN_CODE_INTERNAL_SERVER_ERROR;
-    if (num == 0 && out.more && tern_msgb_set_uint(&r->b, TERN_OPT_SIZE2, (uint32_t)total) < 0)
-        return TERN_CODE_INTERNAL_SERVER_ERROR;
-    return 0;
-}
-
-bool tern_srv_response_shrink_block(tern_server_response *r, const uint8_t *full, size_t total,
-                               uint32_t *num, uint8_t *szx) {
-    /* Half the size, twice the number: the block starts at the same byte
-     * (RFC 7959 section 2.4: "A server MUST use the block size indicated
-     * or a smaller size"). szx 7 stands for "no Block2 yet": block 0. */
-    if (*szx == 0) return false;
-    uint8_t s = *szx == 7 ? 6 : (uint8_t)(*szx - 1);
-    uint32_t n = *szx == 7 ? 0 : *num << 1;
-    if (n >= (1u << 20) || cut_block(r, full, total, n, s) != 0) return false;
-    *num = n;
-    *szx = s;
-    return true;
+void tern_srv_add_max_age(const tern_server *srv, const tern_resource *res, tern_msgb *b) {
+    if (msgb_has(b, TERN_OPT_MAX_AGE)) return;
+    tern_msgb_add_uint(b, TERN_OPT_MAX_AGE,
+                       res->def.max_age_s ? res->def.max_age_s : srv->cfg.notify_max_age_s);
 }
 
 static void count(tern_server *srv, uint8_t code) {
@@ -202,19 +175,12 @@ void tern_srv_answer(tern_server *srv, tern_endpoint_req_id id, tern_server_resp
     code = tern_srv_response_finish(r, code, ri->accept);
     tern_resource *res = ri->res;
     bool ok = TERN_CODE_CLASS(code) == 2;
-    /* The whole representation, and the block of it being sent (szx 7:
-     * none, all of it). */
-    const uint8_t *full = r->b.payload;
-    size_t total = r->b.payload_len;
-    uint32_t num = 0;
-    uint8_t szx = 7;
+    /* The whole representation, and the block of it being sent. */
+    srv_block2 blk;
+    tern_srv_block2_begin(&blk, r);
     if (ok && ri->block2 >= 0) {
-        tern_block blk;
-        uint8_t bad = tern_block_decode((uint32_t)ri->block2, &blk) < 0
-                          ? TERN_CODE_BAD_OPTION
-                          : cut_block(r, full, total, blk.num, blk.szx);
+        uint8_t bad = tern_srv_block2_request(&blk, r, (uint32_t)ri->block2);
         if (bad) code = rewrite(r, bad, "bad Block2"), ok = false;
-        else num = blk.num, szx = blk.szx;
     }
     bool registered = false;
     if (ri->observe && res && res->used) {
@@ -222,17 +188,14 @@ void tern_srv_answer(tern_server *srv, tern_endpoint_req_id id, tern_server_resp
          * answer to a registration ends any observation under this key. */
         int32_t seq = -1;
         if (ok)
-            seq = tern_srv_observe_register(srv, res, ri->peer, ri->token, ri->token_len, ri->accept,
-                                       szx, now_ms);
+            seq = tern_srv_observe_register(srv, res, ri->peer, ri->token, ri->token_len,
+                                            ri->accept, blk.szx, now_ms);
         else
             tern_srv_observe_deregister(srv, ri->peer, ri->token, ri->token_len);
         if (seq >= 0) {
             registered = true;
             tern_msgb_set_uint(&r->b, TERN_OPT_OBSERVE, (uint32_t)seq);
-            if (!msgb_has(&r->b, TERN_OPT_MAX_AGE))
-                tern_msgb_add_uint(&r->b, TERN_OPT_MAX_AGE,
-                                   res->def.max_age_s ? res->def.max_age_s
-                                                      : srv->cfg.notify_max_age_s);
+            tern_srv_add_max_age(srv, res, &r->b);
         }
     }
     r->b.code = code;
@@ -240,7 +203,7 @@ void tern_srv_answer(tern_server *srv, tern_endpoint_req_id id, tern_server_resp
     /* RFC 7959 section 2.4: a representation too large for one datagram
      * goes out block by block, asked for or not; the client fetches the
      * rest with Block2. */
-    while (ok && rc == TERN_E_NOSPACE && tern_srv_response_shrink_block(r, full, total, &num, &szx))
+    while (ok && rc == TERN_E_NOSPACE && tern_srv_block2_shrink(&blk, r))
         rc = answer(srv, id, &r->b, registered ? ri : NULL, now_ms);
     if (rc == TERN_E_NOSPACE) {
         code = rewrite(r, TERN_CODE_INTERNAL_SERVER_ERROR, "response too large");

@@ -6,13 +6,16 @@
  * Timers (RFC 7641 section 4.5 liveness, retries, deferred answers that ran
  * out) are kept so that tern_server_next_deadline() is cheap and exact: the
  * loop sleeps until something is really due, nothing polls. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/config.h"
 #include "server/server_int.h"
 
 void tern_server_config_default(tern_server_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
+    cfg->size = (uint32_t)sizeof *cfg;
     cfg->max_resources = 32;
     cfg->max_observers = 256;
     cfg->max_observers_per_resource = 64;
@@ -25,10 +28,16 @@ void tern_server_config_default(tern_server_config *cfg) {
     cfg->notify_retry_ms = 250;
 }
 
-static void fill_defaults(tern_server_config *c, const tern_server_config *in) {
+/* tern/config.h: the caller's struct over the defaults, then 0 takes the
+ * default (no field here has a meaningful 0). */
+static int fill_defaults(tern_server_config *c, const tern_server_config *in) {
     tern_server_config d;
     tern_server_config_default(&d);
-    *c = in ? *in : d;
+    *c = d;
+    int rc = tern_base_config_load(c, sizeof *c, in,
+                                   offsetof(tern_server_config, notify_retry_ms) +
+                                       sizeof c->notify_retry_ms);
+    if (rc < 0) return rc;
 #define DEF(f) \
     if (c->f == 0) c->f = d.f
     DEF(max_resources);
@@ -42,19 +51,22 @@ static void fill_defaults(tern_server_config *c, const tern_server_config *in) {
     DEF(notify_max_age_s);
     DEF(notify_retry_ms);
 #undef DEF
+    return 0;
 }
 
-tern_server *tern_server_new(tern_endpoint *ep, const tern_server_config *cfg) {
-    if (ep == NULL) return NULL;
+int tern_server_new(tern_server **out, tern_endpoint *ep, const tern_server_config *cfg) {
+    if (out == NULL) return TERN_E_INVAL;
+    *out = NULL;
+    if (ep == NULL) return TERN_E_INVAL;
     tern_server *srv = calloc(1, sizeof *srv);
-    if (srv == NULL) return NULL;
+    if (srv == NULL) return TERN_E_NOMEM;
     srv->ep = ep;
-    fill_defaults(&srv->cfg, cfg);
     const tern_server_config *c = &srv->cfg;
-    if (c->max_resources > SRV_MAX_TABLE || c->max_observers > SRV_MAX_TABLE ||
-        c->max_deferred > SRV_MAX_TABLE || c->max_message < 64 || c->max_message > 65535) {
+    if (fill_defaults(&srv->cfg, cfg) < 0 || c->max_resources > SRV_MAX_TABLE ||
+        c->max_observers > SRV_MAX_TABLE || c->max_deferred > SRV_MAX_TABLE ||
+        c->max_message < 64 || c->max_message > 65535) {
         free(srv);
-        return NULL;
+        return TERN_E_INVAL;
     }
     srv->respond_slot = SRV_NIL;
     if (tern_srv_resources_init(srv) < 0 || tern_srv_observe_init(srv) < 0 || tern_srv_deferred_init(srv) < 0 ||
@@ -63,16 +75,17 @@ tern_server *tern_server_new(tern_endpoint *ep, const tern_server_config *cfg) {
         tern_srv_response_init(&srv->resp_notify, srv, c->max_message) < 0 ||
         (srv->notify_req_buf = malloc(c->max_message)) == NULL) {
         tern_server_free(srv);
-        return NULL;
+        return TERN_E_NOMEM;
     }
     /* RFC 6690 section 4: every server offers its links at this path. */
     static const tern_resource_def wkc = {
         .path = "/.well-known/core", .get = tern_srv_wkc_get, .hidden = true, .ct = "40"};
     if (tern_server_add_resource(srv, &wkc, NULL) < 0) {
         tern_server_free(srv);
-        return NULL;
+        return TERN_E_NOMEM;
     }
-    return srv;
+    *out = srv;
+    return 0;
 }
 
 void tern_server_free(tern_server *srv) {

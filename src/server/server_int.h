@@ -8,6 +8,8 @@
  *   options.c    option checks before dispatch (5.4.1, 5.4.5, 5.7.2, 5.10)
  *   response.c   the response builder handed to handlers, finishing and
  *                sending an answer (5.2, 5.5.2, 5.10.4)
+ *   block2.c     the block of a large representation that goes out
+ *                (RFC 7959 2.4, 2.6)
  *   deferred.c   requests answered later (separate responses, 5.2.2)
  *   observe.c    the observer registry and notifications (RFC 7641)
  *   discovery.c  /.well-known/core (RFC 6690 sections 4 and 4.1)
@@ -153,13 +155,6 @@ void tern_srv_response_free(tern_server_response *r);
 uint8_t *tern_srv_response_payload_space(tern_server_response *r, size_t *cap);
 int tern_srv_response_payload_commit(tern_server_response *r, uint16_t cf, size_t len);
 bool tern_srv_response_cf(const tern_server_response *r, uint32_t *cf);
-/* The answer in r did not fit in a datagram: make its payload the next
- * smaller block of full[0, total) that starts where Block2 (*num, *szx)
- * did (*szx 7: no Block2 yet, start with block 0 of 1024 bytes), with
- * Block2 and Size2 set (RFC 7959 2.4). false when no smaller block is
- * left. */
-bool tern_srv_response_shrink_block(tern_server_response *r, const uint8_t *full, size_t total,
-                               uint32_t *num, uint8_t *szx);
 /* What an answer needs to know of its request. */
 typedef struct srv_reqinfo {
     tern_resource *res;
@@ -175,8 +170,33 @@ void tern_srv_answer(tern_server *srv, tern_endpoint_req_id id, tern_server_resp
                 const srv_reqinfo *ri, uint64_t now_ms);
 void tern_srv_answer_error(tern_server *srv, tern_endpoint_req_id id, uint8_t code, const char *diag,
                       uint64_t now_ms);
+/* RFC 7641 section 4.3.1: Max-Age on an observation's answer and its
+ * notifications (the resource's, else the server's), unless the handler set
+ * one. */
+void tern_srv_add_max_age(const tern_server *srv, const tern_resource *res, tern_msgb *b);
 /* Apply the checks every answer gets; returns the final code. */
 uint8_t tern_srv_response_finish(tern_server_response *r, uint8_t code, int32_t accept);
+
+/* block2.c: the representation a handler made, and the block of it that
+ * goes out (RFC 7959 2.4, 2.6). */
+#define TERN_SRV_NO_BLOCK 7 /* szx of "the whole representation, no Block2" */
+typedef struct srv_block2 {
+    const uint8_t *full; /* the whole representation */
+    size_t total;
+    uint32_t num;        /* the block in r's payload */
+    uint8_t szx;         /* TERN_SRV_NO_BLOCK: none, r holds it all */
+} srv_block2;
+/* Remember r's payload as the whole representation. */
+void tern_srv_block2_begin(srv_block2 *st, const tern_server_response *r);
+/* The block a request's Block2 value asks for: 0, or the error code to
+ * answer with (4.02 for a block past the end or an undecodable value). */
+uint8_t tern_srv_block2_request(srv_block2 *st, tern_server_response *r, uint32_t value);
+/* Block 0 of 2^(szx+4) bytes (an observer's size, section 2.6);
+ * TERN_SRV_NO_BLOCK: the whole representation. */
+void tern_srv_block2_limit(srv_block2 *st, tern_server_response *r, uint8_t szx);
+/* What was in r did not fit a datagram: the next smaller block starting at
+ * the same byte. false when none is left. */
+bool tern_srv_block2_shrink(srv_block2 *st, tern_server_response *r);
 
 /* deferred.c */
 int tern_srv_deferred_init(tern_server *srv);

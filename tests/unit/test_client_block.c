@@ -180,7 +180,9 @@ static void test_rfc7959_s2_5_server_shrinks_block_size(void **state) {
 static void test_rfc7959_s2_5_options_leave_less_room(void **state) {
     (void)state;
     fx f;
-    tern_client_config cc = {.max_request_size = 300};
+    tern_client_config cc;
+    tern_client_config_default(&cc);
+    cc.max_request_size = 300;
     fx_init_cfg(&f, &cc);
     body_fill();
     tern_msgb b;

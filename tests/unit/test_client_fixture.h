@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* test_client_fixture.h - a sans-I/O client on a real endpoint for the
- * client tests: a fake clock, a seeded random source, a fake server address
- * whose datagrams we write by hand, and a log of every callback.
+/* test_client_fixture.h - a client on a real engine (tern/engine.h) for the
+ * client tests: the fixture is one more driver of the engine, with a fake
+ * clock, a seeded random source, a fake server address whose datagrams we
+ * write by hand, and a log of every callback.
  * Included by tests/unit/test_client_*.c only (static helpers). */
 #ifndef TEST_CLIENT_FIXTURE_H
 #define TEST_CLIENT_FIXTURE_H
@@ -11,6 +12,7 @@
 
 #include "tern/client.h"
 #include "tern/endpoint.h"
+#include "tern/engine.h"
 #include "tern/msg.h"
 #include "tern/uri.h"
 #include "tern_test.h"
@@ -35,6 +37,7 @@ typedef struct fx fx;
 typedef void (*fx_action)(fx *f, tern_client_op_id id, const tern_client_event *ev);
 
 struct fx {
+    tern_engine *eng;
     tern_endpoint *ep;
     tern_client *cli;
     uint64_t seed;
@@ -48,27 +51,6 @@ struct fx {
     tern_addr out_peer[FX_MAX_OUT];
     fx_action action;
 };
-
-static int fx_on_response(void *user, tern_endpoint *ep, const tern_addr *peer,
-                          const tern_msg *resp, uint64_t now_ms) {
-    (void)ep;
-    fx *f = user;
-    return tern_client_handle_response(f->cli, peer, resp, now_ms);
-}
-
-static void fx_on_reset(void *user, tern_endpoint *ep, const tern_addr *peer, uint16_t mid,
-                        uint64_t now_ms) {
-    (void)ep;
-    fx *f = user;
-    tern_client_handle_reset(f->cli, peer, mid, now_ms);
-}
-
-static void fx_on_unreachable(void *user, tern_endpoint *ep, const tern_addr *peer,
-                              uint64_t now_ms) {
-    (void)ep;
-    fx *f = user;
-    tern_client_handle_unreachable(f->cli, peer, now_ms);
-}
 
 static void fx_addr(tern_addr *a, uint8_t last) {
     memset(a, 0, sizeof *a);
@@ -87,21 +69,19 @@ static void fx_init_cfg(fx *f, const tern_client_config *ccfg) {
     tern_endpoint_config_default(&cfg);
     cfg.random = tt_random;
     cfg.random_ctx = &f->seed;
-    tern_endpoint_callbacks cb = {.on_response = fx_on_response,
-                                  .on_reset = fx_on_reset,
-                                  .on_unreachable = fx_on_unreachable};
-    f->ep = tern_endpoint_new(&cfg, &cb, f);
-    assert_non_null(f->ep);
-    f->cli = tern_client_new(f->ep, ccfg);
+    tern_engine_config ecfg;
+    tern_engine_config_default(&ecfg);
+    ecfg.endpoint = &cfg;
+    ecfg.client = ccfg;
+    assert_int_equal(tern_engine_new(&f->eng, &ecfg), 0);
+    f->ep = tern_engine_endpoint(f->eng);
+    f->cli = tern_engine_client(f->eng, NULL);
     assert_non_null(f->cli);
 }
 
 static void fx_init(fx *f) { fx_init_cfg(f, NULL); }
 
-static void fx_done(fx *f) {
-    tern_client_free(f->cli);
-    tern_endpoint_free(f->ep);
-}
+static void fx_done(fx *f) { tern_engine_free(f->eng); }
 
 static void fx_cb(void *ctx, tern_client *cli, tern_client_op_id id, const tern_client_event *ev,
                   uint64_t now_ms) {
@@ -126,26 +106,33 @@ static void fx_cb(void *ctx, tern_client *cli, tern_client_op_id id, const tern_
     if (f->action) f->action(f, id, ev);
 }
 
-/* Collect what the endpoint wants to send; returns how many new datagrams. */
+/* Collect what the engine wants to send; returns how many new datagrams. */
 static size_t fx_drain(fx *f) {
-    size_t n = 0;
-    for (;;) {
+    tern_datagram dg[FX_MAX_OUT];
+    size_t n = tern_engine_outgoing(f->eng, dg, FX_MAX_OUT);
+    for (size_t i = 0; i < n; i++) {
         assert_true(f->n_out < FX_MAX_OUT);
-        int len = tern_endpoint_send(f->ep, f->out[f->n_out], sizeof f->out[f->n_out],
-                                     &f->out_peer[f->n_out]);
-        assert_true(len >= 0);
-        if (len == 0) return n;
-        f->out_len[f->n_out++] = (size_t)len;
-        n++;
+        assert_true(dg[i].len <= sizeof f->out[0]);
+        memcpy(f->out[f->n_out], dg[i].data, dg[i].len);
+        f->out_len[f->n_out] = dg[i].len;
+        f->out_peer[f->n_out++] = *dg[i].peer;
     }
+    tern_engine_sent(f->eng, n);
+    return n;
+}
+
+/* What the driver does after input: run the timers that are due (work a
+ * callback asked for waits for this), then collect the output. */
+static void fx_settle(fx *f) {
+    fx_drain(f);
+    if (tern_engine_next_deadline(f->eng) <= f->now) tern_engine_tick(f->eng, f->now);
+    fx_drain(f);
 }
 
 /* The io layer got an ICMP destination unreachable for peer. */
 static inline void fx_unreachable(fx *f, const tern_addr *peer) {
-    tern_endpoint_unreachable(f->ep, peer, f->now);
-    fx_drain(f);
-    tern_client_tick(f->cli, f->now);
-    fx_drain(f);
+    tern_engine_unreachable(f->eng, peer, f->now);
+    fx_settle(f);
 }
 
 /* How many datagrams went to peer. */
@@ -165,21 +152,18 @@ static tern_msg fx_sent(fx *f, long i) {
     return m;
 }
 
-/* Run the timers of both layers up to time t, as the io loop would. */
+/* Run the engine's timers up to time t, each when due, as the io loop
+ * would. */
 static void fx_run_until(fx *f, uint64_t t) {
     for (int guard = 0; guard < 10000; guard++) {
-        uint64_t d = tern_endpoint_next_deadline(f->ep);
-        uint64_t c = tern_client_next_deadline(f->cli);
-        if (c < d) d = c;
+        uint64_t d = tern_engine_next_deadline(f->eng);
         if (d > t) break;
         if (d > f->now) f->now = d;
-        tern_endpoint_tick(f->ep, f->now);
-        tern_client_tick(f->cli, f->now);
+        tern_engine_tick(f->eng, f->now);
         fx_drain(f);
     }
     if (t > f->now) f->now = t;
-    tern_endpoint_tick(f->ep, f->now);
-    tern_client_tick(f->cli, f->now);
+    tern_engine_tick(f->eng, f->now);
     fx_drain(f);
 }
 
@@ -198,12 +182,8 @@ static int fx_recv(fx *f, const tern_addr *from, tern_type type, uint8_t code, u
     if (payload) tern_msgb_set_payload(&b, payload, strlen(payload));
     int len = tern_msgb_encode(&b, buf, sizeof buf);
     assert_true(len > 0);
-    int rc = tern_endpoint_recv(f->ep, from, buf, (size_t)len, f->now);
-    fx_drain(f);
-    /* Let deferred work (sends asked for inside callbacks) go out, as the io
-     * loop's tick after each receive does. */
-    tern_client_tick(f->cli, f->now);
-    fx_drain(f);
+    int rc = tern_engine_recv(f->eng, from, buf, (size_t)len, f->now);
+    fx_settle(f);
     return rc;
 }
 

@@ -438,7 +438,9 @@ static void test_rfc7252_s5_3_2_cancelled_request_answer_rejected(void **state) 
 static void test_client_table_full_is_an_error(void **state) {
     (void)state;
     fx f;
-    tern_client_config cc = {.max_requests = 2};
+    tern_client_config cc;
+    tern_client_config_default(&cc);
+    cc.max_requests = 2;
     fx_init_cfg(&f, &cc);
     tern_msgb b;
     for (int i = 0; i < 2; i++) {
@@ -458,7 +460,9 @@ static void test_client_table_full_is_an_error(void **state) {
 static void test_client_request_too_large(void **state) {
     (void)state;
     fx f;
-    tern_client_config cc = {.max_request_size = 64};
+    tern_client_config cc;
+    tern_client_config_default(&cc);
+    cc.max_request_size = 64;
     fx_init_cfg(&f, &cc);
     tern_msgb b;
     static char big[100], path[61];

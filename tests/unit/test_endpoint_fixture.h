@@ -173,7 +173,7 @@ static inline void fx_init(fx *f) {
 }
 
 static inline void fx_start(fx *f) {
-    f->ep = tern_endpoint_new(&f->cfg, &f->cb, f);
+    assert_int_equal(tern_endpoint_new(&f->ep, &f->cfg, &f->cb, f), 0);
     assert_non_null(f->ep);
 }
 

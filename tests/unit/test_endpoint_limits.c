@@ -223,7 +223,7 @@ static void test_rfc7252_s5_2_2_separate_response_without_slot(void **state) {
     fx_end(&f);
 }
 
-/* A full send queue drops the datagram (counted); a CON is still tracked and
+/* A full outbox drops the datagram (counted); a CON is still tracked and
  * its retransmission goes out; a NON is refused with TERN_E_FULL. */
 static void test_rfc7252_s4_2_tx_queue_full(void **state) {
     (void)state;
@@ -261,10 +261,10 @@ static void test_rfc7252_s4_2_tx_queue_full(void **state) {
     fx_end(&f);
 }
 
-/* The ring keeps its records intact across wrap-around: with room for two
- * 39-byte records in 100 bytes and one always left queued, every other
- * record is written at offset 0 after a wrap. */
-static void test_rfc7252_s4_tx_queue_wraps(void **state) {
+/* The outbox keeps its records intact when it moves them: with room for
+ * two 39-byte records in 100 bytes and one always left waiting, every other
+ * append first moves the waiting record to the front. */
+static void test_rfc7252_s4_outbox_compacts(void **state) {
     (void)state;
     fx f;
     fx_init(&f);
@@ -292,9 +292,9 @@ static void test_rfc7252_s4_tx_queue_wraps(void **state) {
     fx_end(&f);
 }
 
-/* Pushing while the ring is wrapped, and refusing when the gap is too small:
- * 36-byte records (4-byte RSTs answering pings) in 120 bytes. */
-static void test_rfc7252_s4_tx_queue_wrapped_push(void **state) {
+/* Appending after a move, and dropping (counted) when even a move leaves no
+ * room: 36-byte records (4-byte RSTs answering pings) in 120 bytes. */
+static void test_rfc7252_s4_outbox_full_after_compaction(void **state) {
     (void)state;
     fx f;
     fx_init(&f);
@@ -308,7 +308,7 @@ static void test_rfc7252_s4_tx_queue_wrapped_push(void **state) {
     }
     fx_expect(&f, &f.a, "70 00 00 00");
     fx_expect(&f, &f.a, "70 00 00 01");
-    for (int i = 3; i < 6; i++) { /* D wraps to 0, E at 36 (wrapped), F: no room */
+    for (int i = 3; i < 6; i++) { /* C moves to 0, D at 36, E at 72, F: no room */
         snprintf(ping, sizeof ping, "40 00 00 %02x", i);
         assert_int_equal(fx_recv(&f, &f.a, ping), 0);
     }
@@ -331,45 +331,98 @@ static void test_rfc7252_s4_addr_equal_and_hash(void **state) {
     assert_false(tern_addr_equal(&a, &b));
 }
 
-/* tern_endpoint_new refuses configs it cannot honour. */
+/* tern_endpoint_new refuses configs it cannot honour, with TERN_E_INVAL. */
 static void test_rfc7252_s4_8_config_validation(void **state) {
     (void)state;
     tern_endpoint_config base, c;
     uint8_t rnd = 0;
+    tern_endpoint *ep = NULL;
     tern_endpoint_config_default(&base);
-    assert_null(tern_endpoint_new(&base, NULL, NULL)); /* no random source */
+    /* No random source: the sans-I/O core has none of its own. */
+    assert_int_equal(tern_endpoint_new(&ep, &base, NULL, NULL), TERN_E_INVAL);
+    assert_null(ep);
     base.random = tt_random_fixed;
     base.random_ctx = &rnd;
-    tern_endpoint *ep = tern_endpoint_new(&base, NULL, NULL);
+    assert_int_equal(tern_endpoint_new(&ep, &base, NULL, NULL), 0);
     assert_non_null(ep);
     tern_endpoint_free(ep);
     tern_endpoint_free(NULL);
-    assert_null(tern_endpoint_new(NULL, NULL, NULL));
-#define BAD(field, value)                          \
-    do {                                           \
-        c = base;                                  \
-        c.field = value;                           \
-        assert_null(tern_endpoint_new(&c, NULL, NULL)); \
+    assert_int_equal(tern_endpoint_new(NULL, &base, NULL, NULL), TERN_E_INVAL);
+    /* NULL config: all defaults, and the defaults have no random source. */
+    assert_int_equal(tern_endpoint_new(&ep, NULL, NULL, NULL), TERN_E_INVAL);
+#define BAD(field, value)                                                   \
+    do {                                                                    \
+        c = base;                                                           \
+        c.field = value;                                                    \
+        assert_int_equal(tern_endpoint_new(&ep, &c, NULL, NULL), TERN_E_INVAL); \
+        assert_null(ep);                                                    \
     } while (0)
-    BAD(ack_timeout_ms, 0);
     BAD(ack_random_factor_milli, 999);
     BAD(ack_timeout_ms, 4000000000u); /* jitter product over 32 bits */
     BAD(max_retransmit, 21);
-    BAD(nstart, 0);
-    BAD(exchange_lifetime_ms, 0);
-    BAD(non_lifetime_ms, 0);
     BAD(ack_delay_ms, 247000);
-    BAD(max_peers, 0);
-    BAD(max_exchanges, 0);
-    BAD(max_pending, 0);
     BAD(max_pending, 65536);
-    BAD(max_dedup, 0);
     BAD(max_message, 63);
     BAD(max_message, 65536);
     BAD(tx_queue_bytes, 1152 + 31);
     BAD(token_len, 3);
     BAD(token_len, 9);
+    BAD(size, 0); /* not made by tern_endpoint_config_default */
 #undef BAD
+}
+
+/* tern/config.h, rule 2: 0 where 0 is meaningless takes the default; where
+ * it is a value (max_retransmit, ack_delay_ms, busy_max_age_s) it is that
+ * value. Seen on the wire: a zeroed capacity still works, and
+ * max_retransmit 0 gives up after one transmission and ACK_TIMEOUT. */
+static void test_config_zero_rule(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    f.cfg.max_peers = f.cfg.max_exchanges = f.cfg.max_pending = f.cfg.max_dedup = 0;
+    f.cfg.max_message = f.cfg.tx_queue_bytes = 0;
+    f.cfg.ack_timeout_ms = f.cfg.ack_random_factor_milli = f.cfg.nstart = 0;
+    f.cfg.max_retransmit = 0;
+    fx_start(&f);
+    fx_tx t = {&f, 7};
+    assert_int_equal(fx_send(&f, &f.a, TERN_TYPE_CON, 1, &t, NULL), 0);
+    fx_drain(&f);
+    fx_tick(&f, 1999);
+    fx_expect_none(&f);
+    assert_int_equal(f.n_done, 0);
+    fx_tick(&f, 2000); /* no retransmission: the one timeout ends it */
+    fx_expect_none(&f);
+    assert_int_equal(f.n_done, 1);
+    assert_int_equal(f.done_status[0], TERN_TX_TIMEOUT);
+    fx_end(&f);
+}
+
+/* tern/config.h, rule 3: a program built against an older, shorter struct
+ * (its size says so) gets defaults for the fields it does not know; one
+ * built against a newer, longer struct is accepted only when the bytes
+ * this library does not know are zero. */
+static void test_config_size_rule(void **state) {
+    (void)state;
+    uint8_t rnd = 0;
+    struct {
+        tern_endpoint_config c;
+        uint8_t newer[16];
+    } big;
+    memset(&big, 0, sizeof big);
+    tern_endpoint_config_default(&big.c);
+    big.c.random = tt_random_fixed;
+    big.c.random_ctx = &rnd;
+    big.c.size = (uint32_t)sizeof big;
+    tern_endpoint *ep = NULL;
+    assert_int_equal(tern_endpoint_new(&ep, &big.c, NULL, NULL), 0);
+    tern_endpoint_free(ep);
+    big.newer[3] = 1; /* uses something this library does not have */
+    assert_int_equal(tern_endpoint_new(&ep, &big.c, NULL, NULL), TERN_E_INVAL);
+    assert_null(ep);
+    /* Shorter than the first version of the struct: not a config. */
+    big.newer[3] = 0;
+    big.c.size = 8;
+    assert_int_equal(tern_endpoint_new(&ep, &big.c, NULL, NULL), TERN_E_INVAL);
 }
 
 int main(void) {
@@ -383,10 +436,12 @@ int main(void) {
         cmocka_unit_test(test_rfc7252_s4_2_exchange_table_full),
         cmocka_unit_test(test_rfc7252_s5_2_2_separate_response_without_slot),
         cmocka_unit_test(test_rfc7252_s4_2_tx_queue_full),
-        cmocka_unit_test(test_rfc7252_s4_tx_queue_wraps),
-        cmocka_unit_test(test_rfc7252_s4_tx_queue_wrapped_push),
+        cmocka_unit_test(test_rfc7252_s4_outbox_compacts),
+        cmocka_unit_test(test_rfc7252_s4_outbox_full_after_compaction),
         cmocka_unit_test(test_rfc7252_s4_addr_equal_and_hash),
         cmocka_unit_test(test_rfc7252_s4_8_config_validation),
+        cmocka_unit_test(test_config_zero_rule),
+        cmocka_unit_test(test_config_size_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -130,13 +130,13 @@ static void world_init(world *w, uint64_t seed, uint32_t max_retransmit, const t
     tern_endpoint_callbacks ccb = {.on_response = cli_on_response};
     w->cli_seed = seed ^ 0x1111;
     c.random_ctx = &w->cli_seed;
-    w->cli = tern_endpoint_new(&c, &ccb, w);
+    assert_int_equal(tern_endpoint_new(&w->cli, &c, &ccb, w), 0);
     assert_non_null(w->cli);
 
     tern_endpoint_callbacks scb = {.on_request = srv_on_request};
     w->srv_seed = seed ^ 0x2222;
     c.random_ctx = &w->srv_seed;
-    w->srv = tern_endpoint_new(&c, &scb, w);
+    assert_int_equal(tern_endpoint_new(&w->srv, &c, &scb, w), 0);
     assert_non_null(w->srv);
 
     w->sim = tt_netsim_new(seed);

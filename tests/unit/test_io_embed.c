@@ -45,8 +45,8 @@ static tern_io *open_io(uint16_t port) {
     tern_io_config_default(&cfg);
     cfg.bind_host = "127.0.0.1";
     cfg.port = port;
-    int err = 0;
-    tern_io *io = tern_io_new(&cfg, &err);
+    tern_io *io = NULL;
+    assert_int_equal(tern_io_new(&io, &cfg), 0);
     assert_non_null(io);
     return io;
 }

@@ -640,12 +640,9 @@ static void test_rfc7959_s2_4_too_large_for_a_datagram_goes_blockwise(void **sta
     /* An endpoint whose datagrams hold 600 bytes: block 1 of 1024 bytes
      * becomes block 2 of 512, the same first byte. */
     sfx_init(&f, &cfg);
-    tern_server_free(f.srv);
-    tern_endpoint_free(f.ep);
+    sfx_free(&f);
     f.ecfg.max_message = 600;
-    tern_endpoint_callbacks cb = {.on_request = sfx_on_request, .on_reset = sfx_on_reset};
-    f.ep = tern_endpoint_new(&f.ecfg, &cb, &f);
-    f.srv = tern_server_new(f.ep, &cfg);
+    sfx_start(&f);
     assert_int_equal(tern_server_add_resource(f.srv, &def, NULL), 0);
     sfx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, 0x312, "d", "/doc");
     tern_msgb_add_uint(&b, TERN_OPT_BLOCK2, 0x16);

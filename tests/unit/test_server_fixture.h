@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* test_server_fixture.h - a server on a real endpoint, driven sans-I/O on a
- * fake clock, for the test_server_*.c programs.
+/* test_server_fixture.h - a server on a real engine (tern/engine.h), driven
+ * on a fake clock, for the test_server_*.c programs: the fixture is one
+ * more driver of the engine.
  *
- * Requests are built with tern_msgb, encoded and fed to tern_endpoint_recv
- * as a peer would send them; what the endpoint wants to send is drained
+ * Requests are built with tern_msgb, encoded and fed to tern_engine_recv
+ * as a peer would send them; what the engine wants to send is drained
  * into a queue and parsed, so tests assert on the messages as they would
  * appear on the wire. The random source is fixed (zero jitter), so
  * retransmission times are exact: 2, 6, 14, 30 s, give-up at 62 s. */
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "tern/endpoint.h"
+#include "tern/engine.h"
 #include "tern/server.h"
 #include "tern_test.h"
 
@@ -30,6 +32,7 @@ typedef struct sfx_out {
 } sfx_out;
 
 typedef struct sfx {
+    tern_engine *eng;
     tern_endpoint *ep;
     tern_server *srv;
     tern_endpoint_config ecfg;
@@ -41,27 +44,6 @@ typedef struct sfx {
     int n_out, next_out;
 } sfx;
 
-static inline void sfx_on_request(void *user, tern_endpoint *ep, tern_endpoint_req_id id,
-                                  const tern_addr *peer, const tern_msg *req, uint64_t now) {
-    (void)ep;
-    sfx *f = user;
-    tern_server_handle_request(f->srv, id, peer, req, now);
-}
-
-static inline void sfx_on_reset(void *user, tern_endpoint *ep, const tern_addr *peer,
-                                uint16_t mid, uint64_t now) {
-    (void)ep;
-    sfx *f = user;
-    tern_server_handle_reset(f->srv, peer, mid, now);
-}
-
-static inline void sfx_on_unreachable(void *user, tern_endpoint *ep, const tern_addr *peer,
-                                      uint64_t now) {
-    (void)ep;
-    sfx *f = user;
-    tern_server_handle_unreachable(f->srv, peer, now);
-}
-
 static inline tern_addr sfx_addr(uint8_t last) {
     tern_addr a;
     memset(&a, 0, sizeof a);
@@ -70,44 +52,50 @@ static inline tern_addr sfx_addr(uint8_t last) {
     return a;
 }
 
-/* Create endpoint and server; scfg may be NULL for the defaults. */
+/* Create the engine and its server from f->ecfg and f->scfg. */
+static inline void sfx_start(sfx *f) {
+    tern_engine_config cfg;
+    tern_engine_config_default(&cfg);
+    cfg.endpoint = &f->ecfg;
+    cfg.server = &f->scfg;
+    assert_int_equal(tern_engine_new(&f->eng, &cfg), 0);
+    f->ep = tern_engine_endpoint(f->eng);
+    f->srv = tern_engine_server(f->eng, NULL);
+    assert_non_null(f->srv);
+}
+
+/* Create engine and server; scfg may be NULL for the defaults. */
 static inline void sfx_init(sfx *f, const tern_server_config *scfg) {
     memset(f, 0, sizeof *f);
     tern_endpoint_config_default(&f->ecfg);
     f->ecfg.random = tt_random_fixed;
     f->ecfg.random_ctx = &f->rnd;
-    tern_endpoint_callbacks cb = {.on_request = sfx_on_request,
-                                  .on_reset = sfx_on_reset,
-                                  .on_unreachable = sfx_on_unreachable};
-    f->ep = tern_endpoint_new(&f->ecfg, &cb, f);
-    assert_non_null(f->ep);
     if (scfg) f->scfg = *scfg;
     else tern_server_config_default(&f->scfg);
-    f->srv = tern_server_new(f->ep, &f->scfg);
-    assert_non_null(f->srv);
+    sfx_start(f);
     f->now = 1000;
     f->a = sfx_addr(1);
     f->b = sfx_addr(2);
     f->c = sfx_addr(3);
 }
 
-static inline void sfx_free(sfx *f) {
-    tern_server_free(f->srv);
-    tern_endpoint_free(f->ep);
-}
+static inline void sfx_free(sfx *f) { tern_engine_free(f->eng); }
 
-/* Move whatever the endpoint wants to send into the queue. */
+/* Move whatever the engine wants to send into the queue. */
 static inline void sfx_drain(sfx *f) {
-    for (;;) {
+    tern_datagram dg[SFX_MAX_OUT];
+    size_t n = tern_engine_outgoing(f->eng, dg, SFX_MAX_OUT);
+    for (size_t i = 0; i < n; i++) {
         assert_true(f->n_out < SFX_MAX_OUT);
         sfx_out *o = &f->out[f->n_out];
-        int n = tern_endpoint_send(f->ep, o->buf, sizeof o->buf, &o->peer);
-        assert_true(n >= 0);
-        if (n == 0) return;
-        o->len = (size_t)n;
+        assert_true(dg[i].len <= sizeof o->buf);
+        memcpy(o->buf, dg[i].data, dg[i].len);
+        o->len = dg[i].len;
+        o->peer = *dg[i].peer;
         assert_int_equal(tern_msg_parse(&o->m, o->buf, o->len), 0);
         f->n_out++;
     }
+    tern_engine_sent(f->eng, n);
 }
 
 /* The next message sent, or fail. */
@@ -155,13 +143,13 @@ static inline void sfx_deliver(sfx *f, const tern_addr *peer, const tern_msgb *b
     uint8_t buf[SFX_MSG_MAX];
     int n = tern_msgb_encode(b, buf, sizeof buf);
     assert_true(n > 0);
-    assert_int_equal(tern_endpoint_recv(f->ep, peer, buf, (size_t)n, f->now), 0);
+    assert_int_equal(tern_engine_recv(f->eng, peer, buf, (size_t)n, f->now), 0);
 }
 
 static inline void sfx_deliver_hex(sfx *f, const tern_addr *peer, const char *hex) {
     uint8_t buf[SFX_MSG_MAX];
     size_t n = tt_hex(hex, buf, sizeof buf);
-    tern_endpoint_recv(f->ep, peer, buf, n, f->now);
+    tern_engine_recv(f->eng, peer, buf, n, f->now);
 }
 
 /* Empty ACK or RST for a message we got. */
@@ -181,13 +169,10 @@ static inline const tern_msg *sfx_ask(sfx *f, const tern_addr *peer, const tern_
 static inline void sfx_advance_to(sfx *f, uint64_t to) {
     for (int guard = 0;; guard++) {
         if (guard > 100000) fail_msg("timers do not settle at %llu", (unsigned long long)f->now);
-        uint64_t d1 = tern_endpoint_next_deadline(f->ep);
-        uint64_t d2 = tern_server_next_deadline(f->srv);
-        uint64_t d = d1 < d2 ? d1 : d2;
+        uint64_t d = tern_engine_next_deadline(f->eng);
         if (d > to) break;
         if (d > f->now) f->now = d;
-        tern_endpoint_tick(f->ep, f->now);
-        tern_server_tick(f->srv, f->now);
+        tern_engine_tick(f->eng, f->now);
         sfx_drain(f);
     }
     f->now = to;
