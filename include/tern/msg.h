@@ -25,6 +25,7 @@ extern "C" {
 
 #define TERN_PROTOCOL_VERSION 1
 #define TERN_TOKEN_MAX 8
+#define TERN_ETAG_MAX 8 /* section 5.10.6: an ETag is 1 to 8 bytes */
 #define TERN_HEADER_LEN 4
 #define TERN_PAYLOAD_MARKER 0xFF
 

@@ -52,7 +52,10 @@ typedef struct tern_server_config {
     uint32_t max_observers_per_resource; /* [64] */
     uint32_t max_deferred;               /* [16] requests answered later */
     uint32_t deferred_timeout_ms;        /* [60000] then the server answers 5.03 */
-    uint32_t max_message;                /* [1152] largest response built */
+    uint32_t max_message;                /* [1152] bytes of options and payload a
+                                            handler copies into a response
+                                            (tern_server_response_payload_ref
+                                            for larger ones) */
     /* RFC 7641 section 4.5: a notification goes confirmable at least every
      * notify_con_every notifications [20] and when the last confirmable one
      * to that observer is older than notify_con_interval_ms [24 h]; an
@@ -121,6 +124,17 @@ typedef struct tern_resource_def {
      * Content-Format is not in it gets 4.15. NULL: no check, not listed. */
     const char *rt, *iface, *ct, *title;
     uint32_t sz; /* 0: not listed */
+    /* RFC 7252 section 5.10.6: write the resource's current ETag (1 to
+     * TERN_ETAG_MAX bytes) into etag and return its length; return 0 when
+     * the resource has no representation now (it does not exist: an
+     * If-None-Match succeeds, an If-Match fails). With it the server
+     * answers a GET whose ETag option matches with 2.03 Valid without
+     * running the handler (5.10.6.2), evaluates If-Match and If-None-Match
+     * (5.10.8), and puts the ETag on 2.xx answers to GET and on
+     * notifications when the handler set none. NULL: the ETag is unknown
+     * (If-Match with a value fails; a block-wise answer gets an ETag hashed
+     * from its representation, RFC 7959 section 2.4). */
+    size_t (*etag)(void *ctx, uint8_t etag[TERN_ETAG_MAX]);
 } tern_resource_def;
 
 /* Add a resource. *def is copied; the strings it points to are not and must
@@ -176,6 +190,12 @@ TERN_API int tern_server_request_defer(tern_server_request *req, tern_endpoint_r
 
 /* ---- Responses ------------------------------------------------------------ */
 
+/* Payload with its Content-Format, not copied: data must stay valid until
+ * the answer is sent (the handler's return; tern_server_respond's return
+ * for a deferred one). For large representations (RFC 7959 Block2 cuts
+ * the block that goes out), which need not fit max_message. */
+TERN_API int tern_server_response_payload_ref(tern_server_response *resp, uint16_t cf,
+                                              const void *data, size_t len);
 /* Payload with its Content-Format; data is copied. */
 TERN_API int tern_server_response_payload(tern_server_response *resp, uint16_t cf, const void *data, size_t len);
 /* text/plain;charset=utf-8 payload (Content-Format 0). */

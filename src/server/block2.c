@@ -12,8 +12,14 @@
  *    TERN_E_NOSPACE): the next smaller block that starts at the same byte
  *    goes out instead, asked for or not, until one fits (section 2.4: "A
  *    server MUST use the block size indicated or a smaller size").
- * Each block carries Block2 (NUM, M, SZX), and block 0 of a larger body
- * Size2 with the total (section 4). */
+ * Each block carries Block2 (NUM, M, SZX); block 0 of a larger body, and
+ * every block when the request carried Size2 (section 4: "a Size2 option
+ * with value 0 ... asks for the total size"), carries Size2 with the total.
+ * Every block carries an ETag (section 2.4, RFC 7252 section 5.10.6), so
+ * that a client that fetches the rest notices when the representation
+ * changed in between: the resource's own when the handler or the resource's
+ * etag callback gave one, else 4 bytes of a keyed hash of the whole
+ * representation (computed once per answer). */
 #include "server/server_int.h"
 
 /* Block num of size 2^(szx + 4) of st's representation becomes r's
@@ -29,18 +35,33 @@ static uint8_t cut(srv_block2 *st, tern_server_response *r, uint32_t num, uint8_
     if (tern_block_encode(&out, &enc) < 0) return TERN_CODE_BAD_OPTION;
     tern_msgb_set_payload(&r->b, st->full ? st->full + off : NULL, n);
     if (tern_msgb_set_uint(&r->b, TERN_OPT_BLOCK2, enc) < 0) return TERN_CODE_INTERNAL_SERVER_ERROR;
-    if (num == 0 && out.more && tern_msgb_set_uint(&r->b, TERN_OPT_SIZE2, (uint32_t)st->total) < 0)
+    if (((num == 0 && out.more) || st->size2) &&
+        tern_msgb_set_uint(&r->b, TERN_OPT_SIZE2, (uint32_t)st->total) < 0)
         return TERN_CODE_INTERNAL_SERVER_ERROR;
+    if (!st->has_etag) {
+        /* Once per answer: hash the whole representation. */
+        uint64_t h = tern_siphash13(&st->srv->hkey, st->full ? st->full : (const uint8_t *)"",
+                                    st->total);
+        for (int i = 0; i < 4; i++) st->etag[i] = (uint8_t)(h >> (8 * i));
+        if (tern_msgb_add_opt(&r->b, TERN_OPT_ETAG, st->etag, 4) < 0)
+            return TERN_CODE_INTERNAL_SERVER_ERROR;
+        st->has_etag = true;
+    }
     st->num = num;
     st->szx = szx;
     return 0;
 }
 
-void tern_srv_block2_begin(srv_block2 *st, const tern_server_response *r) {
+void tern_srv_block2_begin(srv_block2 *st, const tern_server_response *r, bool size2) {
+    st->srv = r->srv;
     st->full = r->b.payload;
     st->total = r->b.payload_len;
     st->num = 0;
     st->szx = TERN_SRV_NO_BLOCK;
+    st->size2 = size2;
+    st->has_etag = false;
+    for (size_t i = 0; i < r->b.n_opts; i++)
+        if (r->b.opts[i].num == TERN_OPT_ETAG) st->has_etag = true;
 }
 
 uint8_t tern_srv_block2_request(srv_block2 *st, tern_server_response *r, uint32_t value) {

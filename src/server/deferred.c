@@ -33,6 +33,7 @@ int tern_server_request_defer(tern_server_request *req, tern_endpoint_req_id *id
     d->observe = req->observe;
     d->accept = req->accept;
     d->block2 = req->block2;
+    d->size2 = req->ro && req->ro->size2;
     d->deadline_ms = req->now_ms + srv->cfg.deferred_timeout_ms;
     d->peer = *req->peer;
     d->token_len = req->msg->token_len;
@@ -67,7 +68,9 @@ int tern_server_respond(tern_server *srv, tern_server_response *resp, uint8_t co
                       .token_len = d->token_len,
                       .observe = d->observe,
                       .accept = d->accept,
-                      .block2 = d->block2};
+                      .block2 = d->block2,
+                      .get = d->method == TERN_CODE_GET,
+                      .size2 = d->size2};
     d->used = false;
     /* The endpoint may have given the request up (its own timers); the
      * answer is then dropped, and the observer not registered. */

@@ -244,6 +244,8 @@ static bool represent(tern_server *srv, srv_observer *o, tern_resource *res, ter
     if (n < 0 || tern_msg_parse(&m, srv->notify_req_buf, (size_t)n) < 0) return false;
     tern_server_request req = {.srv = srv,
                         .res = res,
+                        .body = m.payload,
+                        .body_len = m.payload_len,
                         .peer = &o->peer,
                         .msg = &m,
                         .now_ms = now,
@@ -299,7 +301,7 @@ static void note_sent(tern_server *srv, srv_observer *o, uint8_t type, uint16_t 
 static int send_notification(tern_server *srv, srv_observer *o, tern_server_response *r, bool con,
                              uint64_t now) {
     srv_block2 blk;
-    tern_srv_block2_begin(&blk, r);
+    tern_srv_block2_begin(&blk, r, false);
     tern_srv_block2_limit(&blk, r, o->szx);
     tern_tx_done_fn done = con ? obs_done : NULL;
     void *ctx = con ? (void *)o : NULL;
@@ -321,6 +323,7 @@ static void notify_one(tern_server *srv, srv_observer *o, uint64_t now, bool for
     tern_server_response *r = &srv->resp_notify;
     uint8_t code;
     if (!represent(srv, o, res, r, now, &code)) return;
+    if (TERN_CODE_CLASS(code) == 2) tern_srv_add_etag(res, r);
     code = tern_srv_response_finish(r, code, o->accept);
     tern_msgb *b = &r->b;
     b->code = code;

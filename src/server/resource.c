@@ -213,7 +213,8 @@ static bool reject_bad_non(tern_server *srv, tern_endpoint_req_id id, const tern
 /* Step 2: where the request goes, in the RFC's order of precedence: the
  * path (4.04), the method (4.05, section 5.8), the request's
  * Content-Format (4.15, 5.10.3), Accept (4.06, 5.10.4), preconditions
- * (4.12, 5.10.8). 0 with *res and *h set, or the code and diag to answer. */
+ * (4.12, 5.10.8). 0 with req->res and *h set, or the code and diag to
+ * answer. */
 static uint8_t route(tern_server *srv, tern_server_request *req, tern_handler *h, char *diag,
                      size_t cap) {
     const tern_msg *msg = req->msg;
@@ -239,7 +240,18 @@ static uint8_t route(tern_server *srv, tern_server_request *req, tern_handler *h
                  res->def.ct);
         return TERN_CODE_NOT_ACCEPTABLE;
     }
-    return tern_srv_check_preconditions(msg, diag, cap);
+    return tern_srv_check_preconditions(req->ro, res, diag, cap);
+}
+
+/* RFC 7641 sections 3.6 and 4.1: a GET with Observe 1 removes the entry of
+ * its (peer, token) whatever the answer to the GET is, and a GET with
+ * Observe 0 that cannot register (it is answered with an error, or served
+ * as a plain GET) ends the observation its key had: the client now takes
+ * the observation for over. */
+static void observe_end(tern_server *srv, const tern_server_request *req) {
+    const tern_msg *msg = req->msg;
+    if (tern_srv_observe_deregister(srv, req->peer, msg->token, msg->token_len))
+        srv->st.observers_removed_deregister++;
 }
 
 /* Step 3, RFC 7641 section 2: Observe in a GET is 0 (register) or 1
@@ -247,16 +259,45 @@ static uint8_t route(tern_server *srv, tern_server_request *req, tern_handler *h
  * GET. A registration is only an intent here: the 2.xx answer makes it. */
 static void observe_intent(tern_server *srv, tern_server_request *req) {
     const tern_msg *msg = req->msg;
-    uint32_t ov;
-    if (msg->code != TERN_CODE_GET || tern_msg_get_uint(msg, TERN_OPT_OBSERVE, &ov) != 0) return;
-    if (ov == TERN_OBSERVE_REGISTER && req->res->def.observable) {
+    if (msg->code != TERN_CODE_GET || req->ro->observe != TERN_OBSERVE_REGISTER) return;
+    if (req->res->def.observable) {
         req->observe =
             tern_srv_observe_can_register(srv, req->res, req->peer, msg->token, msg->token_len);
         if (!req->observe) srv->st.plain_get_over_limit++;
-    } else if (ov == TERN_OBSERVE_DEREGISTER) {
-        if (tern_srv_observe_deregister(srv, req->peer, msg->token, msg->token_len))
-            srv->st.observers_removed_deregister++;
     }
+    if (!req->observe) observe_end(srv, req);
+}
+
+/* What the answer to req needs to know of it. */
+static srv_reqinfo reqinfo(const tern_server_request *req) {
+    const tern_msg *msg = req->msg;
+    return (srv_reqinfo){.res = req->res,
+                         .peer = req->peer,
+                         .token = msg->token,
+                         .token_len = msg->token_len,
+                         .observe = req->observe,
+                         .accept = req->accept,
+                         .block2 = req->block2,
+                         .get = msg->code == TERN_CODE_GET,
+                         .size2 = req->ro->size2};
+}
+
+/* Section 5.10.6.2: a GET naming the current ETag of a resource that knows
+ * it is answered 2.03 Valid with that ETag and no payload; the handler need
+ * not make a representation the client already has. */
+static bool validate(tern_server *srv, tern_server_request *req) {
+    const tern_resource *res = req->res;
+    if (req->msg->code != TERN_CODE_GET || req->ro->n_etag == 0 || res->def.etag == NULL)
+        return false;
+    uint8_t etag[TERN_ETAG_MAX];
+    size_t len = res->def.etag(res->def.ctx, etag);
+    if (len == 0 || !tern_srv_etag_in(req->ro->etag, req->ro->n_etag, etag, len)) return false;
+    tern_server_response *resp = &srv->resp_req;
+    tern_srv_response_reset(resp);
+    (void)tern_server_response_add_opt(resp, TERN_OPT_ETAG, etag, len);
+    srv_reqinfo ri = reqinfo(req);
+    tern_srv_answer(srv, req->id, resp, TERN_CODE_VALID, &ri, req->now_ms);
+    return true;
 }
 
 /* Step 4: the handler makes the answer, now or later (TERN_DEFER). */
@@ -271,41 +312,40 @@ static void run_handler(tern_server *srv, tern_server_request *req, tern_handler
                                   req->now_ms);
         return;
     }
-    const tern_msg *msg = req->msg;
-    srv_reqinfo ri = {.res = req->res,
-                           .peer = req->peer,
-                           .token = msg->token,
-                           .token_len = msg->token_len,
-                           .observe = req->observe,
-                           .accept = req->accept,
-                           .block2 = req->block2};
+    srv_reqinfo ri = reqinfo(req);
     tern_srv_answer(srv, req->id, resp, code, &ri, req->now_ms);
 }
 
 void tern_server_handle_request(tern_server *srv, tern_endpoint_req_id id, const tern_addr *peer,
                                 const tern_msg *msg, uint64_t now_ms) {
     char diag[96];
+    srv_reqopts ro;
     srv->st.requests++;
-    uint8_t code = tern_srv_check_options(msg, diag, sizeof diag);
+    uint8_t code = tern_srv_read_options(msg, &ro, diag, sizeof diag);
     if (!reject_bad_non(srv, id, msg, code, now_ms)) {
         tern_server_request req = {.srv = srv,
+                                   .ro = &ro,
+                                   .body = msg->payload,
+                                   .body_len = msg->payload_len,
                                    .peer = peer,
                                    .msg = msg,
                                    .now_ms = now_ms,
                                    .id = id,
                                    .method = msg->code,
-                                   .accept = tern_srv_opt_uint_or(msg, TERN_OPT_ACCEPT, -1),
-                                   .cf = tern_srv_opt_uint_or(msg, TERN_OPT_CONTENT_FORMAT, -1),
-                                   .block2 = -1};
-        uint32_t b2;
-        if (tern_msg_get_uint(msg, TERN_OPT_BLOCK2, &b2) == 0) req.block2 = b2;
+                                   .accept = ro.accept,
+                                   .cf = ro.cf,
+                                   .block2 = ro.has_block2 ? (int64_t)ro.block2_raw : -1};
         tern_handler h = NULL;
+        if (msg->code == TERN_CODE_GET && ro.observe == TERN_OBSERVE_DEREGISTER)
+            observe_end(srv, &req);
         if (code == 0) code = route(srv, &req, &h, diag, sizeof diag);
         if (code != 0) {
+            if (msg->code == TERN_CODE_GET && ro.observe == TERN_OBSERVE_REGISTER)
+                observe_end(srv, &req);
             tern_srv_answer_error(srv, id, code, diag, now_ms);
         } else {
             observe_intent(srv, &req);
-            run_handler(srv, &req, h);
+            if (!validate(srv, &req)) run_handler(srv, &req, h);
         }
     }
     /* A handler's tern_resource_changed goes out now, not at the next tick. */
@@ -327,6 +367,6 @@ bool tern_server_request_is_notification(const tern_server_request *req) { retur
 bool tern_server_request_is_observe(const tern_server_request *req) { return req->observe; }
 
 const uint8_t *tern_server_request_payload(const tern_server_request *req, size_t *len) {
-    *len = req->msg->payload_len;
-    return req->msg->payload;
+    *len = req->body_len;
+    return req->body;
 }

@@ -74,6 +74,17 @@ int tern_server_response_payload(tern_server_response *r, uint16_t cf, const voi
     return 0;
 }
 
+int tern_server_response_payload_ref(tern_server_response *r, uint16_t cf, const void *data,
+                                     size_t len) {
+    if (data == NULL && len) return TERN_E_INVAL;
+    tern_msgb_set_payload(&r->b, data, len);
+    if (tern_msgb_set_uint(&r->b, TERN_OPT_CONTENT_FORMAT, cf) < 0) {
+        r->failed = true;
+        return TERN_E_FULL;
+    }
+    return 0;
+}
+
 int tern_server_response_text(tern_server_response *r, const char *text) {
     return tern_server_response_payload(r, TERN_CF_TEXT_PLAIN, text, strlen(text));
 }
@@ -151,6 +162,13 @@ uint8_t tern_srv_response_finish(tern_server_response *r, uint8_t code, int32_t 
     return code;
 }
 
+void tern_srv_add_etag(const tern_resource *res, tern_server_response *r) {
+    if (res->def.etag == NULL || msgb_has(&r->b, TERN_OPT_ETAG)) return;
+    uint8_t etag[TERN_ETAG_MAX];
+    size_t len = res->def.etag(res->def.ctx, etag);
+    if (len > 0 && len <= TERN_ETAG_MAX) (void)tern_server_response_add_opt(r, TERN_OPT_ETAG, etag, len);
+}
+
 void tern_srv_add_max_age(const tern_server *srv, const tern_resource *res, tern_msgb *b) {
     if (msgb_has(b, TERN_OPT_MAX_AGE)) return;
     tern_msgb_add_uint(b, TERN_OPT_MAX_AGE,
@@ -172,12 +190,13 @@ static int answer(tern_server *srv, tern_endpoint_req_id id, tern_msgb *b, const
 
 void tern_srv_answer(tern_server *srv, tern_endpoint_req_id id, tern_server_response *r, uint8_t code,
                 const srv_reqinfo *ri, uint64_t now_ms) {
-    code = tern_srv_response_finish(r, code, ri->accept);
     tern_resource *res = ri->res;
+    if (ri->get && res && res->used && TERN_CODE_CLASS(code) == 2) tern_srv_add_etag(res, r);
+    code = tern_srv_response_finish(r, code, ri->accept);
     bool ok = TERN_CODE_CLASS(code) == 2;
     /* The whole representation, and the block of it being sent. */
     srv_block2 blk;
-    tern_srv_block2_begin(&blk, r);
+    tern_srv_block2_begin(&blk, r, ri->size2);
     if (ok && ri->block2 >= 0) {
         uint8_t bad = tern_srv_block2_request(&blk, r, (uint32_t)ri->block2);
         if (bad) code = rewrite(r, bad, "bad Block2"), ok = false;

@@ -53,8 +53,27 @@ struct tern_resource {
     uint32_t n_obs;
 };
 
+/* A request's options as the server uses them, read once (options.c). */
+#define SRV_MAX_ETAGS 4
+typedef struct srv_reqopts {
+    int32_t cf, accept;      /* -1: absent (or ignored, RFC 7252 5.4.3) */
+    int64_t observe, size1;  /* -1: absent */
+    bool size2;              /* the client asks for the size (RFC 7959 4) */
+    bool has_block1, has_block2;
+    tern_block block1, block2;
+    uint32_t block2_raw;
+    bool if_none_match, has_if_match, if_match_any;
+    uint8_t n_if_match, n_etag; /* counted; the first SRV_MAX_ETAGS kept */
+    tern_opt if_match[SRV_MAX_ETAGS];
+    tern_opt etag[SRV_MAX_ETAGS];
+    bool proxy;
+} srv_reqopts;
+
 struct tern_server_request {
     tern_server *srv;
+    const srv_reqopts *ro;   /* NULL for a notification's GET */
+    const uint8_t *body;     /* the payload (whole, after Block1) */
+    size_t body_len;
     tern_resource *res;
     const tern_addr *peer;
     const tern_msg *msg;
@@ -100,6 +119,7 @@ typedef struct srv_deferred {
     uint32_t res; /* SRV_NIL once the resource is removed */
     int32_t accept;
     int64_t block2;
+    bool size2;
     uint64_t deadline_ms;
     tern_addr peer;
 } srv_deferred;
@@ -141,11 +161,15 @@ tern_resource *tern_srv_resource_lookup(tern_server *srv, const tern_msg *msg);
 tern_handler tern_srv_resource_handler(const tern_resource *res, uint8_t method);
 bool tern_srv_ct_allows(const tern_resource *res, int32_t cf);
 
-/* options.c: 0 when the request may go on, else the error code to answer
- * with and a diagnostic in diag. */
-uint8_t tern_srv_check_options(const tern_msg *req, char *diag, size_t cap);
-uint8_t tern_srv_check_preconditions(const tern_msg *req, char *diag, size_t cap);
-int32_t tern_srv_opt_uint_or(const tern_msg *msg, uint16_t num, int32_t absent);
+/* options.c */
+/* Read the options of req into ro (section 5.4): 0 when the request may go
+ * on, else the error code to answer with and a diagnostic in diag. */
+uint8_t tern_srv_read_options(const tern_msg *req, srv_reqopts *ro, char *diag, size_t cap);
+/* Section 5.10.8: 0, or 4.12 with diag. */
+uint8_t tern_srv_check_preconditions(const srv_reqopts *ro, const tern_resource *res,
+                                     char *diag, size_t cap);
+/* Is etag among the first n (at most SRV_MAX_ETAGS) of list? */
+bool tern_srv_etag_in(const tern_opt *list, uint8_t n, const uint8_t *etag, size_t len);
 
 /* response.c */
 int tern_srv_response_init(tern_server_response *r, tern_server *srv, size_t cap);
@@ -164,6 +188,8 @@ typedef struct srv_reqinfo {
     bool observe;   /* register the peer if the answer is 2.xx */
     int32_t accept; /* -1: none */
     int64_t block2; /* the request's Block2 value, -1: none */
+    bool get;       /* a GET: its 2.xx answer carries the resource's ETag */
+    bool size2;     /* the request carried Size2 (RFC 7959 section 4) */
 } srv_reqinfo;
 /* Finish r with code (see response.c) and send it as the answer to id. */
 void tern_srv_answer(tern_server *srv, tern_endpoint_req_id id, tern_server_response *r, uint8_t code,
@@ -174,6 +200,9 @@ void tern_srv_answer_error(tern_server *srv, tern_endpoint_req_id id, uint8_t co
  * notifications (the resource's, else the server's), unless the handler set
  * one. */
 void tern_srv_add_max_age(const tern_server *srv, const tern_resource *res, tern_msgb *b);
+/* RFC 7252 section 5.10.6: the resource's ETag (its etag callback) on a
+ * 2.xx representation, unless the handler set one. */
+void tern_srv_add_etag(const tern_resource *res, tern_server_response *r);
 /* Apply the checks every answer gets; returns the final code. */
 uint8_t tern_srv_response_finish(tern_server_response *r, uint8_t code, int32_t accept);
 
@@ -181,13 +210,18 @@ uint8_t tern_srv_response_finish(tern_server_response *r, uint8_t code, int32_t 
  * goes out (RFC 7959 2.4, 2.6). */
 #define TERN_SRV_NO_BLOCK 7 /* szx of "the whole representation, no Block2" */
 typedef struct srv_block2 {
+    tern_server *srv;
     const uint8_t *full; /* the whole representation */
     size_t total;
     uint32_t num;        /* the block in r's payload */
     uint8_t szx;         /* TERN_SRV_NO_BLOCK: none, r holds it all */
+    bool size2;          /* the request asked for Size2 */
+    bool has_etag;       /* r carries an ETag (the handler's or ours) */
+    uint8_t etag[4];
 } srv_block2;
-/* Remember r's payload as the whole representation. */
-void tern_srv_block2_begin(srv_block2 *st, const tern_server_response *r);
+/* Remember r's payload as the whole representation; size2: the request
+ * carried Size2 (every block then says the total). */
+void tern_srv_block2_begin(srv_block2 *st, const tern_server_response *r, bool size2);
 /* The block a request's Block2 value asks for: 0, or the error code to
  * answer with (4.02 for a block past the end or an undecodable value). */
 uint8_t tern_srv_block2_request(srv_block2 *st, tern_server_response *r, uint32_t value);
