@@ -65,6 +65,17 @@ typedef struct tern_server_config {
     uint64_t notify_con_interval_ms;
     uint32_t notify_max_age_s;  /* [60] Max-Age on notifications (RFC 7641 4.3.1) */
     uint32_t notify_retry_ms;   /* [250] retry when the endpoint's tables are full */
+    /* RFC 7959 section 2.5: a request body sent block-wise (Block1) is put
+     * together before the handler sees it, in at most max_uploads partial
+     * bodies at once [4], each of at most max_upload_bytes [16384] (a larger
+     * one is refused with 4.13 and Size1), each given up upload_timeout_ms
+     * [60000] after its last block (a later block then gets 4.08). The
+     * same slot keeps an answer too large for one block (Block2) for the
+     * client to fetch the rest (section 2.7). Allocated once:
+     * max_uploads * max_upload_bytes bytes. */
+    uint32_t max_uploads;
+    uint32_t max_upload_bytes;
+    uint32_t upload_timeout_ms;
 } tern_server_config;
 
 /* Fill cfg with the defaults above. */
@@ -140,7 +151,8 @@ typedef struct tern_resource_def {
 /* Add a resource. *def is copied; the strings it points to are not and must
  * stay valid while the resource exists. out (may be NULL) gets the handle.
  * TERN_E_INVAL for a bad path, ct list or no handler; TERN_E_STATE when the
- * path exists; TERN_E_FULL when max_resources are in use. */
+ * path exists; TERN_E_FULL when max_resources are in use; TERN_E_NOMEM.
+ * This may allocate (the discovery document grows); requests never do. */
 TERN_API int tern_server_add_resource(tern_server *srv, const tern_resource_def *def,
                              tern_resource **out);
 /* The resource at path ("/alarm"), or NULL. */

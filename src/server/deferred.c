@@ -70,7 +70,8 @@ int tern_server_respond(tern_server *srv, tern_server_response *resp, uint8_t co
                       .accept = d->accept,
                       .block2 = d->block2,
                       .get = d->method == TERN_CODE_GET,
-                      .size2 = d->size2};
+                      .size2 = d->size2,
+                      .block1 = -1};
     d->used = false;
     /* The endpoint may have given the request up (its own timers); the
      * answer is then dropped, and the observer not registered. */

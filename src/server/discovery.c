@@ -14,7 +14,14 @@
  * compare the whole value; a trailing '*' makes any of them a prefix match.
  * A name without "=" asks only that the attribute be present ("?obs").
  * An unknown attribute matches nothing. With no link left the answer is a
- * 2.05 with an empty document: the query was fine, its result is empty. */
+ * 2.05 with an empty document: the query was fine, its result is empty.
+ *
+ * The document is served whole however many resources there are: it is
+ * written into a buffer that tern_srv_wkc_fit keeps large enough for every
+ * link (grown when a resource is added, never on a request), and a
+ * document larger than a datagram goes out block-wise (RFC 7959 Block2,
+ * block2.c) like any large representation. */
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -89,19 +96,38 @@ static void write_link(tern_linkw *w, const tern_resource_def *d) {
     tern_linkw_end(w);
 }
 
-uint8_t tern_srv_wkc_get(tern_server_request *req, tern_server_response *resp) {
-    tern_server *srv = req->srv;
-    size_t cap;
-    char *buf = (char *)tern_srv_response_payload_space(resp, &cap);
-    tern_linkw w;
-    tern_linkw_init(&w, buf, cap);
+/* Every link that passes the filters of msg (NULL: all) into w. */
+static void write_document(const tern_server *srv, const tern_msg *msg, tern_linkw *w) {
     for (uint32_t i = 0; i < srv->n_res; i++) {
         const tern_resource *r = &srv->res[i];
-        if (!r->used || r->def.hidden || !all_filters_match(r, req->msg)) continue;
-        /* An overflowing link leaves the document at the last whole one;
-         * Block2 lets a client fetch it in pieces of its choosing. */
-        write_link(&w, &r->def);
+        if (!r->used || r->def.hidden || (msg && !all_filters_match(r, msg))) continue;
+        write_link(w, &r->def);
     }
-    tern_srv_response_payload_commit(resp, TERN_CF_LINK_FORMAT, w.len);
+}
+
+int tern_srv_wkc_fit(tern_server *srv) {
+    size_t cap = srv->wkc_cap ? srv->wkc_cap : 256;
+    for (;;) {
+        if (cap > srv->wkc_cap) {
+            char *nb = realloc(srv->wkc_buf, cap);
+            if (nb == NULL) return TERN_E_NOMEM;
+            srv->wkc_buf = nb;
+            srv->wkc_cap = cap;
+        }
+        tern_linkw w;
+        tern_linkw_init(&w, srv->wkc_buf, srv->wkc_cap);
+        write_document(srv, NULL, &w);
+        if (!w.overflow) return 0;
+        cap = srv->wkc_cap * 2;
+    }
+}
+
+uint8_t tern_srv_wkc_get(tern_server_request *req, tern_server_response *resp) {
+    tern_server *srv = req->srv;
+    tern_linkw w;
+    tern_linkw_init(&w, srv->wkc_buf, srv->wkc_cap);
+    write_document(srv, req->msg, &w);
+    /* The buffer holds every link (tern_srv_wkc_fit), so nothing is cut. */
+    tern_server_response_payload_ref(resp, TERN_CF_LINK_FORMAT, srv->wkc_buf, w.len);
     return TERN_CODE_CONTENT;
 }

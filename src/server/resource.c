@@ -115,6 +115,10 @@ int tern_server_add_resource(tern_server *srv, const tern_resource_def *def,
     memcpy(r->ct, ct, sizeof ct);
     tern_ilist_init(&r->obs);
     if (i >= srv->n_res) srv->n_res = i + 1;
+    if (tern_srv_wkc_fit(srv) < 0) {
+        r->used = false;
+        return TERN_E_NOMEM;
+    }
     if (out) *out = r;
     return 0;
 }
@@ -268,8 +272,7 @@ static void observe_intent(tern_server *srv, tern_server_request *req) {
     if (!req->observe) observe_end(srv, req);
 }
 
-/* What the answer to req needs to know of it. */
-static srv_reqinfo reqinfo(const tern_server_request *req) {
+srv_reqinfo tern_srv_reqinfo(const tern_server_request *req) {
     const tern_msg *msg = req->msg;
     return (srv_reqinfo){.res = req->res,
                          .peer = req->peer,
@@ -279,7 +282,8 @@ static srv_reqinfo reqinfo(const tern_server_request *req) {
                          .accept = req->accept,
                          .block2 = req->block2,
                          .get = msg->code == TERN_CODE_GET,
-                         .size2 = req->ro->size2};
+                         .size2 = req->ro->size2,
+                         .block1 = -1};
 }
 
 /* Section 5.10.6.2: a GET naming the current ETag of a resource that knows
@@ -295,13 +299,16 @@ static bool validate(tern_server *srv, tern_server_request *req) {
     tern_server_response *resp = &srv->resp_req;
     tern_srv_response_reset(resp);
     (void)tern_server_response_add_opt(resp, TERN_OPT_ETAG, etag, len);
-    srv_reqinfo ri = reqinfo(req);
+    srv_reqinfo ri = tern_srv_reqinfo(req);
     tern_srv_answer(srv, req->id, resp, TERN_CODE_VALID, &ri, req->now_ms);
     return true;
 }
 
-/* Step 4: the handler makes the answer, now or later (TERN_DEFER). */
-static void run_handler(tern_server *srv, tern_server_request *req, tern_handler h) {
+/* Step 4: the handler makes the answer, now or later (TERN_DEFER). After
+ * an upload (Block1, block1.c) it runs once, on the whole body, and its
+ * answer echoes the last Block1 with M=0 (RFC 7959 section 2.5). */
+static void run_handler(tern_server *srv, tern_server_request *req, tern_handler h,
+                        srv_upload *upload) {
     tern_server_response *resp = &srv->resp_req;
     tern_srv_response_reset(resp);
     uint8_t code = h(req, resp);
@@ -310,10 +317,19 @@ static void run_handler(tern_server *srv, tern_server_request *req, tern_handler
             tern_srv_answer_error(srv, req->id, TERN_CODE_INTERNAL_SERVER_ERROR,
                                   "handler deferred without tern_server_request_defer",
                                   req->now_ms);
-        return;
+    } else {
+        srv_reqinfo ri = tern_srv_reqinfo(req);
+        if (upload) {
+            tern_block last = req->ro->block1;
+            last.more = false;
+            uint32_t v = 0;
+            (void)tern_block_encode(&last, &v);
+            ri.block1 = v;
+            ri.keep = upload;
+        }
+        tern_srv_answer(srv, req->id, resp, code, &ri, req->now_ms);
     }
-    srv_reqinfo ri = reqinfo(req);
-    tern_srv_answer(srv, req->id, resp, code, &ri, req->now_ms);
+    tern_srv_block1_done(srv, upload);
 }
 
 void tern_server_handle_request(tern_server *srv, tern_endpoint_req_id id, const tern_addr *peer,
@@ -344,8 +360,12 @@ void tern_server_handle_request(tern_server *srv, tern_endpoint_req_id id, const
                 observe_end(srv, &req);
             tern_srv_answer_error(srv, id, code, diag, now_ms);
         } else {
+            srv_upload *upload = NULL;
             observe_intent(srv, &req);
-            if (!validate(srv, &req)) run_handler(srv, &req, h);
+            if (ro.has_block1 && tern_srv_block1_take(srv, &req, &upload) == SRV_B1_ANSWERED)
+                ;
+            else if (!validate(srv, &req) && !tern_srv_block1_continue(srv, &req))
+                run_handler(srv, &req, h, upload);
         }
     }
     /* A handler's tern_resource_changed goes out now, not at the next tick. */

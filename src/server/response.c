@@ -122,18 +122,6 @@ int tern_server_response_add_uint(tern_server_response *r, uint16_t num, uint32_
     return rc;
 }
 
-uint8_t *tern_srv_response_payload_space(tern_server_response *r, size_t *cap) {
-    *cap = r->cap - r->used;
-    return r->arena + r->used;
-}
-
-int tern_srv_response_payload_commit(tern_server_response *r, uint16_t cf, size_t len) {
-    uint8_t *p = r->arena + r->used;
-    r->used += len;
-    tern_msgb_set_payload(&r->b, p, len);
-    return tern_msgb_set_uint(&r->b, TERN_OPT_CONTENT_FORMAT, cf);
-}
-
 bool tern_srv_response_cf(const tern_server_response *r, uint32_t *cf) {
     for (size_t i = 0; i < r->b.n_opts; i++) {
         if (r->b.opts[i].num == TERN_OPT_CONTENT_FORMAT) {
@@ -197,6 +185,7 @@ void tern_srv_answer(tern_server *srv, tern_endpoint_req_id id, tern_server_resp
     /* The whole representation, and the block of it being sent. */
     srv_block2 blk;
     tern_srv_block2_begin(&blk, r, ri->size2);
+    if (ri->block1 >= 0) (void)tern_server_response_add_uint(r, TERN_OPT_BLOCK1, (uint32_t)ri->block1);
     if (ok && ri->block2 >= 0) {
         uint8_t bad = tern_srv_block2_request(&blk, r, (uint32_t)ri->block2);
         if (bad) code = rewrite(r, bad, "bad Block2"), ok = false;
@@ -224,6 +213,13 @@ void tern_srv_answer(tern_server *srv, tern_endpoint_req_id id, tern_server_resp
      * rest with Block2. */
     while (ok && rc == TERN_E_NOSPACE && tern_srv_block2_shrink(&blk, r))
         rc = answer(srv, id, &r->b, registered ? ri : NULL, now_ms);
+    /* RFC 7959 section 2.7: the rest of an upload's block-wise answer is
+     * served from the upload's slot, not by the handler again. */
+    if (ok && rc == 0 && ri->keep && blk.szx != TERN_SRV_NO_BLOCK &&
+        ((size_t)blk.num + 1) * tern_block_size(blk.szx) < blk.total) {
+        tern_msgb_set_payload(&r->b, blk.full, blk.total);
+        tern_srv_block1_keep(srv, ri->keep, r, now_ms);
+    }
     if (rc == TERN_E_NOSPACE) {
         code = rewrite(r, TERN_CODE_INTERNAL_SERVER_ERROR, "response too large");
         r->b.code = code;

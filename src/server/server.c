@@ -26,6 +26,9 @@ void tern_server_config_default(tern_server_config *cfg) {
     cfg->notify_con_interval_ms = 24ull * 3600 * 1000; /* RFC 7641 section 4.5 */
     cfg->notify_max_age_s = 60;                         /* RFC 7252 5.10.5 default */
     cfg->notify_retry_ms = 250;
+    cfg->max_uploads = 4;
+    cfg->max_upload_bytes = 16384;
+    cfg->upload_timeout_ms = 60000;
 }
 
 /* tern/config.h: the caller's struct over the defaults, then 0 takes the
@@ -50,6 +53,9 @@ static int fill_defaults(tern_server_config *c, const tern_server_config *in) {
     DEF(notify_con_interval_ms);
     DEF(notify_max_age_s);
     DEF(notify_retry_ms);
+    DEF(max_uploads);
+    DEF(max_upload_bytes);
+    DEF(upload_timeout_ms);
 #undef DEF
     return 0;
 }
@@ -64,12 +70,14 @@ int tern_server_new(tern_server **out, tern_endpoint *ep, const tern_server_conf
     const tern_server_config *c = &srv->cfg;
     if (fill_defaults(&srv->cfg, cfg) < 0 || c->max_resources > SRV_MAX_TABLE ||
         c->max_observers > SRV_MAX_TABLE || c->max_deferred > SRV_MAX_TABLE ||
-        c->max_message < 64 || c->max_message > 65535) {
+        c->max_message < 64 || c->max_message > 65535 || c->max_uploads > 4096 ||
+        c->max_upload_bytes > (1u << 28)) {
         free(srv);
         return TERN_E_INVAL;
     }
     srv->respond_slot = SRV_NIL;
-    if (tern_srv_resources_init(srv) < 0 || tern_srv_observe_init(srv) < 0 || tern_srv_deferred_init(srv) < 0 ||
+    if (tern_srv_resources_init(srv) < 0 || tern_srv_observe_init(srv) < 0 ||
+        tern_srv_deferred_init(srv) < 0 || tern_srv_block1_init(srv) < 0 ||
         tern_srv_response_init(&srv->resp_req, srv, c->max_message) < 0 ||
         tern_srv_response_init(&srv->resp_def, srv, c->max_message) < 0 ||
         tern_srv_response_init(&srv->resp_notify, srv, c->max_message) < 0 ||
@@ -97,6 +105,8 @@ void tern_server_free(tern_server *srv) {
     tern_srv_response_free(&srv->resp_def);
     tern_srv_response_free(&srv->resp_notify);
     free(srv->notify_req_buf);
+    tern_srv_block1_free(srv);
+    free(srv->wkc_buf);
     free(srv->def);
     free(srv->res);
     free(srv);

@@ -108,6 +108,21 @@ typedef struct srv_observer {
     tern_addr peer;
 } srv_observer;
 
+/* A request body arriving block by block (RFC 7959 Block1), or, once
+ * answered, the answer kept for its Block2 continuations (section 2.7). */
+typedef struct srv_upload {
+    bool used;
+    bool answered;     /* buf holds the encoded answer, not a body */
+    uint8_t method;
+    uint8_t szx;       /* the client's block size */
+    uint32_t res;      /* resource index */
+    uint32_t last_num; /* Block1 NUM of the last block taken */
+    size_t len;        /* bytes in buf */
+    uint64_t expires;  /* reclaimed lazily once past */
+    uint8_t *buf;      /* max_upload_bytes */
+    tern_addr peer;
+} srv_upload;
+
 /* A request taken for a later answer. */
 typedef struct srv_deferred {
     bool used;
@@ -149,6 +164,12 @@ struct tern_server {
     tern_server_response resp_req, resp_def, resp_notify;
     uint8_t *notify_req_buf; /* the GET synthesised for a notification */
 
+    srv_upload *uploads;     /* block1.c */
+    uint8_t *upload_bytes;   /* max_uploads * max_upload_bytes */
+
+    char *wkc_buf;           /* discovery.c: room for the whole document */
+    size_t wkc_cap;
+
     bool any_dirty, flushing;
     tern_server_stats st;
 };
@@ -175,9 +196,6 @@ bool tern_srv_etag_in(const tern_opt *list, uint8_t n, const uint8_t *etag, size
 int tern_srv_response_init(tern_server_response *r, tern_server *srv, size_t cap);
 void tern_srv_response_reset(tern_server_response *r);
 void tern_srv_response_free(tern_server_response *r);
-/* Space for a payload written in place, then commit it. */
-uint8_t *tern_srv_response_payload_space(tern_server_response *r, size_t *cap);
-int tern_srv_response_payload_commit(tern_server_response *r, uint16_t cf, size_t len);
 bool tern_srv_response_cf(const tern_server_response *r, uint32_t *cf);
 /* What an answer needs to know of its request. */
 typedef struct srv_reqinfo {
@@ -190,7 +208,11 @@ typedef struct srv_reqinfo {
     int64_t block2; /* the request's Block2 value, -1: none */
     bool get;       /* a GET: its 2.xx answer carries the resource's ETag */
     bool size2;     /* the request carried Size2 (RFC 7959 section 4) */
+    int64_t block1; /* Block1 value to echo (RFC 7959 2.5), -1: none */
+    srv_upload *keep; /* a completed upload: keep a block-wise answer here */
 } srv_reqinfo;
+/* What the answer to req needs to know of it (resource.c). */
+srv_reqinfo tern_srv_reqinfo(const tern_server_request *req);
 /* Finish r with code (see response.c) and send it as the answer to id. */
 void tern_srv_answer(tern_server *srv, tern_endpoint_req_id id, tern_server_response *r, uint8_t code,
                 const srv_reqinfo *ri, uint64_t now_ms);
@@ -232,6 +254,26 @@ void tern_srv_block2_limit(srv_block2 *st, tern_server_response *r, uint8_t szx)
  * the same byte. false when none is left. */
 bool tern_srv_block2_shrink(srv_block2 *st, tern_server_response *r);
 
+/* block1.c (RFC 7959 section 2.5) */
+int tern_srv_block1_init(tern_server *srv);
+void tern_srv_block1_free(tern_server *srv);
+/* Outcomes of tern_srv_block1_take. */
+enum { SRV_B1_ANSWERED, SRV_B1_WHOLE };
+/* req carries Block1: take its block. SRV_B1_ANSWERED: the request was
+ * answered (2.31 Continue, or 4.08 / 4.13 / 4.00 / 5.03). SRV_B1_WHOLE:
+ * the last block arrived; req->body is the whole body and *slot the upload
+ * (to answer with tern_srv_block1_done). */
+int tern_srv_block1_take(tern_server *srv, tern_server_request *req, srv_upload **slot);
+/* The handler has run on the whole body: the slot keeps a block-wise
+ * answer (reqinfo.keep did) or is freed. */
+void tern_srv_block1_done(tern_server *srv, srv_upload *slot);
+/* A request for block NUM > 0 of an answer kept after an upload (section
+ * 2.7): true when it was answered from there. */
+bool tern_srv_block1_continue(tern_server *srv, tern_server_request *req);
+/* tern_srv_answer: keep r's whole answer in slot for its continuations. */
+void tern_srv_block1_keep(tern_server *srv, srv_upload *slot, const tern_server_response *r,
+                          uint64_t now_ms);
+
 /* deferred.c */
 int tern_srv_deferred_init(tern_server *srv);
 int srv_deferred_take(tern_server *srv, tern_server_request *req);
@@ -272,5 +314,8 @@ uint64_t tern_srv_observe_deadline(const tern_server *srv);
 
 /* discovery.c */
 uint8_t tern_srv_wkc_get(tern_server_request *req, tern_server_response *resp);
+/* Grow the discovery buffer to hold every link (after the resources
+ * changed): 0 or TERN_E_NOMEM. */
+int tern_srv_wkc_fit(tern_server *srv);
 
 #endif
