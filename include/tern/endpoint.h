@@ -226,6 +226,17 @@ TERN_API size_t tern_endpoint_new_token(tern_endpoint *ep, uint8_t token[TERN_TO
 TERN_API int tern_endpoint_send_msg(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m,
                            uint64_t now_ms, tern_tx_done_fn done, void *ctx);
 
+/* RFC 7641 section 4.5.2: replace the message of the CON tracked under ctx
+ * (sent, or waiting for NSTART) by m, a newer one for the same purpose (a
+ * notification of a newer state): it gets a fresh MID (written back into
+ * m->mid) and goes out in place of the old at the exchange's next
+ * (re)transmission; retransmission counter, timeout and done() carry on.
+ * The first CON tracked under ctx is replaced. 0, TERN_E_NOTFOUND, or
+ * TERN_E_NOSPACE (m larger than max_message; the exchange goes on with the
+ * old message, unless the outbox is full too: then it ends with
+ * done(TERN_TX_CANCELLED), its old bytes no longer intact). */
+TERN_API int tern_endpoint_replace(tern_endpoint *ep, void *ctx, tern_msgb *m);
+
 /* Stop tracking the CON sent with ctx (no more retransmissions, done gets
  * TERN_TX_CANCELLED). 0 or TERN_E_NOTFOUND. Every CON (sent or still queued)
  * tracked under ctx when the call starts is cancelled; one sent from inside

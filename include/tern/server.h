@@ -58,12 +58,20 @@ typedef struct tern_server_config {
                                             for larger ones) */
     /* RFC 7641 section 4.5: a notification goes confirmable at least every
      * notify_con_every notifications [20] and when the last confirmable one
-     * to that observer is older than notify_con_interval_ms [24 h]; an
-     * observer that is idle that long gets a confirmable notification of the
-     * current state, so that one that went away silently is found. */
+     * to that observer is older than notify_con_interval_ms [600000, 10
+     * min]; an observer that is idle that long gets a confirmable
+     * notification of the current state, so that one that went away
+     * silently is found. */
     uint32_t notify_con_every;
     uint64_t notify_con_interval_ms;
-    uint32_t notify_max_age_s;  /* [60] Max-Age on notifications (RFC 7641 4.3.1) */
+    /* Max-Age on notifications and registration answers (RFC 7641 section
+     * 4.3.1; a resource's max_age_s overrides it). [0: the liveness
+     * interval plus 60 s]: an unchanged resource is refreshed by the
+     * liveness notification before its Max-Age runs out, so a client does
+     * not re-register (section 3.3.1) every minute for nothing, and a
+     * client whose server went away re-registers a minute after the
+     * refresh failed to come. */
+    uint32_t notify_max_age_s;
     uint32_t notify_retry_ms;   /* [250] retry when the endpoint's tables are full */
     /* RFC 7959 section 2.5: a request body sent block-wise (Block1) is put
      * together before the handler sees it, in at most max_uploads partial

@@ -357,6 +357,48 @@ int tern_endpoint_send_msg(tern_endpoint *ep, const tern_addr *peer, tern_msgb *
     return TERN_E_INVAL;
 }
 
+/* RFC 7641 section 4.5.2: the message a CON exchange carries is replaced
+ * (a newer notification) while its timer, counter and done() go on. It
+ * gets a new MID, since the peer may already have the old one (a copy
+ * under the same MID would be taken for a duplicate, section 4.5); an ACK
+ * of the old MID then matches nothing. */
+int tern_endpoint_replace(tern_endpoint *ep, void *ctx, tern_msgb *m) {
+    if (ep == NULL || ctx == NULL || m == NULL) return TERN_E_INVAL;
+    if (ep->closing) return TERN_E_STATE;
+    uint32_t xi = ep->x.cbuckets[ctx_bucket(ep, ctx)];
+    while (xi != EP_NONE && ep->x.v[xi].ctx != ctx) xi = ep->x.v[xi].cnext;
+    if (xi == EP_NONE) return TERN_E_NOTFOUND;
+    ep_xch *x = &ep->x.v[xi];
+    ep_peer *p = &ep->peers.v[x->peer];
+    m->type = TERN_TYPE_CON;
+    m->mid = p->next_mid;
+    /* Encode where it cannot hurt first (the outbox's free tail, not
+     * committed), so that a message too large leaves the exchange intact. */
+    size_t cap;
+    uint8_t *tmp = tern_ep_out_reserve(ep, &cap);
+    int n;
+    if (tmp && cap >= ep->cfg.max_message) {
+        n = tern_msgb_encode(m, tmp, ep->cfg.max_message);
+        if (n < 0) return n;
+        memcpy(xch_bytes(ep, xi), tmp, (size_t)n);
+    } else if ((n = tern_msgb_encode(m, xch_bytes(ep, xi), ep->cfg.max_message)) < 0) {
+        /* No scratch room and the old bytes may be touched: end the
+         * exchange rather than retransmit something half-written. */
+        xch_finish(ep, xi, TERN_TX_CANCELLED, ep->last_now);
+        return n;
+    }
+    p->next_mid++;
+    if (x->state == EP_X_ACTIVE) {
+        chain_unlink(&ep->x, &ep->x.buckets[xch_bucket(ep, x->peer, x->mid)], xi, false);
+        uint32_t b = xch_bucket(ep, x->peer, m->mid);
+        x->hnext = ep->x.buckets[b];
+        ep->x.buckets[b] = xi;
+    }
+    x->mid = m->mid;
+    x->len = (uint16_t)n;
+    return 0;
+}
+
 int tern_endpoint_cancel(tern_endpoint *ep, void *ctx) {
     if (ep == NULL || ctx == NULL) return TERN_E_NOTFOUND;
     /* Every CON tracked under ctx at the time of the call; one sent from a

@@ -14,10 +14,11 @@
  * resource; the next entry point flushes: the Observe counter goes up once,
  * and each observer gets the representation its GET handler makes now.
  *
- * Section 4.5.2: at most one notification is in flight per observer. While
- * a CON notification awaits its ACK, further changes only set `pending`;
- * when the ACK comes (the endpoint's done callback) the newest state goes
- * out. A TIMEOUT, UNREACHABLE or a RST there removes the observer (4.5:
+ * Section 4.5.2: at most one notification is in flight per observer. When
+ * the state changes while a CON notification awaits its ACK, the newer
+ * notification replaces it in the endpoint (tern_endpoint_replace): the
+ * next retransmission carries the newest state, under a new MID, with the
+ * retransmission counter and timeout going on. A TIMEOUT, UNREACHABLE or a RST there removes the observer (4.5:
  * "silently disappeared"); so does a RST answering the last NON (3.6), and
  * the news that the observer's address is unreachable (ICMP), whatever
  * kind of notification it was last sent. The answer that registered the
@@ -297,27 +298,29 @@ static void note_sent(tern_server *srv, srv_observer *o, uint8_t type, uint16_t 
 
 /* Send r's notification, block-wise when it does not fit a datagram or
  * the registration asked for a block size (RFC 7959 2.6: the first block;
- * the observer GETs the rest). 0 or the endpoint's error. */
+ * the observer GETs the rest). With replace, it takes the place of the CON
+ * to o that is being retransmitted (RFC 7641 4.5.2). 0 or the endpoint's
+ * error. */
 static int send_notification(tern_server *srv, srv_observer *o, tern_server_response *r, bool con,
-                             uint64_t now) {
+                             bool replace, uint64_t now) {
     srv_block2 blk;
     tern_srv_block2_begin(&blk, r, false);
     tern_srv_block2_limit(&blk, r, o->szx);
     tern_tx_done_fn done = con ? obs_done : NULL;
     void *ctx = con ? (void *)o : NULL;
-    int rc = tern_endpoint_send_msg(srv->ep, &o->peer, &r->b, now, done, ctx);
-    while (rc == TERN_E_NOSPACE && tern_srv_block2_shrink(&blk, r))
-        rc = tern_endpoint_send_msg(srv->ep, &o->peer, &r->b, now, done, ctx);
+    int rc;
+    do {
+        rc = replace ? tern_endpoint_replace(srv->ep, o, &r->b)
+                     : tern_endpoint_send_msg(srv->ep, &o->peer, &r->b, now, done, ctx);
+    } while (rc == TERN_E_NOSPACE && tern_srv_block2_shrink(&blk, r));
     return rc;
 }
 
 static void notify_one(tern_server *srv, srv_observer *o, uint64_t now, bool force_con) {
-    if (o->inflight) {
-        /* Section 4.5.2: one in flight; the newest state follows the ACK. */
-        if (!o->pending) srv->st.notifications_coalesced++;
-        o->pending = true;
-        return;
-    }
+    /* Section 4.5.2: one notification in flight per observer. A newer state
+     * does not wait for its ACK: it replaces the message being
+     * retransmitted, so the retransmissions carry the newest state. */
+    bool replace = o->inflight;
     o->pending = false;
     tern_resource *res = &srv->res[o->res];
     tern_server_response *r = &srv->resp_notify;
@@ -331,12 +334,12 @@ static void notify_one(tern_server *srv, srv_observer *o, uint64_t now, bool for
         send_final(srv, o, b, now);
         return;
     }
-    bool con = force_con || wants_con(srv, o, res, now);
+    bool con = replace || force_con || wants_con(srv, o, res, now);
     b->type = con ? TERN_TYPE_CON : TERN_TYPE_NON;
     tern_msgb_set_token(b, o->token, o->token_len);
     tern_msgb_set_uint(b, TERN_OPT_OBSERVE, res->seq);
     tern_srv_add_max_age(srv, res, b);
-    int rc = send_notification(srv, o, r, con, now);
+    int rc = send_notification(srv, o, r, con, replace, now);
     if (rc == TERN_E_NOSPACE) {
         /* Not even a 16-byte block fits beside the options. A final 5.00
          * ends the observation (section 3.2); dropping the notification
@@ -348,17 +351,19 @@ static void notify_one(tern_server *srv, srv_observer *o, uint64_t now, bool for
         send_final(srv, o, b, now);
         return;
     }
-    if (rc == TERN_E_FULL) {
+    if (rc == TERN_E_FULL || (replace && rc < 0)) {
         /* The endpoint's tables are full: try again shortly, with whatever
-         * the state is by then. */
+         * the state is by then. (A replacement that found nothing to
+         * replace sends anew once the exchange has ended.) */
         o->pending = true;
-        arm_retry(srv, now);
+        if (!replace) arm_retry(srv, now);
         return;
     }
     if (rc < 0) return;
     srv->st.notifications++;
     if (con) srv->st.notifications_con++;
-    note_sent(srv, o, b->type, b->mid, now);
+    if (replace) srv->st.notifications_coalesced++;
+    else note_sent(srv, o, b->type, b->mid, now);
 }
 
 static void obs_done(void *ctx, tern_endpoint *ep, tern_tx_status st, uint64_t now_ms) {

@@ -23,8 +23,8 @@ void tern_server_config_default(tern_server_config *cfg) {
     cfg->deferred_timeout_ms = 60000;
     cfg->max_message = 1152; /* RFC 7252 section 4.6 */
     cfg->notify_con_every = 20;
-    cfg->notify_con_interval_ms = 24ull * 3600 * 1000; /* RFC 7641 section 4.5 */
-    cfg->notify_max_age_s = 60;                         /* RFC 7252 5.10.5 default */
+    cfg->notify_con_interval_ms = 600000; /* RFC 7641 section 4.5 */
+    cfg->notify_max_age_s = 0;            /* derived: see tern/server.h */
     cfg->notify_retry_ms = 250;
     cfg->max_uploads = 4;
     cfg->max_upload_bytes = 16384;
@@ -51,12 +51,15 @@ static int fill_defaults(tern_server_config *c, const tern_server_config *in) {
     DEF(max_message);
     DEF(notify_con_every);
     DEF(notify_con_interval_ms);
-    DEF(notify_max_age_s);
     DEF(notify_retry_ms);
     DEF(max_uploads);
     DEF(max_upload_bytes);
     DEF(upload_timeout_ms);
 #undef DEF
+    if (c->notify_max_age_s == 0) {
+        uint64_t s = c->notify_con_interval_ms / 1000 + 60;
+        c->notify_max_age_s = s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+    }
     return 0;
 }
 

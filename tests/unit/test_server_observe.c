@@ -38,8 +38,9 @@ static void test_rfc7641_s3_1_register(void **state) {
     sfx_assert_token(m, "o1");
     sfx_assert_payload(m, "OFF");
     assert_true(sfx_has_opt(m, TERN_OPT_OBSERVE));
-    /* Section 4.3.1 / 5.10.5: Max-Age says how long the state is fresh. */
-    assert_int_equal(sfx_uint(m, TERN_OPT_MAX_AGE), 60);
+    /* Section 4.3.1 / 5.10.5: Max-Age says how long the state is fresh:
+     * the liveness interval (10 min by default) and a minute. */
+    assert_int_equal(sfx_uint(m, TERN_OPT_MAX_AGE), 660);
     assert_int_equal(tern_resource_observer_count(r), 1);
     sfx_free(&f);
 }
@@ -80,7 +81,7 @@ static void test_rfc7641_s4_2_notification_on_change(void **state) {
     sfx_assert_payload(m, "ON");
     uint32_t v1 = sfx_uint(m, TERN_OPT_OBSERVE);
     assert_true(v1 > v0);
-    assert_int_equal(sfx_uint(m, TERN_OPT_MAX_AGE), 60);
+    assert_int_equal(sfx_uint(m, TERN_OPT_MAX_AGE), 660);
     sfx_expect_none(&f);
     /* A PUT that leaves the state as it is still notifies (the handler
      * calls changed); one that fails does not. */
@@ -339,11 +340,12 @@ static void test_rfc7641_s4_5_2_one_in_flight_newest_state_wins(void **state) {
     observe_get(&f, &f.a, 1, "slow", "/alarm", 0);
     observe_get(&f, &f.b, 2, "fast", "/alarm", 0);
     f.next_out = (sfx_drain(&f), f.n_out);
-    /* Five changes; the slow observer never answers its first CON. */
-    const char *vals[] = {"ON", "OFF", "ON", "OFF", "ON"};
-    const tern_msg *slow_first = NULL;
+    /* Four changes; the slow observer never answers its first CON. */
+    const char *vals[] = {"ON", "OFF", "ON", "OFF"};
     uint16_t slow_mid = 0;
-    for (int i = 0; i < 5; i++) {
+    uint32_t slow_obs = 0;
+    int slow_seen = 0;
+    for (int i = 0; i < 4; i++) {
         put(&f, &f.c, (uint16_t)(10 + i), "/alarm", vals[i]);
         int n = sfx_pending(&f);
         for (int k = 0; k < n; k++) {
@@ -354,25 +356,39 @@ static void test_rfc7641_s4_5_2_one_in_flight_newest_state_wins(void **state) {
                 sfx_assert_payload(m, vals[i]);
                 sfx_ack(&f, &f.b, m, TERN_TYPE_ACK);
             } else {
-                assert_null(slow_first); /* never a second in flight */
-                slow_first = m;
+                slow_seen++; /* never a second in flight */
                 slow_mid = m->mid;
+                slow_obs = sfx_uint(m, TERN_OPT_OBSERVE);
                 sfx_assert_payload(m, "ON");
             }
         }
     }
-    assert_non_null(slow_first);
+    assert_int_equal(slow_seen, 1);
     tern_server_stats s;
     tern_server_get_stats(f.srv, &s);
     assert_true(s.notifications_coalesced >= 1);
-    /* The ACK comes at last: exactly one more notification, the newest. */
+    /* Nothing goes out before the retransmission is due (ACK_TIMEOUT, 2 s
+     * with this random source): then it carries the newest state, under a
+     * new MID (the old one may have arrived: a copy under it would be a
+     * duplicate, RFC 7252 4.5) and a larger Observe. */
+    sfx_advance(&f, 1999);
+    sfx_expect_none(&f);
+    sfx_advance(&f, 1);
+    const tern_msg *m = sfx_next(&f, NULL);
+    sfx_assert_token(m, "slow");
+    assert_int_equal(m->type, TERN_TYPE_CON);
+    sfx_assert_payload(m, "OFF");
+    assert_int_not_equal(m->mid, slow_mid);
+    assert_true(sfx_uint(m, TERN_OPT_OBSERVE) > slow_obs);
+    uint16_t new_mid = m->mid;
+    /* A late ACK of the old MID matches nothing; the ACK of the new one
+     * ends it, and nothing more is owed. */
     tern_msgb ack;
     tern_msgb_init(&ack, TERN_TYPE_ACK, TERN_CODE_EMPTY, slow_mid);
     sfx_deliver(&f, &f.a, &ack);
-    assert_int_equal(sfx_pending(&f), 1);
-    const tern_msg *m = sfx_next(&f, NULL);
-    sfx_assert_token(m, "slow");
-    sfx_assert_payload(m, "ON");
+    tern_msgb_init(&ack, TERN_TYPE_ACK, TERN_CODE_EMPTY, new_mid);
+    sfx_deliver(&f, &f.a, &ack);
+    sfx_advance(&f, 60000);
     sfx_expect_none(&f);
     sfx_free(&f);
 }
@@ -876,6 +892,79 @@ static void test_rfc7641_s3_6_rst_to_separate_registration_answer_deregisters(vo
 /* Section 4.5.2: the separate CON answer is the one message in flight to
  * the new observer; a change meanwhile waits for its ACK, then the newest
  * state follows. An ACKed answer keeps the observer. */
+/* RFC 7641 section 4.5.2 with RFC 7252 4.7 (NSTART 1): a second
+ * observation of the same peer waits behind the first one's CON; a change
+ * meanwhile reaches the waiting notification too, so that what finally
+ * goes out is the newest state, not the one of a minute ago. */
+static void test_rfc7641_s4_5_2_queued_notification_gets_newest_state(void **state) {
+    (void)state;
+    sfx f;
+    sfx_init(&f, NULL);
+    sfx_state alarm = {.value = "OFF"}, door = {.value = "OFF"};
+    tern_resource *ra = sfx_add_state(&f, "/alarm", &alarm, true);
+    tern_resource *rd = sfx_add_state(&f, "/door", &door, true);
+    observe_get(&f, &f.a, 1, "x1", "/alarm", 0);
+    observe_get(&f, &f.a, 2, "x2", "/door", 0);
+    f.next_out = (sfx_drain(&f), f.n_out);
+    memcpy(alarm.value, "ON", 3);
+    memcpy(door.value, "ON", 3);
+    tern_resource_changed(ra);
+    tern_resource_changed(rd);
+    sfx_advance(&f, 1);
+    const tern_msg *m = sfx_next(&f, NULL); /* x1's; x2's waits (NSTART) */
+    sfx_assert_token(m, "x1");
+    sfx_expect_none(&f);
+    memcpy(alarm.value, "OFF", 4);
+    memcpy(door.value, "OFF", 4);
+    tern_resource_changed(ra);
+    tern_resource_changed(rd);
+    sfx_advance(&f, 1999);
+    m = sfx_next(&f, NULL); /* x1 retransmitted, newest state */
+    sfx_assert_token(m, "x1");
+    sfx_assert_payload(m, "OFF");
+    sfx_ack(&f, &f.a, m, TERN_TYPE_ACK);
+    m = sfx_next(&f, NULL); /* now x2's goes: newest too */
+    sfx_assert_token(m, "x2");
+    sfx_assert_payload(m, "OFF");
+    sfx_ack(&f, &f.a, m, TERN_TYPE_ACK);
+    sfx_advance(&f, 60000);
+    sfx_expect_none(&f);
+    sfx_free(&f);
+}
+
+/* RFC 7641 sections 4.3.1 and 3.3.1: Max-Age on notifications follows the
+ * liveness interval, so that an unchanged resource is refreshed (the
+ * liveness CON) before the client's copy goes stale and it re-registers;
+ * a Max-Age set in the config is taken as it is. */
+static void test_rfc7641_s4_3_1_max_age_outlives_liveness_interval(void **state) {
+    (void)state;
+    tern_server_config cfg;
+    tern_server_config_default(&cfg);
+    cfg.notify_con_interval_ms = 30000;
+    sfx f;
+    sfx_init(&f, &cfg);
+    sfx_state st = {.value = "OFF"};
+    sfx_add_state(&f, "/alarm", &st, false);
+    observe_get(&f, &f.a, 1, "o", "/alarm", 0);
+    const tern_msg *m = sfx_next(&f, NULL);
+    uint32_t age = sfx_uint(m, TERN_OPT_MAX_AGE);
+    assert_int_equal(age, 90);
+    /* The refresh comes at the interval, well inside Max-Age. */
+    sfx_advance(&f, 30000);
+    m = sfx_next(&f, NULL);
+    assert_int_equal(m->type, TERN_TYPE_CON);
+    assert_true(sfx_has_opt(m, TERN_OPT_OBSERVE));
+    assert_int_equal(sfx_uint(m, TERN_OPT_MAX_AGE), 90);
+    assert_true(30u < age);
+    sfx_free(&f);
+    cfg.notify_max_age_s = 45;
+    sfx_init(&f, &cfg);
+    sfx_add_state(&f, "/alarm", &st, false);
+    observe_get(&f, &f.a, 1, "o", "/alarm", 0);
+    assert_int_equal(sfx_uint(sfx_next(&f, NULL), TERN_OPT_MAX_AGE), 45);
+    sfx_free(&f);
+}
+
 static void test_rfc7641_s4_5_2_separate_registration_answer_in_flight(void **state) {
     (void)state;
     sfx f;
@@ -894,14 +983,18 @@ static void test_rfc7641_s4_5_2_separate_registration_answer_in_flight(void **st
     assert_int_equal(tern_server_respond(f.srv, resp, TERN_CODE_CONTENT, f.now), 0);
     const tern_msg *m = sfx_next(&f, NULL);
     assert_int_equal(m->type, TERN_TYPE_CON);
+    /* The separate answer is the one in flight; the change replaces it and
+     * goes out at its retransmission (2 s), not before. */
     tern_resource_changed(r);
     sfx_advance(&f, 10);
     sfx_expect_none(&f);
-    sfx_ack(&f, &f.a, m, TERN_TYPE_ACK);
+    sfx_advance(&f, 1990);
     m = sfx_next(&f, NULL);
     sfx_assert_token(m, "s");
     sfx_assert_payload(m, "now");
     assert_true(sfx_has_opt(m, TERN_OPT_OBSERVE));
+    sfx_ack(&f, &f.a, m, TERN_TYPE_ACK);
+    sfx_expect_none(&f);
     assert_int_equal(tern_resource_observer_count(r), 1);
     sfx_free(&f);
 }
@@ -936,6 +1029,8 @@ int main(void) {
         cmocka_unit_test(test_rfc7641_s3_6_rst_to_non_registration_answer_deregisters),
         cmocka_unit_test(test_rfc7641_s3_6_rst_to_separate_registration_answer_deregisters),
         cmocka_unit_test(test_rfc7641_s4_5_2_separate_registration_answer_in_flight),
+        cmocka_unit_test(test_rfc7641_s4_3_1_max_age_outlives_liveness_interval),
+        cmocka_unit_test(test_rfc7641_s4_5_2_queued_notification_gets_newest_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
