@@ -81,15 +81,17 @@ typedef struct tern_endpoint_callbacks {
                        const tern_msg *req, uint64_t now_ms);
     /* A response: piggybacked in an ACK, or a separate CON/NON response or
      * notification. Return 0 to accept it (a CON is then ACKed) or
-     * TERN_E_REJECT when no request of yours matches its token (a CON is then
-     * answered with RST, section 5.3.2; a NON is dropped). May be NULL: then
-     * every CON response is rejected.
-     * Piggybacked (resp->type == TERN_TYPE_ACK): called before done(ACKED) of
-     * the CON it acknowledges; the return value is ignored (an ACK is never
-     * answered). An ACK with a response that matches no tracked CON (a
-     * duplicate ACK, or one after give-up or cancel) is offered here too, so
-     * match tokens and ignore what you no longer wait for. The endpoint does
-     * not compare tokens; that is the caller's job (section 5.3.2).
+     * TERN_E_REJECT when no request of yours matches its token, or when it
+     * cannot be processed (section 5.4.1: an unrecognised critical option):
+     * a CON is then answered with RST (sections 4.2, 5.3.2), a NON dropped.
+     * May be NULL: then every response is rejected.
+     * Piggybacked (resp->type == TERN_TYPE_ACK): only an ACK whose MID
+     * matches a CON being tracked is offered (an ACK matching none - a
+     * duplicate, one after give-up or cancel - is ignored, response and
+     * all), before done(ACKED) of that CON. TERN_E_REJECT rejects the whole
+     * ACK (section 4.2: silently ignored): the CON stays unacknowledged, is
+     * retransmitted, and a later ACK may still answer it. The endpoint
+     * compares MIDs; tokens are the caller's to compare (section 5.3.2).
      * Separate (CON/NON): called once per (peer, MID); duplicates of an
      * accepted CON are ACKed again from the dedup cache. */
     int (*on_response)(void *user, tern_endpoint *ep, const tern_addr *peer,

@@ -104,7 +104,7 @@ static int block1_shrink_for(const client_slot *s, const tern_msg *resp) {
          * section 5.10.9). Below the block we sent, the block itself was too
          * large; at or above it, the whole body is, and no block size helps. */
         uint32_t max;
-        if (tern_msg_get_uint(resp, TERN_OPT_SIZE1, &max) == 0 && max < block1_size(s))
+        if (tern_cl_get_uint(resp, TERN_OPT_SIZE1, &max) && max < block1_size(s))
             szx = tern_block_szx_for(max);
     }
     return szx >= 0 && szx < s->b1_szx ? szx : -1;

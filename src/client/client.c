@@ -205,7 +205,7 @@ bool tern_cl_deliver(client_slot *s, int err, const tern_msg *resp, bool observi
                     uint64_t now_ms) {
     tern_client_event ev = {.err = err, .resp = resp, .peer = &s->peer, .observing = observing};
     uint32_t seq;
-    if (resp && tern_msg_get_uint(resp, TERN_OPT_OBSERVE, &seq) == 0) {
+    if (resp && tern_cl_get_uint(resp, TERN_OPT_OBSERVE, &seq)) {
         ev.has_observe = true;
         ev.observe = seq;
     } else if (s->b2_deliver_seq) {
@@ -338,6 +338,53 @@ int tern_cl_start(tern_client *cli, const tern_addr *peer, tern_msgb *req, uint3
     return 0;
 }
 
+/* ---- what a response may carry (RFC 7252 section 5.4) -------------------- */
+
+/* The critical options a client acts on in a response: Block1 and Block2
+ * (RFC 7959). The others of the registry are request options, OSCORE and
+ * the Q-Block options are not implemented: in a response all of them are
+ * unrecognised. */
+static bool client_understands(uint16_t num) {
+    return num == TERN_OPT_BLOCK1 || num == TERN_OPT_BLOCK2;
+}
+
+/* Section 5.4.1: a response with a critical option the client cannot
+ * process "MUST be rejected": unrecognised, repeated where it may not be
+ * (5.4.5), of a length outside its range (5.4.3), or Block1/Block2 with the
+ * reserved SZX 7 (RFC 7959 section 2.2), which leaves no block to take.
+ * Elective options, recognised or not, never reject it (5.4.1), however
+ * many there are. */
+static bool client_can_process(const tern_msg *m) {
+    tern_opt_iter it;
+    tern_opt o;
+    uint16_t prev = 0;
+    unsigned count = 0;
+    tern_opt_iter_init(&it, m);
+    while (tern_opt_next(&it, &o)) {
+        count = o.num == prev ? count + 1 : 1;
+        prev = o.num;
+        if (!tern_opt_is_critical(o.num)) continue;
+        const tern_opt_def *d = tern_opt_lookup(o.num);
+        if (d == NULL || !client_understands(o.num)) return false;
+        if ((count > 1 && !d->repeatable) || o.len < d->min_len || o.len > d->max_len)
+            return false;
+        uint32_t v;
+        tern_block blk;
+        if (tern_opt_uint_decode(o.val, o.len, &v) < 0 || tern_block_decode(v, &blk) < 0)
+            return false;
+    }
+    return true;
+}
+
+bool tern_cl_get_uint(const tern_msg *m, uint16_t num, uint32_t *val) {
+    /* Section 5.4.3: an elective option of a length outside its range is
+     * ignored, as if absent. */
+    tern_opt o;
+    const tern_opt_def *d = tern_opt_lookup(num);
+    if (tern_msg_find_opt(m, num, &o) < 0 || (d && o.len > d->max_len)) return false;
+    return tern_opt_uint_decode(o.val, o.len, val) == 0;
+}
+
 /* ---- endpoint entry points ------------------------------------------------- */
 
 int tern_client_handle_response(tern_client *cli, const tern_addr *peer, const tern_msg *resp,
@@ -345,6 +392,13 @@ int tern_client_handle_response(tern_client *cli, const tern_addr *peer, const t
     if (!cli || !resp) return TERN_E_REJECT;
     client_slot *s = client_find_token(cli, peer, resp->token, resp->token_len);
     if (!s) return TERN_E_REJECT;
+    /* Sections 4.2 and 5.3.2: a piggybacked response answers the CON whose
+     * MID its ACK carries; the right token under another MID is not ours. */
+    if (resp->type == TERN_TYPE_ACK && resp->mid != s->mid) return TERN_E_REJECT;
+    /* Section 5.4.1: rejected, not shown: a piggybacked one leaves the
+     * request outstanding (its CON is retransmitted and a later ACK may
+     * answer it), a CON one draws a RST, a NON one is dropped. */
+    if (!client_can_process(resp)) return TERN_E_REJECT;
     cli->in_endpoint++;
     if (s->state == SLOT_REQUEST)
         tern_cl_request_on_response(s, resp, now_ms);

@@ -108,6 +108,10 @@ void tern_cl_send_next(client_slot *s, uint64_t now_ms);
  * its length, or 0 if none could be found. */
 size_t tern_cl_new_token(tern_client *cli, const tern_addr *peer, uint8_t token[TERN_TOKEN_MAX]);
 
+/* A uint option of m, unless absent or of a length outside its range
+ * (elective options so are ignored, RFC 7252 section 5.4.3). */
+bool tern_cl_get_uint(const tern_msg *m, uint16_t num, uint32_t *val);
+
 /* request.c */
 void tern_cl_request_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms);
 

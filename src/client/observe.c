@@ -43,13 +43,13 @@ int tern_client_observe_body(tern_client *cli, const tern_addr *peer, tern_msgb 
  * fresh. */
 static void observe_arm(client_slot *s, const tern_msg *resp, uint64_t now_ms) {
     uint32_t max_age = OBSERVE_DEFAULT_MAX_AGE_S;
-    (void)tern_msg_get_uint(resp, TERN_OPT_MAX_AGE, &max_age);
+    (void)tern_cl_get_uint(resp, TERN_OPT_MAX_AGE, &max_age);
     s->deadline = now_ms + (uint64_t)max_age * 1000u + s->cli->cfg.observe_margin_ms;
 }
 
 void tern_cl_observe_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms) {
     uint32_t seq;
-    bool has_obs = tern_msg_get_uint(resp, TERN_OPT_OBSERVE, &seq) == 0;
+    bool has_obs = tern_cl_get_uint(resp, TERN_OPT_OBSERVE, &seq);
     bool success = TERN_CODE_CLASS(resp->code) == 2;
 
     if (s->state == SLOT_OBS_DEREGISTER) {

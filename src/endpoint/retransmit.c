@@ -252,22 +252,29 @@ void tern_ep_xch_recv_ack_rst(tern_endpoint *ep, const tern_addr *peer, const te
         return;
     }
 
-    /* ACK. A piggybacked response is delivered before done(ACKED), so the
-     * owner sees the answer first and then the end of the exchange. An ACK
-     * that matches nothing (a duplicate, or one arriving after give-up) may
-     * still carry the response someone waits for: offer it anyway; the
-     * return value is ignored because an ACK is never answered. */
-    if (msg->code != TERN_CODE_EMPTY && ep->cb.on_response) {
-        uint64_t serial = xi != EP_NONE ? ep->x.v[xi].serial : 0;
-        (void)ep->cb.on_response(ep->user, ep, peer, msg, now);
-        if (xi != EP_NONE) {
-            /* on_response may have cancelled it (or more). */
-            pi = tern_ep_peer_find(ep, peer);
-            xi = pi != EP_NONE ? xch_find(ep, pi, msg->mid) : EP_NONE;
-            if (xi != EP_NONE && ep->x.v[xi].serial != serial) xi = EP_NONE;
+    /* ACK. Sections 4.2 and 5.3.2: it belongs to the CON with its MID; one
+     * that matches no CON we track (a duplicate, one after give-up or
+     * cancel, or a forgery) is ignored, response and all. A piggybacked
+     * response is delivered before done(ACKED), so the owner sees the
+     * answer first and then the end of the exchange; an owner that rejects
+     * it (section 5.4.1: an unrecognised critical option) has the whole
+     * ACK ignored, as section 4.2 says an ACK is rejected: the CON stays
+     * unacknowledged and is retransmitted. */
+    if (xi == EP_NONE) return;
+    if (msg->code != TERN_CODE_EMPTY) {
+        uint64_t serial = ep->x.v[xi].serial;
+        int rc = ep->cb.on_response ? ep->cb.on_response(ep->user, ep, peer, msg, now)
+                                    : TERN_E_REJECT;
+        if (rc != 0) {
+            ep->stats.rejected++;
+            return;
         }
+        /* on_response may have cancelled it (or more). */
+        pi = tern_ep_peer_find(ep, peer);
+        xi = pi != EP_NONE ? xch_find(ep, pi, msg->mid) : EP_NONE;
+        if (xi == EP_NONE || ep->x.v[xi].serial != serial) return;
     }
-    if (xi != EP_NONE) xch_finish(ep, xi, TERN_TX_ACKED, now);
+    xch_finish(ep, xi, TERN_TX_ACKED, now);
 }
 
 void tern_ep_xch_tick(tern_endpoint *ep, uint64_t now) {

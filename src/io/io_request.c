@@ -98,23 +98,31 @@ static void io_request_done(void *ctx, tern_client *cli, tern_client_op_id id, c
     w->done = true;
     w->err = ev->err;
     if (ev->err || !ev->resp) return;
-    /* Re-encode header and options into the caller's struct: the datagram
-     * the view points into is gone once this callback returns. The payload
-     * (already the whole body when the client assembled it there) goes to
-     * the body buffer. */
+    /* Copy header, token and options into the caller's struct (the
+     * datagram the view points into is gone once this callback returns),
+     * the options byte for byte: however many there are (a server may send
+     * hundreds of elective ones, all ignored), nothing is re-encoded. The
+     * payload (already the whole body when the client assembled it there)
+     * goes to the body buffer. */
     const tern_msg *m = ev->resp;
     if (m->payload_len > w->body_cap) {
         w->err = TERN_E_NOSPACE;
         return;
     }
-    tern_msgb b;
-    int rc = tern_msgb_from_msg(&b, m);
-    tern_msgb_set_payload(&b, NULL, 0);
-    if (rc == 0) rc = tern_msgb_encode(&b, w->resp->head, sizeof w->resp->head);
-    if (rc > 0) {
-        w->resp->len = (size_t)rc;
-        rc = tern_msg_parse(&w->resp->msg, w->resp->head, w->resp->len);
+    size_t hlen = TERN_HEADER_LEN + m->token_len + m->opts_len;
+    if (hlen > sizeof w->resp->head) {
+        w->err = TERN_E_NOSPACE;
+        return;
     }
+    uint8_t *h = w->resp->head;
+    h[0] = (uint8_t)(TERN_PROTOCOL_VERSION << 6 | (m->type & 3u) << 4 | m->token_len);
+    h[1] = m->code;
+    h[2] = (uint8_t)(m->mid >> 8);
+    h[3] = (uint8_t)m->mid;
+    if (m->token_len) memcpy(h + TERN_HEADER_LEN, m->token, m->token_len);
+    if (m->opts_len) memcpy(h + TERN_HEADER_LEN + m->token_len, m->opts, m->opts_len);
+    w->resp->len = hlen;
+    int rc = tern_msg_parse(&w->resp->msg, h, hlen);
     if (rc < 0) {
         w->err = rc;
         return;

@@ -187,6 +187,17 @@ static int fx_recv(fx *f, const tern_addr *from, tern_type type, uint8_t code, u
     return rc;
 }
 
+/* A datagram from a peer, encoded from b (any options): tern_engine_recv's
+ * result, after the engine has settled. */
+static inline int fx_recv_msgb(fx *f, const tern_addr *from, const tern_msgb *b) {
+    uint8_t buf[1500];
+    int len = tern_msgb_encode(b, buf, sizeof buf);
+    assert_true(len > 0);
+    int rc = tern_engine_recv(f->eng, from, buf, (size_t)len, f->now);
+    fx_settle(f);
+    return rc;
+}
+
 /* A GET (or other method) for path to the fake server. */
 static void fx_req(tern_msgb *b, tern_type type, uint8_t code, const char *path) {
     tern_msgb_init(b, type, code, 0);

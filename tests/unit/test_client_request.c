@@ -513,8 +513,149 @@ static void test_rfc7252_s5_2_request_from_callback(void **state) {
     fx_done(&f);
 }
 
+/* ---- section 5.4: responses the client cannot process -------------------- */
+
+/* Start a CON GET and return the datagram it sent. */
+static tern_msg start_get(fx *f, tern_client_op_id *id) {
+    tern_msgb b;
+    fx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, "x");
+    assert_int_equal(tern_client_request(f->cli, &f->server, &b, 0, fx_cb, f, f->now, id), 0);
+    fx_drain(f);
+    return fx_sent(f, -1);
+}
+
+/* A response to req: type, code, MID; plus one option (num, value). */
+static void answer_with(fx *f, const tern_msg *req, tern_type type, uint16_t mid, uint16_t num,
+                        const void *val, size_t len, const char *payload) {
+    tern_msgb b;
+    tern_msgb_init(&b, type, TERN_CODE_CONTENT, mid);
+    tern_msgb_set_token(&b, req->token, req->token_len);
+    if (num) assert_int_equal(tern_msgb_add_opt(&b, num, val, len), 0);
+    if (payload) tern_msgb_set_payload(&b, payload, strlen(payload));
+    fx_recv_msgb(f, &f->server, &b);
+}
+
+/* Section 5.4.1 with 4.2: a piggybacked response with an unrecognised
+ * critical option is rejected, that is, its ACK silently ignored: nothing is
+ * shown, the CON is retransmitted, and a later valid ACK is the answer. */
+static void test_rfc7252_s5_4_1_piggybacked_unrecognised_critical_ignored(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    tern_client_op_id id;
+    tern_msg req = start_get(&f, &id);
+    size_t sent = f.n_out;
+    answer_with(&f, &req, TERN_TYPE_ACK, req.mid, 65001, "x", 1, "bogus");
+    assert_int_equal(f.n_events, 0);
+    assert_int_equal(f.n_out, sent); /* an ACK is never answered */
+    assert_int_equal(tern_client_active(f.cli), 1);
+    fx_advance(&f, 3000);          /* the CON goes again */
+    assert_true(f.n_out > sent);
+    answer_with(&f, &req, TERN_TYPE_ACK, req.mid, 0, NULL, 0, "real");
+    assert_int_equal(f.n_events, 1);
+    assert_int_equal(f.ev[0].err, 0);
+    assert_string_equal(f.ev[0].payload, "real");
+    fx_done(&f);
+}
+
+/* Section 5.4.1: a CON response with an unrecognised critical option
+ * (65535) draws a RST, a NON one is dropped; neither is shown. */
+static void test_rfc7252_s5_4_1_separate_unrecognised_critical_rejected(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    tern_client_op_id id;
+    tern_msg req = start_get(&f, &id);
+    fx_recv(&f, &f.server, TERN_TYPE_ACK, TERN_CODE_EMPTY, req.mid, NULL, 0, -1, -1, NULL);
+    size_t sent = f.n_out;
+    answer_with(&f, &req, TERN_TYPE_CON, 0x5150, 65535, "", 0, "bogus");
+    assert_int_equal(f.n_out, sent + 1);
+    tern_msg rst = fx_sent(&f, -1);
+    assert_int_equal(rst.type, TERN_TYPE_RST);
+    assert_int_equal(rst.mid, 0x5150);
+    answer_with(&f, &req, TERN_TYPE_NON, 0x5151, 65001, "z", 1, "bogus");
+    assert_int_equal(f.n_out, sent + 1);
+    assert_int_equal(f.n_events, 0);
+    answer_with(&f, &req, TERN_TYPE_NON, 0x5152, 0, NULL, 0, "fine");
+    assert_int_equal(f.n_events, 1);
+    assert_string_equal(f.ev[0].payload, "fine");
+    fx_done(&f);
+}
+
+/* Sections 4.2 and 5.3.2: an ACK with the right token under another
+ * Message ID does not answer the request. */
+static void test_rfc7252_s5_3_2_ack_with_other_mid_ignored(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    tern_client_op_id id;
+    tern_msg req = start_get(&f, &id);
+    answer_with(&f, &req, TERN_TYPE_ACK, (uint16_t)(req.mid + 1), 0, NULL, 0, "spoof");
+    assert_int_equal(f.n_events, 0);
+    assert_int_equal(tern_client_active(f.cli), 1);
+    answer_with(&f, &req, TERN_TYPE_ACK, req.mid, 0, NULL, 0, "real");
+    assert_int_equal(f.n_events, 1);
+    assert_string_equal(f.ev[0].payload, "real");
+    fx_done(&f);
+}
+
+/* Section 5.4.1: elective options never reject a response, however many:
+ * 300 unrecognised ones (number 2050, elective) are skipped. */
+static void test_rfc7252_s5_4_1_hundreds_of_elective_options(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    tern_client_op_id id;
+    tern_msg req = start_get(&f, &id);
+    uint8_t d[1400];
+    size_t n = 0;
+    d[n++] = (uint8_t)(0x60 | req.token_len); /* ACK, TKL */
+    d[n++] = TERN_CODE_CONTENT;
+    d[n++] = (uint8_t)(req.mid >> 8);
+    d[n++] = (uint8_t)req.mid;
+    memcpy(d + n, req.token, req.token_len);
+    n += req.token_len;
+    /* Option 2050 = 269 + 1781: delta nibble 14, extended 0x06F5; length 1. */
+    d[n++] = 0xE1, d[n++] = 0x06, d[n++] = 0xF5, d[n++] = 'e';
+    for (int i = 1; i < 300; i++) d[n++] = 0x01, d[n++] = 'e'; /* delta 0, length 1 */
+    d[n++] = 0xFF;
+    memcpy(d + n, "ok", 2);
+    n += 2;
+    assert_int_equal(tern_engine_recv(f.eng, &f.server, d, n, f.now), 0);
+    fx_drain(&f);
+    assert_int_equal(f.n_events, 1);
+    assert_int_equal(f.ev[0].err, 0);
+    assert_string_equal(f.ev[0].payload, "ok");
+    fx_done(&f);
+}
+
+/* RFC 7959 section 2.2: Block2 with the reserved SZX 7 cannot be processed
+ * (the critical option names no block): rejected like an unrecognised
+ * critical option, never shown as if it were the whole body. The request
+ * ends by timeout unless a proper answer comes. */
+static void test_rfc7959_s2_2_block2_szx7_rejected(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    tern_client_op_id id;
+    tern_msg req = start_get(&f, &id);
+    uint8_t szx7 = 0x0F; /* NUM 0, M, SZX 7 */
+    answer_with(&f, &req, TERN_TYPE_ACK, req.mid, TERN_OPT_BLOCK2, &szx7, 1, "first1024...");
+    assert_int_equal(f.n_events, 0);
+    fx_advance(&f, TERN_CLIENT_DEFAULT_TIMEOUT_MS + 1000);
+    assert_int_equal(f.n_events, 1);
+    assert_int_equal(f.ev[0].err, TERN_E_TIMEOUT);
+    assert_false(f.ev[0].has_resp);
+    fx_done(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rfc7252_s5_4_1_piggybacked_unrecognised_critical_ignored),
+        cmocka_unit_test(test_rfc7252_s5_4_1_separate_unrecognised_critical_rejected),
+        cmocka_unit_test(test_rfc7252_s5_3_2_ack_with_other_mid_ignored),
+        cmocka_unit_test(test_rfc7252_s5_4_1_hundreds_of_elective_options),
+        cmocka_unit_test(test_rfc7959_s2_2_block2_szx7_rejected),
         cmocka_unit_test(test_rfc7252_s6_4_uri_options_on_the_wire),
         cmocka_unit_test(test_rfc7252_s6_4_ip_literal_has_no_uri_host),
         cmocka_unit_test(test_rfc7252_s6_4_caller_uri_port_kept),
