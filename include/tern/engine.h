@@ -111,6 +111,30 @@ TERN_API void tern_engine_tick(tern_engine *eng, uint64_t now_ms);
  * changed), UINT64_MAX when nothing is scheduled. */
 TERN_API uint64_t tern_engine_next_deadline(const tern_engine *eng);
 
+/* ---- Timers of the application ----------------------------------------------
+ * On the engine's clock, merged into tern_engine_next_deadline, run by
+ * tern_engine_tick: a resource that changes on its own, a separate answer
+ * given a moment later. The struct is the caller's (no allocation); its
+ * fields are the engine's while the timer is armed. */
+typedef struct tern_timer tern_timer;
+typedef void (*tern_timer_fn)(void *ctx, tern_engine *eng, uint64_t now_ms);
+struct tern_timer {
+    uint64_t at;         /* private */
+    tern_timer_fn fn;    /* private */
+    void *ctx;           /* private */
+    tern_timer *next;    /* private: armed timers, soonest first */
+    uint64_t seq;        /* private: when it was armed, in arming order */
+    bool armed;          /* private */
+};
+
+/* Call fn(ctx) from the first tern_engine_tick at or after at_ms, once.
+ * Arming an armed timer moves it. fn may arm timers, this one included,
+ * and call into the server and client. */
+TERN_API void tern_engine_timer_start(tern_engine *eng, tern_timer *t, uint64_t at_ms,
+                                      tern_timer_fn fn, void *ctx);
+/* Disarm; a no-op for a timer that is not armed. */
+TERN_API void tern_engine_timer_stop(tern_engine *eng, tern_timer *t);
+
 /* The datagrams to send, in the endpoint's outbox: see
  * tern_endpoint_outgoing and tern_endpoint_sent. */
 TERN_API size_t tern_engine_outgoing(tern_engine *eng, tern_datagram *out, size_t max);

@@ -22,6 +22,8 @@ struct tern_engine {
     tern_client_config client_cfg;
     tern_trace_fn trace;
     void *trace_ctx;
+    tern_timer *timers; /* armed, soonest first */
+    uint64_t timer_seq; /* counts arming, to tell new timers from due ones */
 };
 
 void tern_engine_config_default(tern_engine_config *cfg) {
@@ -156,7 +158,47 @@ void tern_engine_unreachable(tern_engine *eng, const tern_addr *peer, uint64_t n
     tern_endpoint_unreachable(eng->ep, peer, now_ms);
 }
 
+/* ---- the application's timers ------------------------------------------------ */
+
+void tern_engine_timer_stop(tern_engine *eng, tern_timer *t) {
+    if (!t->armed) return;
+    tern_timer **p = &eng->timers;
+    while (*p != t) p = &(*p)->next;
+    *p = t->next;
+    t->armed = false;
+}
+
+void tern_engine_timer_start(tern_engine *eng, tern_timer *t, uint64_t at_ms, tern_timer_fn fn,
+                             void *ctx) {
+    tern_engine_timer_stop(eng, t);
+    t->at = at_ms;
+    t->fn = fn;
+    t->ctx = ctx;
+    t->seq = ++eng->timer_seq;
+    /* A handful of timers: a sorted list is the simplest exact order. */
+    tern_timer **p = &eng->timers;
+    while (*p && (*p)->at <= at_ms) p = &(*p)->next;
+    t->next = *p;
+    *p = t;
+    t->armed = true;
+}
+
+static void run_timers(tern_engine *eng, uint64_t now_ms) {
+    /* Every timer due now that was armed before this tick, one at a time
+     * (a callback may stop or arm others); one armed from a callback, even
+     * for now, waits for the next tick instead of looping here. */
+    uint64_t armed_before = eng->timer_seq;
+    for (;;) {
+        tern_timer *t = eng->timers;
+        while (t && t->at <= now_ms && t->seq > armed_before) t = t->next;
+        if (t == NULL || t->at > now_ms) return;
+        tern_engine_timer_stop(eng, t);
+        t->fn(t->ctx, eng, now_ms);
+    }
+}
+
 void tern_engine_tick(tern_engine *eng, uint64_t now_ms) {
+    run_timers(eng, now_ms);
     tern_endpoint_tick(eng->ep, now_ms);
     if (eng->server) tern_server_tick(eng->server, now_ms);
     if (eng->client) tern_client_tick(eng->client, now_ms);
@@ -164,6 +206,7 @@ void tern_engine_tick(tern_engine *eng, uint64_t now_ms) {
 
 uint64_t tern_engine_next_deadline(const tern_engine *eng) {
     uint64_t d = tern_endpoint_next_deadline(eng->ep);
+    if (eng->timers && eng->timers->at < d) d = eng->timers->at;
     if (eng->server) {
         uint64_t s = tern_server_next_deadline(eng->server);
         if (s < d) d = s;

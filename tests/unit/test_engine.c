@@ -207,6 +207,65 @@ static void test_config_rule(void **state) {
     tern_engine_free(eng);
 }
 
+/* ---- the application's timers ---------------------------------------------- */
+
+typedef struct tlog {
+    char order[16];
+    int n;
+    tern_timer *stop_me, *again;
+    uint64_t again_at;
+} tlog;
+
+static tlog tl;
+
+static void t_fire(void *ctx, tern_engine *eng, uint64_t now_ms) {
+    (void)now_ms;
+    char c = *(const char *)ctx;
+    tl.order[tl.n++] = c;
+    if (c == 'a' && tl.stop_me) tern_engine_timer_stop(eng, tl.stop_me);
+    if (c == 'b' && tl.again) {
+        tern_engine_timer_start(eng, tl.again, tl.again_at, t_fire, ctx);
+        tl.again = NULL;
+    }
+}
+
+/* Timers run in time order from tern_engine_tick, are part of the one
+ * deadline, may be stopped or moved, may stop others and arm themselves
+ * again from their callback; one armed for "now" from a callback waits for
+ * the next tick. */
+static void test_engine_timers(void **state) {
+    (void)state;
+    efx f;
+    efx_init(&f, NULL);
+    static const char A = 'a', B = 'b', C = 'c', D = 'd';
+    tern_timer ta = {0}, tb = {0}, tc = {0}, td = {0};
+    memset(&tl, 0, sizeof tl);
+    tern_engine_timer_start(f.eng, &tb, 300, t_fire, (void *)&B);
+    tern_engine_timer_start(f.eng, &ta, 100, t_fire, (void *)&A);
+    tern_engine_timer_start(f.eng, &tc, 200, t_fire, (void *)&C);
+    tern_engine_timer_start(f.eng, &td, 50, t_fire, (void *)&D);
+    tern_engine_timer_start(f.eng, &td, 400, t_fire, (void *)&D); /* moved */
+    assert_int_equal(tern_engine_next_deadline(f.eng), 100);
+    tl.stop_me = &tc; /* a stops c, due at the same tick */
+    tl.again = &tb;   /* b arms itself again for "now" */
+    tl.again_at = 250;
+    tern_engine_tick(f.eng, 300);
+    assert_int_equal(tl.n, 2);
+    assert_memory_equal(tl.order, "ab", 2);
+    assert_true(tb.armed);
+    assert_int_equal(tern_engine_next_deadline(f.eng), 250);
+    tern_engine_tick(f.eng, 300);
+    assert_int_equal(tl.n, 3);
+    assert_int_equal(tl.order[2], 'b');
+    assert_int_equal(tern_engine_next_deadline(f.eng), 400);
+    tern_engine_timer_stop(f.eng, &td);
+    tern_engine_timer_stop(f.eng, &td); /* not armed: no-op */
+    assert_int_equal(tern_engine_next_deadline(f.eng), UINT64_MAX);
+    tern_engine_tick(f.eng, 1000);
+    assert_int_equal(tl.n, 3);
+    tern_engine_free(f.eng);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_server_answers_5_01),
@@ -215,6 +274,7 @@ int main(void) {
         cmocka_unit_test(test_unreachable_reaches_the_client),
         cmocka_unit_test(test_outbox_in_place_and_partial_send),
         cmocka_unit_test(test_config_rule),
+        cmocka_unit_test(test_engine_timers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
