@@ -303,10 +303,90 @@ static int discovery_uri(const char *uri, char *out, size_t cap) {
     return 0;
 }
 
+/* Print a link-format document, one link a line; false when malformed. */
+static bool print_links(const cli_opts *o, const char *uri, const tern_msg *m) {
+    uint32_t cf = TERN_CF_LINK_FORMAT;
+    (void)tern_msg_get_uint(m, TERN_OPT_CONTENT_FORMAT, &cf);
+    if (cf != TERN_CF_LINK_FORMAT && !o->quiet)
+        fprintf(stderr, "tern: %s: answer is Content-Format %u, not link-format (40)\n", uri,
+                (unsigned)cf);
+    tern_link_iter it;
+    tern_link link;
+    int rc;
+    tern_link_iter_init(&it, (const char *)m->payload, m->payload_len);
+    while ((rc = tern_link_next(&it, &link)) > 0) {
+        if (o->quiet) continue;
+        printf("<%.*s>%.*s\n", (int)link.target_len, link.target, (int)link.params_len,
+               link.params);
+    }
+    fflush(stdout);
+    if (rc < 0) fprintf(stderr, "tern: %s: malformed link-format (RFC 6690) in the answer\n", uri);
+    return rc >= 0;
+}
+
+/* ---- discovery in a group (RFC 7252 section 8, RFC 6690 section 4) ----- */
+
+/* Servers answer a group request after a random leisure (DEFAULT_LEISURE
+ * 5 s, RFC 7252 8.2): wait that long and a little more, unless -t says. */
+#define CLI_GROUP_WAIT_MS 6000u
+
+typedef struct group_run {
+    const cli_opts *o;
+    const char *uri;
+    bool done;
+    int servers, bad;
+} group_run;
+
+static void group_answer(void *ctx, tern_client *cli, tern_client_op_id id,
+                         const tern_client_event *ev, uint64_t now_ms) {
+    (void)cli, (void)id, (void)now_ms;
+    group_run *g = ctx;
+    if (ev->err) { /* the deadline: the last call */
+        g->done = true;
+        return;
+    }
+    char from[64] = "?";
+    tern_io_addr_format(ev->peer, from, sizeof from);
+    g->servers++;
+    if (TERN_CODE_CLASS(ev->resp->code) != 2) {
+        print_error_response(g->o, ev->resp);
+        return;
+    }
+    /* One block per server: enough for a group's answer (RFC 7252 8.2:
+     * a follow-up goes to that server alone). */
+    if (!g->o->quiet) printf("# %s\n", from);
+    if (!print_links(g->o, g->uri, ev->resp)) g->bad++;
+}
+
+static int discover_group(tern_io *io, const cli_opts *o, const char *uri) {
+    group_run g = {.o = o, .uri = uri};
+    tern_msgb b;
+    int rc = cli_build_request(o, &b, TERN_CODE_GET);
+    uint32_t wait = o->timeout_ms ? o->timeout_ms : CLI_GROUP_WAIT_MS;
+    tern_client_op_id id = 0;
+    if (rc == 0) rc = tern_io_request_start(io, uri, &b, wait, group_answer, &g, &id);
+    if (rc < 0) return cli_fail(o, rc);
+    while (!g.done && !tern_io_stopped(io)) {
+        if ((rc = tern_io_step(io, 1000)) < 0) break;
+    }
+    tern_client_cancel(tern_io_client(io), id, tern_io_now());
+    if (rc < 0) return cli_fail(o, rc);
+    if (g.servers == 0) {
+        if (!o->quiet) fprintf(stderr, "tern: %s: no server answered\n", uri);
+        return EXIT_TIMEOUT;
+    }
+    if (!o->quiet) fprintf(stderr, "tern: %d server(s) answered\n", g.servers);
+    return g.bad ? EXIT_ERROR : EXIT_OK;
+}
+
 int cli_discover(tern_io *io, const cli_opts *o) {
     char uri[2048];
     int rc = discovery_uri(o->uri, uri, sizeof uri);
     if (rc < 0) return cli_fail(o, rc);
+    tern_uri u;
+    tern_addr peer;
+    if (tern_io_uri_peer(io, uri, &u, &peer) == 0 && tern_io_addr_is_group(io, &peer))
+        return discover_group(io, o, uri);
     answer *a = answer_new();
     if (!a) return EXIT_ERROR;
     const tern_msg *m = &a->reply.msg;
@@ -316,25 +396,8 @@ int cli_discover(tern_io *io, const cli_opts *o) {
         status = cli_fail(o, rc);
     } else if ((status = cli_status_for_code(m->code)) != EXIT_OK) {
         print_error_response(o, m);
-    } else {
-        uint32_t cf = TERN_CF_LINK_FORMAT;
-        (void)tern_msg_get_uint(m, TERN_OPT_CONTENT_FORMAT, &cf);
-        if (cf != TERN_CF_LINK_FORMAT && !o->quiet)
-            fprintf(stderr, "tern: %s: answer is Content-Format %u, not link-format (40)\n", uri,
-                    (unsigned)cf);
-        tern_link_iter it;
-        tern_link link;
-        tern_link_iter_init(&it, (const char *)m->payload, m->payload_len);
-        while ((rc = tern_link_next(&it, &link)) > 0) {
-            if (o->quiet) continue;
-            printf("<%.*s>%.*s\n", (int)link.target_len, link.target, (int)link.params_len,
-                   link.params);
-        }
-        fflush(stdout);
-        if (rc < 0) {
-            fprintf(stderr, "tern: %s: malformed link-format (RFC 6690) in the answer\n", uri);
-            status = EXIT_ERROR;
-        }
+    } else if (!print_links(o, uri, m)) {
+        status = EXIT_ERROR;
     }
     free(a);
     return status;

@@ -165,6 +165,19 @@ TERN_API int tern_client_request_body(tern_client *cli, const tern_addr *peer, t
                              uint8_t *body, size_t body_cap, uint32_t timeout_ms,
                              tern_client_fn fn, void *ctx, uint64_t now_ms, tern_client_op_id *id);
 
+/* RFC 7252 section 8: a NON request to a group address (IP multicast, or an
+ * IPv4 broadcast). Every server's answer comes from its own address,
+ * matched by token alone: fn gets each one with ev->observing true (more
+ * may follow) and ev->peer the server that answered, until timeout_ms (0:
+ * the configured default) has passed; then a last call with
+ * TERN_E_TIMEOUT and no response. Servers answer after a random leisure
+ * (8.2, DEFAULT_LEISURE 5 s), so give them that long. No block-wise
+ * transfer here. TERN_E_INVAL for a CON request (8.1: multicast requests
+ * are NON); otherwise as tern_client_request. */
+TERN_API int tern_client_request_group(tern_client *cli, const tern_addr *group, tern_msgb *req,
+                                       uint32_t timeout_ms, tern_client_fn fn, void *ctx,
+                                       uint64_t now_ms, tern_client_op_id *id);
+
 /* Observe (RFC 7641 section 3): like tern_client_request with Observe=0
  * added (req is normally a GET). fn gets every fresh notification in order
  * (section 3.4: reordered stale ones are dropped silently, still ACKed) with

@@ -147,6 +147,11 @@ typedef struct tern_endpoint_config {
      * its own; tern_io supplies the kernel's when this is NULL. */
     void (*random)(void *ctx, uint8_t *out, size_t len);
     void *random_ctx;
+    /* [0: at once] RFC 7252 section 8.2: an answer to a request that came
+     * to a group address goes out after a random delay below this, so that
+     * a group's servers do not all answer at the same moment; default 5000
+     * (DEFAULT_LEISURE). */
+    uint32_t multicast_leisure_ms;
 } tern_endpoint_config;
 
 /* Fill cfg with the RFC 7252 defaults and modest capacities (random NULL). */
@@ -172,6 +177,18 @@ TERN_API void tern_endpoint_free(tern_endpoint *ep);
  * code in an ACK/RST, a non-empty RST or a reserved code class). */
 TERN_API int tern_endpoint_recv(tern_endpoint *ep, const tern_addr *peer, const uint8_t *buf,
                        size_t len, uint64_t now_ms);
+
+/* tern_endpoint_recv for a datagram the driver knows more of: flags is a
+ * mix of TERN_RX_*. TERN_RX_MULTICAST: it was sent to a multicast or
+ * broadcast address (RFC 7252 section 8; the io layer learns it with
+ * IP_PKTINFO / IPV6_RECVPKTINFO). Only a NON request is taken from a group
+ * address, never answered with RST (8.1); its answer is dropped when it is
+ * an error (4.xx, 5.xx) and sent after a random leisure otherwise (8.2; see
+ * multicast_leisure_ms and tern_endpoint_respond). */
+#define TERN_RX_MULTICAST 1u
+TERN_API int tern_endpoint_recv_flags(tern_endpoint *ep, const tern_addr *peer,
+                                      const uint8_t *buf, size_t len, uint64_t now_ms,
+                                      unsigned flags);
 
 /* Act on timers due at now_ms: retransmissions, give-ups, delayed empty ACKs,
  * expiry of dedup entries. */
@@ -255,7 +272,10 @@ TERN_API int tern_endpoint_cancel(tern_endpoint *ep, void *ctx);
  * valid for another try: TERN_E_INVAL (resp->code is not a response code),
  * TERN_E_NOSPACE (larger than max_message: answer something smaller, e.g.
  * 5.00), TERN_E_FULL (a separate or NON answer found no exchange slot, peer
- * slot or, for NON, queue space). */
+ * slot or, for NON, queue space). A request that came to a group address
+ * (TERN_RX_MULTICAST) is answered NON after a random leisure, and an error
+ * answer to it (4.xx, 5.xx) not at all (RFC 7252 section 8.2): 0 either
+ * way, the id spent. */
 TERN_API int tern_endpoint_respond(tern_endpoint *ep, tern_endpoint_req_id id, tern_msgb *resp, uint64_t now_ms);
 
 /* tern_endpoint_respond, and if the answer goes out as a separate CON
@@ -289,6 +309,10 @@ TERN_API void tern_endpoint_unreachable(tern_endpoint *ep, const tern_addr *peer
 /* Details of a request still awaiting its answer: peer and token (its type
  * and options are in the tern_msg given to on_request). 0 or
  * TERN_E_NOTFOUND; NULL outputs are skipped. */
+/* Did the request come to a group address (TERN_RX_MULTICAST)? false for
+ * an unknown id. */
+TERN_API bool tern_endpoint_request_multicast(const tern_endpoint *ep, tern_endpoint_req_id id);
+
 TERN_API int tern_endpoint_request_info(const tern_endpoint *ep, tern_endpoint_req_id id, tern_addr *peer,
                                uint8_t token[TERN_TOKEN_MAX], uint8_t *token_len);
 

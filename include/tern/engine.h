@@ -98,6 +98,11 @@ TERN_API tern_client *tern_engine_client(tern_engine *eng, int *err);
  * section 4.2); either way the engine has done all there is to do. */
 TERN_API int tern_engine_recv(tern_engine *eng, const tern_addr *peer, const uint8_t *data,
                               size_t len, uint64_t now_ms);
+/* tern_engine_recv with what the driver knows of the datagram: flags of
+ * tern_endpoint_recv_flags (TERN_RX_MULTICAST: it came to a group
+ * address, RFC 7252 section 8). */
+TERN_API int tern_engine_recv_flags(tern_engine *eng, const tern_addr *peer, const uint8_t *data,
+                                    size_t len, uint64_t now_ms, unsigned flags);
 /* The network reported peer unreachable (an ICMP error for a datagram sent
  * there): its CONs, requests and observations end at once. */
 TERN_API void tern_engine_unreachable(tern_engine *eng, const tern_addr *peer, uint64_t now_ms);

@@ -99,6 +99,20 @@ TERN_API int tern_io_run(tern_io *io);
 TERN_API void tern_io_stop(tern_io *io);
 TERN_API bool tern_io_stopped(const tern_io *io);
 
+/* RFC 7252 section 8: receive what is sent to the multicast group (a
+ * numeric IPv4 or IPv6 address: All CoAP Nodes are 224.0.1.187, ff02::fd
+ * and ff05::fd) on the interface named iface (NULL or "": the kernel's
+ * pick; give it for a link-local group such as ff02::fd). Requests that
+ * come to a group address are told apart (IP_PKTINFO): never answered with
+ * RST, their error answers suppressed, the others sent after a random
+ * leisure (see tern_endpoint_recv_flags). 0, TERN_E_INVAL (not a multicast
+ * address, no such interface, an IPv6 group on an IPv4 socket) or
+ * TERN_E_SYSTEM. */
+TERN_API int tern_io_join(tern_io *io, const char *group, const char *iface);
+/* Is addr a group address: IP multicast, or an IPv4 broadcast on one of
+ * this host's networks? */
+TERN_API bool tern_io_addr_is_group(tern_io *io, const tern_addr *addr);
+
 /* Deliver SIGINT and SIGTERM through the loop (signalfd) so that
  * tern_io_run returns cleanly instead of the process dying mid-write. */
 TERN_API int tern_io_catch_signals(tern_io *io);
@@ -126,8 +140,11 @@ TERN_API int tern_io_uri_peer(tern_io *io, const char *text, tern_uri *uri, tern
  * URI's own port as destination, so no Uri-Port); req keeps
  * only what the caller put in. fn gets the outcome while io runs. A payload
  * sent block-wise (too large for one datagram) must stay valid until then:
- * see tern_client_request. 0, or the errors of tern_io_uri_peer and
- * tern_client_request. */
+ * see tern_client_request. A URI whose host is a group address (IP
+ * multicast, an IPv4 broadcast; RFC 7252 section 8) sends a NON request to
+ * the group and fn gets every server's answer until timeout_ms, then
+ * TERN_E_TIMEOUT (tern_client_request_group). 0, or the errors of
+ * tern_io_uri_peer and tern_client_request. */
 TERN_API int tern_io_request_start(tern_io *io, const char *uri, tern_msgb *req, uint32_t timeout_ms,
                           tern_client_fn fn, void *ctx, tern_client_op_id *id);
 
@@ -170,7 +187,9 @@ typedef struct tern_io_reply {
  * TERN_E_TIMEOUT, TERN_E_UNREACHABLE (ICMP), TERN_E_RESET, TERN_E_NOSPACE
  * (response too large for resp), TERN_E_FORMAT or TERN_E_STATE (a broken
  * or ever-changing block-wise answer), TERN_E_SYSTEM, TERN_E_CANCELLED (io
- * was stopped, e.g. by a signal caught with tern_io_catch_signals). */
+ * was stopped, e.g. by a signal caught with tern_io_catch_signals). To a
+ * group address (RFC 7252 section 8) this gives the first answer only;
+ * tern_io_request_start gives them all. */
 TERN_API int tern_io_request(tern_io *io, const char *uri, tern_msgb *req, uint32_t timeout_ms,
                     tern_io_reply *resp);
 

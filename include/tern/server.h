@@ -198,6 +198,10 @@ TERN_API int32_t tern_server_request_accept(const tern_server_request *req);
 /* True when the GET handler runs to make a notification, not for a request:
  * it must answer at once (TERN_DEFER skips that notification). */
 TERN_API bool tern_server_request_is_notification(const tern_server_request *req);
+/* True when the request came to a group address (multicast or broadcast,
+ * RFC 7252 section 8): answer only when there is something useful to say;
+ * an error answer to it is never sent (8.2). */
+TERN_API bool tern_server_request_multicast(const tern_server_request *req);
 /* True when this GET registers an observer (Observe=0 on an observable
  * resource, within the limits): a 2.xx answer carries the Observe option. */
 TERN_API bool tern_server_request_is_observe(const tern_server_request *req);

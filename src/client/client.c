@@ -110,7 +110,9 @@ static client_slot *client_find_token(tern_client *cli, const tern_addr *peer,
     for (uint32_t i = 0; i < cli->cfg.max_requests; i++) {
         client_slot *s = &cli->slots[i];
         if (s->state == SLOT_FREE || s->state == SLOT_ZOMBIE) continue;
-        if (!tern_addr_equal(&s->peer, peer)) continue;
+        /* Section 8.2: the answers to a group request come from each
+         * server's own address; the token alone matches them. */
+        if (!s->group && !tern_addr_equal(&s->peer, peer)) continue;
         if (s->token_len == token_len && memcmp(s->token, token, token_len) == 0) return s;
         /* RFC 7959 section 2.6: the GET completing a notification. */
         if (s->b2_obs_fetch && s->b2_token_len == token_len &&
@@ -203,7 +205,8 @@ void tern_cl_send_next(client_slot *s, uint64_t now_ms) {
 
 bool tern_cl_deliver(client_slot *s, int err, const tern_msg *resp, bool observing,
                     uint64_t now_ms) {
-    tern_client_event ev = {.err = err, .resp = resp, .peer = &s->peer, .observing = observing};
+    tern_client_event ev = {
+        .err = err, .resp = resp, .peer = s->from ? s->from : &s->peer, .observing = observing};
     uint32_t seq;
     if (resp && tern_cl_get_uint(resp, TERN_OPT_OBSERVE, &seq)) {
         ev.has_observe = true;
@@ -295,6 +298,8 @@ int tern_cl_start(tern_client *cli, const tern_addr *peer, tern_msgb *req, uint3
     if (rc < 0) return rc;
     req->mid = 0;
     s->block1 = false;
+    s->group = false;
+    s->from = NULL;
     s->body = NULL;
     s->body_len = 0;
     s->b1_off = 0;
@@ -400,6 +405,7 @@ int tern_client_handle_response(tern_client *cli, const tern_addr *peer, const t
      * answer it), a CON one draws a RST, a NON one is dropped. */
     if (!client_can_process(resp)) return TERN_E_REJECT;
     cli->in_endpoint++;
+    s->from = peer;
     if (s->state == SLOT_REQUEST)
         tern_cl_request_on_response(s, resp, now_ms);
     else if (s->b2_obs_fetch && (resp->token_len != s->token_len ||
@@ -407,6 +413,7 @@ int tern_client_handle_response(tern_client *cli, const tern_addr *peer, const t
         tern_cl_block2_obs_on_response(s, resp, now_ms);
     else
         tern_cl_observe_on_response(s, resp, now_ms);
+    s->from = NULL;
     cli->in_endpoint--;
     return 0;
 }

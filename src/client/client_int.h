@@ -34,6 +34,8 @@ typedef struct client_slot {
     uint8_t token[TERN_TOKEN_MAX];
     uint8_t token_len;
     uint8_t type;          /* CON or NON, as the caller built it */
+    bool group;            /* sent to a group address (RFC 7252 section 8) */
+    const tern_addr *from; /* during delivery: who answered */
     uint16_t mid;          /* of the last message sent (matches a RST to a NON) */
     unsigned tx_count;     /* CONs of ours the endpoint tracks (done() pending) */
     bool send_pending;     /* send at the next tick: asked for inside an

@@ -5,7 +5,8 @@
  * ACK, or as a separate CON/NON response after an empty ACK (section 5.2.2),
  * which it ACKs because we accept it. All that is left here is to hand the
  * first matching response to the caller and free the slot; a duplicate or a
- * late second answer then no longer matches and is rejected. A request
+ * late second answer then no longer matches and is rejected. A request to a
+ * group (section 8) takes every server's answer until its deadline. A request
  * whose payload needs several datagrams is handed to block1.c, a response
  * body the caller wants whole to block2.c. */
 #include "client/client_int.h"
@@ -37,7 +38,26 @@ int tern_client_request_body(tern_client *cli, const tern_addr *peer, tern_msgb 
                         body_cap, id);
 }
 
+int tern_client_request_group(tern_client *cli, const tern_addr *group, tern_msgb *req,
+                              uint32_t timeout_ms, tern_client_fn fn, void *ctx, uint64_t now_ms,
+                              tern_client_op_id *id) {
+    /* RFC 7252 section 8.1: a multicast request is NON. */
+    if (!req || req->type != TERN_TYPE_NON) return TERN_E_INVAL;
+    tern_client_op_id got = 0;
+    int rc = tern_cl_start(cli, group, req, timeout_ms, fn, ctx, now_ms, SLOT_REQUEST, NULL, 0, &got);
+    if (rc < 0) return rc;
+    for (uint32_t i = 0; i < cli->cfg.max_requests; i++)
+        if (cli->slots[i].id == got) cli->slots[i].group = true;
+    if (id) *id = got;
+    return 0;
+}
+
 void tern_cl_request_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms) {
+    if (s->group) {
+        /* Section 8.2: one answer per server, until the deadline. */
+        (void)tern_cl_deliver(s, 0, resp, true, now_ms);
+        return;
+    }
     if (s->block1) {
         tern_cl_block1_on_response(s, resp, now_ms);
         return;

@@ -35,13 +35,14 @@ void tern_ep_dedups_init(ep_dedups *t) {
     }
     t->free_head = t->cap ? 0 : EP_NONE;
     t->ring_head = t->ring_n = 0;
+    tern_ilist_init(&t->delayed);
 }
 
 static bool d_hashed(const ep_dedup *e) { return e->kind != EP_D_FREE && e->kind != EP_D_DEAD; }
 
-static bool d_expired(const ep_dedup *e, uint64_t now) {
-    return e->pending == EP_NONE && now >= e->expires;
-}
+static bool d_pinned(const ep_dedup *e) { return e->pending != EP_NONE || e->delayed; }
+
+static bool d_expired(const ep_dedup *e, uint64_t now) { return !d_pinned(e) && now >= e->expires; }
 
 static void d_unhash(tern_endpoint *ep, uint32_t di) {
     ep_dedups *t = &ep->d;
@@ -66,6 +67,7 @@ static void ring_push(ep_dedups *t, uint32_t di) {
 
 static void d_free(ep_dedups *t, uint32_t di) {
     memset(&t->v[di], 0, sizeof t->v[di]);
+    tern_ilink_init(&t->v[di].dlink);
     t->v[di].kind = EP_D_FREE;
     t->v[di].pending = EP_NONE;
     t->v[di].hnext = t->free_head;
@@ -107,7 +109,7 @@ uint32_t tern_ep_dedup_insert(tern_endpoint *ep, const tern_addr *peer, uint16_t
     for (uint32_t k = 0; t->ring_n == t->cap && k < t->cap; k++) {
         uint32_t di = ring_pop(t);
         ep_dedup *e = &t->v[di];
-        if (e->pending != EP_NONE) {
+        if (d_pinned(e)) {
             ring_push(t, di);
             continue;
         }
@@ -121,6 +123,7 @@ uint32_t tern_ep_dedup_insert(tern_endpoint *ep, const tern_addr *peer, uint16_t
     ep_dedup *e = &t->v[di];
     t->free_head = e->hnext;
     memset(e, 0, sizeof *e);
+    tern_ilink_init(&e->dlink);
     e->peer = *peer;
     e->mid = mid;
     e->kind = kind;
@@ -155,4 +158,43 @@ void tern_ep_dedup_replay(tern_endpoint *ep, uint32_t di) {
     default:
         break;
     }
+}
+
+/* ---- answers to multicast requests, after a leisure (RFC 7252 8.2) -------- */
+
+void tern_ep_dedup_delay(tern_endpoint *ep, uint32_t di, uint64_t send_at) {
+    ep_dedups *t = &ep->d;
+    ep_dedup *e = &t->v[di];
+    e->delayed = true;
+    e->send_at = send_at;
+    /* Few at a time (one per multicast request being answered): a sorted
+     * list, walked from the tail where late ones go. */
+    uint32_t at = t->delayed.tail;
+    while (at != EP_NONE && t->v[at].send_at > send_at) at = t->v[at].dlink.prev;
+    if (at == EP_NONE) {
+        TERN_ILIST_PREPEND(&t->delayed, t->v, dlink, di);
+        return;
+    }
+    ep_dedup *before = &t->v[at];
+    e->dlink.prev = at;
+    e->dlink.next = before->dlink.next;
+    if (before->dlink.next != EP_NONE) t->v[before->dlink.next].dlink.prev = di;
+    else t->delayed.tail = di;
+    before->dlink.next = di;
+}
+
+void tern_ep_delayed_tick(tern_endpoint *ep, uint64_t now) {
+    ep_dedups *t = &ep->d;
+    while (t->delayed.head != EP_NONE && t->v[t->delayed.head].send_at <= now) {
+        uint32_t di = t->delayed.head;
+        ep_dedup *e = &t->v[di];
+        TERN_ILIST_UNLINK(&t->delayed, t->v, dlink, di);
+        e->delayed = false;
+        tern_ep_emit(ep, &e->peer, ep_dedup_buf(ep, di), e->len);
+    }
+}
+
+uint64_t tern_ep_delayed_next_deadline(const tern_endpoint *ep) {
+    const ep_dedups *t = &ep->d;
+    return t->delayed.head != EP_NONE ? t->v[t->delayed.head].send_at : UINT64_MAX;
 }

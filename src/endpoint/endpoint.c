@@ -49,6 +49,7 @@ void tern_endpoint_config_default(tern_endpoint_config *cfg) {
     cfg->max_message = 1152; /* section 4.6 */
     cfg->tx_queue_bytes = 64 * 1024;
     cfg->token_len = 8;
+    cfg->multicast_leisure_ms = 5000; /* section 8.2: DEFAULT_LEISURE */
 }
 
 /* tern/config.h: the caller's struct over the defaults, then 0 in a field
@@ -59,6 +60,8 @@ static int config_load(tern_endpoint_config *c, const tern_endpoint_config *in) 
     *c = d;
     int rc = tern_base_config_load(c, sizeof *c, in, offsetof(tern_endpoint_config, random_ctx) +
                                                          sizeof c->random_ctx);
+    /* multicast_leisure_ms came later: a shorter, older struct gets its
+     * default from d above; 0 is a value (answer at once). */
     if (rc < 0) return rc;
 #define DEF(f) \
     if (c->f == 0) c->f = d.f
@@ -258,11 +261,34 @@ static void recv_response(tern_endpoint *ep, const tern_addr *peer, const tern_m
 
 int tern_endpoint_recv(tern_endpoint *ep, const tern_addr *peer, const uint8_t *buf,
                        size_t len, uint64_t now_ms) {
+    return tern_endpoint_recv_flags(ep, peer, buf, len, now_ms, 0);
+}
+
+/* Section 8.1: what came to a group address. Only a NON request has a
+ * meaning there; anything else, a CON request included ("A multicast
+ * request ... MUST be Non-confirmable"), is ignored, and never with a RST:
+ * every member of the group would send one. */
+static int recv_multicast(tern_endpoint *ep, const tern_addr *peer, const uint8_t *buf,
+                          size_t len, uint64_t now) {
+    tern_msg m;
+    int rc = tern_msg_parse(&m, buf, len);
+    if (rc == 0 && ep->cb.on_trace) ep->cb.on_trace(ep->user, false, peer, &m);
+    if (rc < 0 || m.type != TERN_TYPE_NON || !tern_code_is_request(m.code)) {
+        ep->stats.rejected++;
+        return rc < 0 ? rc : TERN_E_FORMAT;
+    }
+    tern_ep_request_recv(ep, peer, &m, now, true);
+    return 0;
+}
+
+int tern_endpoint_recv_flags(tern_endpoint *ep, const tern_addr *peer, const uint8_t *buf,
+                             size_t len, uint64_t now_ms, unsigned flags) {
     if (ep == NULL || peer == NULL || peer->len > TERN_ADDR_MAX || (buf == NULL && len > 0))
         return TERN_E_INVAL;
     if (ep->closing) return TERN_E_STATE;
     if (now_ms > ep->last_now) ep->last_now = now_ms;
     ep->stats.rx++;
+    if (flags & TERN_RX_MULTICAST) return recv_multicast(ep, peer, buf, len, now_ms);
 
     tern_msg m;
     int rc = tern_msg_parse(&m, buf, len);
@@ -292,7 +318,7 @@ int tern_endpoint_recv(tern_endpoint *ep, const tern_addr *peer, const uint8_t *
         return 0;
     }
     if (tern_code_is_request(m.code) && m.type <= TERN_TYPE_NON) {
-        tern_ep_request_recv(ep, peer, &m, now_ms);
+        tern_ep_request_recv(ep, peer, &m, now_ms, false);
         return 0;
     }
     if (tern_code_is_response(m.code) && m.type != TERN_TYPE_RST) {
@@ -328,6 +354,7 @@ void tern_endpoint_unreachable(tern_endpoint *ep, const tern_addr *peer, uint64_
 void tern_endpoint_tick(tern_endpoint *ep, uint64_t now_ms) {
     if (ep == NULL || ep->closing) return;
     if (now_ms > ep->last_now) ep->last_now = now_ms;
+    tern_ep_delayed_tick(ep, now_ms);
     tern_ep_xch_tick(ep, now_ms);
     tern_ep_pend_tick(ep, now_ms);
     tern_ep_dedup_tick(ep, now_ms);
@@ -337,7 +364,9 @@ uint64_t tern_endpoint_next_deadline(const tern_endpoint *ep) {
     if (ep == NULL) return UINT64_MAX;
     uint64_t a = tern_ep_xch_next_deadline(ep);
     uint64_t b = tern_ep_pend_next_deadline(ep);
-    return a < b ? a : b;
+    uint64_t c = tern_ep_delayed_next_deadline(ep);
+    if (b < a) a = b;
+    return c < a ? c : a;
 }
 
 void tern_endpoint_random(tern_endpoint *ep, uint8_t *out, size_t len) {

@@ -164,6 +164,11 @@ typedef struct ep_dedup {
     uint32_t hnext;    /* hash chain; free list when free */
     uint32_t pending;  /* pinned by this pending request, else EP_NONE */
     uint64_t expires;
+    /* An answer to a multicast request waiting for its leisure (RFC 7252
+     * 8.2): its bytes are the cached ones; pinned until sent. */
+    bool delayed;
+    uint64_t send_at;
+    tern_ilink dlink;
 } ep_dedup;
 
 typedef struct ep_dedups {
@@ -175,6 +180,7 @@ typedef struct ep_dedups {
     uint32_t free_head;
     uint32_t *ring; /* entry indices, oldest first */
     uint32_t ring_head, ring_n;
+    tern_ilist delayed; /* delayed answers, soonest first */
 } ep_dedups;
 
 /* ---- pending.c ---------------------------------------------------------- */
@@ -183,6 +189,7 @@ enum { EP_ACK_NONE = 0, EP_ACK_OWED, EP_ACK_SENT };
 
 typedef struct ep_pend {
     bool used;
+    bool multicast;    /* arrived via a group address (RFC 7252 section 8) */
     uint8_t type;
     uint8_t ack;       /* EP_ACK_*: NONE for a NON request */
     uint8_t token_len;
@@ -271,12 +278,18 @@ static inline uint8_t *ep_dedup_buf(tern_endpoint *ep, uint32_t di) {
 /* Answer a duplicate CON the way its first copy was answered. */
 void tern_ep_dedup_replay(tern_endpoint *ep, uint32_t di);
 void tern_ep_dedup_tick(tern_endpoint *ep, uint64_t now);
+/* Send the cached answer of di at send_at (RFC 7252 8.2 leisure). */
+void tern_ep_dedup_delay(tern_endpoint *ep, uint32_t di, uint64_t send_at);
+/* Answers whose leisure is over go out. */
+void tern_ep_delayed_tick(tern_endpoint *ep, uint64_t now);
+uint64_t tern_ep_delayed_next_deadline(const tern_endpoint *ep);
 
 /* pending.c */
 void tern_ep_pends_init(ep_pends *t);
-/* A CON or NON request (section 5.2): dedup, then on_request. */
+/* A CON or NON request (section 5.2): dedup, then on_request. multicast:
+ * it came to a group address (section 8). */
 void tern_ep_request_recv(tern_endpoint *ep, const tern_addr *peer, const tern_msg *msg,
-                     uint64_t now);
+                          uint64_t now, bool multicast);
 /* A duplicate arrived while the request is pending: send the owed ACK now. */
 void tern_ep_pend_ack_now(tern_endpoint *ep, uint32_t pi);
 void tern_ep_pend_tick(tern_endpoint *ep, uint64_t now);

@@ -83,8 +83,11 @@ void tern_ep_pend_ack_now(tern_endpoint *ep, uint32_t pi) {
     tern_ep_emit_empty(ep, &p->peer, TERN_TYPE_ACK, p->mid);
 }
 
-/* 5.03 with Max-Age, piggybacked for a CON; no state is kept. */
-static void pend_busy(tern_endpoint *ep, const tern_addr *peer, const tern_msg *req) {
+/* 5.03 with Max-Age, piggybacked for a CON; no state is kept. (Not for a
+ * multicast request: section 8.2, no error answers to those.) */
+static void pend_busy(tern_endpoint *ep, const tern_addr *peer, const tern_msg *req,
+                      bool multicast) {
+    if (multicast) return;
     tern_msgb b;
     tern_msgb_init(&b, req->type == TERN_TYPE_CON ? TERN_TYPE_ACK : TERN_TYPE_NON,
                    TERN_CODE_SERVICE_UNAVAILABLE, req->mid);
@@ -99,7 +102,7 @@ static void pend_busy(tern_endpoint *ep, const tern_addr *peer, const tern_msg *
 }
 
 void tern_ep_request_recv(tern_endpoint *ep, const tern_addr *peer, const tern_msg *msg,
-                     uint64_t now) {
+                          uint64_t now, bool multicast) {
     ep_pends *t = &ep->p;
     bool con = msg->type == TERN_TYPE_CON;
 
@@ -112,13 +115,13 @@ void tern_ep_request_recv(tern_endpoint *ep, const tern_addr *peer, const tern_m
         return;
     }
     if (t->free_head == EP_NONE) {
-        pend_busy(ep, peer, msg);
+        pend_busy(ep, peer, msg, multicast);
         return;
     }
     di = tern_ep_dedup_insert(ep, peer, msg->mid, con ? EP_D_NOACK : EP_D_SEEN,
                          con ? ep->cfg.exchange_lifetime_ms : ep->cfg.non_lifetime_ms, now);
     if (di == EP_NONE) {
-        pend_busy(ep, peer, msg);
+        pend_busy(ep, peer, msg, multicast);
         return;
     }
 
@@ -128,6 +131,7 @@ void tern_ep_request_recv(tern_endpoint *ep, const tern_addr *peer, const tern_m
     uint16_t gen = p->gen;
     memset(p, 0, sizeof *p);
     p->used = true;
+    p->multicast = multicast;
     p->gen = gen;
     p->type = msg->type;
     p->ack = con ? EP_ACK_OWED : EP_ACK_NONE;
@@ -183,6 +187,37 @@ uint64_t tern_ep_pend_next_deadline(const tern_endpoint *ep) {
     return d;
 }
 
+/* Section 8.2: the answer to a request that came to a group address. An
+ * error answer (4.xx, 5.xx) is not sent: with many servers in the group,
+ * every one that has nothing to say would answer. A success goes NON (the
+ * request was NON, 8.1) after a random leisure in [0,
+ * multicast_leisure_ms), so that the servers of a group do not all answer
+ * at once; its bytes wait in the request's dedup entry. */
+static int respond_multicast(tern_endpoint *ep, uint32_t pi, tern_msgb *resp, uint64_t now) {
+    ep_pend *p = &ep->p.v[pi];
+    resp->type = TERN_TYPE_NON;
+    uint8_t cls = TERN_CODE_CLASS(resp->code);
+    uint32_t leisure = ep->cfg.multicast_leisure_ms;
+    if (cls != 4 && cls != 5) {
+        tern_addr peer = p->peer;
+        if (leisure == 0 || p->dedup == EP_NONE) {
+            int rc = tern_ep_send_non(ep, &peer, resp);
+            if (rc < 0) return rc;
+        } else {
+            uint32_t pe = tern_ep_peer_get(ep, &peer);
+            if (pe == EP_NONE) return TERN_E_FULL;
+            resp->mid = ep->peers.v[pe].next_mid;
+            int n = tern_msgb_encode(resp, ep_dedup_buf(ep, p->dedup), ep->cfg.max_message);
+            if (n < 0) return n;
+            ep->peers.v[pe].next_mid++;
+            ep->d.v[p->dedup].len = (uint16_t)n;
+            tern_ep_dedup_delay(ep, p->dedup, ep_add_sat(now, tern_ep_random32(ep) % leisure));
+        }
+    }
+    pend_free(ep, pi);
+    return 0;
+}
+
 int tern_endpoint_respond(tern_endpoint *ep, tern_endpoint_req_id id, tern_msgb *resp, uint64_t now_ms) {
     return tern_endpoint_respond_tracked(ep, id, resp, now_ms, NULL, NULL);
 }
@@ -198,6 +233,7 @@ int tern_endpoint_respond_tracked(tern_endpoint *ep, tern_endpoint_req_id id, te
     ep_pend *p = &ep->p.v[pi];
     int rc = tern_msgb_set_token(resp, p->token, p->token_len);
     if (rc < 0) return rc;
+    if (p->multicast) return respond_multicast(ep, pi, resp, now_ms);
 
     if (p->type == TERN_TYPE_CON && p->ack == EP_ACK_OWED) {
         /* Section 5.2.1: piggybacked, same MID as the request. */
@@ -242,6 +278,12 @@ int tern_endpoint_reject(tern_endpoint *ep, tern_endpoint_req_id id, uint64_t no
      * answered (4.02); only a NON is rejected. */
     if (p->type != TERN_TYPE_NON) return TERN_E_STATE;
     if (now_ms > ep->last_now) ep->last_now = now_ms;
+    if (p->multicast) {
+        /* Section 8.1: never a RST to a multicast request. */
+        ep->stats.rejected++;
+        pend_free(ep, pi);
+        return 0;
+    }
     /* Section 4.3: rejecting a NON "MAY involve sending a matching Reset
      * message, and apart from that the message is ignored". The dedup entry
      * (EP_D_SEEN) stays, so a copy of the NON is dropped, not rejected
@@ -250,6 +292,12 @@ int tern_endpoint_reject(tern_endpoint *ep, tern_endpoint_req_id id, uint64_t no
     tern_ep_emit_empty(ep, &p->peer, TERN_TYPE_RST, p->mid);
     pend_free(ep, pi);
     return 0;
+}
+
+bool tern_endpoint_request_multicast(const tern_endpoint *ep, tern_endpoint_req_id id) {
+    if (ep == NULL) return false;
+    uint32_t pi = pend_from_id(&ep->p, id);
+    return pi != EP_NONE && ep->p.v[pi].multicast;
 }
 
 int tern_endpoint_request_info(const tern_endpoint *ep, tern_endpoint_req_id id, tern_addr *peer,

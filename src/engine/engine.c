@@ -154,6 +154,11 @@ int tern_engine_recv(tern_engine *eng, const tern_addr *peer, const uint8_t *dat
     return tern_endpoint_recv(eng->ep, peer, data, len, now_ms);
 }
 
+int tern_engine_recv_flags(tern_engine *eng, const tern_addr *peer, const uint8_t *data,
+                           size_t len, uint64_t now_ms, unsigned flags) {
+    return tern_endpoint_recv_flags(eng->ep, peer, data, len, now_ms, flags);
+}
+
 void tern_engine_unreachable(tern_engine *eng, const tern_addr *peer, uint64_t now_ms) {
     tern_endpoint_unreachable(eng->ep, peer, now_ms);
 }

@@ -42,6 +42,7 @@
 
 #include "base/config.h"
 #include "io/addr.h"
+#include "io/group.h"
 
 #define IO_BATCH 32          /* datagrams per recvmmsg/sendmmsg call */
 #define IO_RX_ROUNDS 8       /* recvmmsg calls per step before timers run */
@@ -56,7 +57,9 @@ struct tern_io {
     uint16_t port;
     bool stopped;
     tern_engine *eng;
+    tern_iop_nets nets; /* IPv4 networks, to recognise broadcasts */
     uint8_t rx[IO_BATCH][IO_DGRAM_MAX];
+    uint8_t cmsg[IO_BATCH][TERN_IOP_CMSG_SPACE]; /* each datagram's destination */
 };
 
 uint64_t tern_io_now(void) {
@@ -133,6 +136,8 @@ static int io_open_socket(tern_io *io, const char *host, uint16_t port) {
          * unconnected socket; failing to set them only costs the early
          * failure. */
         setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof on);
+        /* Each datagram's destination, to know a group request (group.c). */
+        tern_iop_group_setup(fd, ai->ai_family);
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
             struct sockaddr_storage ss;
             socklen_t sl = sizeof ss;
@@ -215,6 +220,15 @@ uint16_t tern_io_port(const tern_io *io) { return io->port; }
 int tern_io_fd(const tern_io *io) { return io->epfd; }
 void tern_io_stop(tern_io *io) { io->stopped = true; }
 bool tern_io_stopped(const tern_io *io) { return io->stopped; }
+
+int tern_io_join(tern_io *io, const char *group, const char *iface) {
+    if (!io || !group) return TERN_E_INVAL;
+    return tern_iop_join(io->fd, io->family, group, iface);
+}
+
+bool tern_io_addr_is_group(tern_io *io, const tern_addr *addr) {
+    return io && addr && tern_iop_addr_is_group(&io->nets, addr, tern_io_now());
+}
 
 int tern_io_catch_signals(tern_io *io) {
     if (io->sigfd >= 0) return 0;
@@ -348,6 +362,8 @@ static int io_receive(tern_io *io) {
             msgs[i].msg_hdr.msg_iovlen = 1;
             msgs[i].msg_hdr.msg_name = &from[i];
             msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+            msgs[i].msg_hdr.msg_control = io->cmsg[i];
+            msgs[i].msg_hdr.msg_controllen = sizeof io->cmsg[i];
         }
         int n = recvmmsg(io->fd, msgs, IO_BATCH, MSG_DONTWAIT, NULL);
         if (n < 0) {
@@ -369,7 +385,11 @@ static int io_receive(tern_io *io) {
             /* A datagram cut by MSG_TRUNC is larger than tern accepts; the
              * endpoint sees it whole-or-not, never a silent prefix. */
             if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue;
-            tern_engine_recv(io->eng, &peer, io->rx[i], msgs[i].msg_len, now);
+            /* RFC 7252 section 8: a request to a group address is answered
+             * differently (the endpoint's TERN_RX_MULTICAST). */
+            unsigned flags =
+                tern_iop_came_to_group(&io->nets, &msgs[i].msg_hdr, now) ? TERN_RX_MULTICAST : 0;
+            tern_engine_recv_flags(io->eng, &peer, io->rx[i], msgs[i].msg_len, now, flags);
         }
         io_run_due(io);
         io_flush(io);

@@ -45,7 +45,12 @@ static int io_start(tern_io *io, const char *text, tern_msgb *req, bool observe,
     rc = tern_uri_to_opts(&uri, uri.port, req);
     if (rc == 0) {
         uint64_t now = tern_io_now();
-        if (observe && body)
+        /* RFC 7252 section 8: a URI naming a group asks every server in it
+         * (a NON request; each answer comes to fn). */
+        if (!observe && tern_io_addr_is_group(io, &peer)) {
+            req->type = TERN_TYPE_NON;
+            rc = tern_client_request_group(cli, &peer, req, timeout_ms, fn, ctx, now, id);
+        } else if (observe && body)
             rc = tern_client_observe_body(cli, &peer, req, body, body_cap, timeout_ms, fn, ctx,
                                           now, id);
         else if (observe)
@@ -167,5 +172,8 @@ int tern_io_request_body(tern_io *io, const char *uri, tern_msgb *req, uint32_t 
             return rc;
         }
     }
+    /* A request to a group goes on answering after its first answer: w
+     * and the caller's buffers end with this call, so must it. */
+    tern_client_cancel(cli, id, tern_io_now());
     return w.err;
 }

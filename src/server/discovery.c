@@ -127,6 +127,11 @@ uint8_t tern_srv_wkc_get(tern_server_request *req, tern_server_response *resp) {
     tern_linkw w;
     tern_linkw_init(&w, srv->wkc_buf, srv->wkc_cap);
     write_document(srv, req->msg, &w);
+    /* RFC 6690 section 4.1: a filter that leaves nothing is not answered
+     * when the query went to a group (multicast discovery): 4.04, which the
+     * endpoint does not send there (RFC 7252 8.2). To a unicast query the
+     * answer is an empty document. */
+    if (w.n_links == 0 && tern_server_request_multicast(req)) return TERN_CODE_NOT_FOUND;
     /* The buffer holds every link (tern_srv_wkc_fit), so nothing is cut. */
     tern_server_response_payload_ref(resp, TERN_CF_LINK_FORMAT, srv->wkc_buf, w.len);
     return TERN_CODE_CONTENT;

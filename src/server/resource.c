@@ -385,6 +385,9 @@ int32_t tern_server_request_content_format(const tern_server_request *req) { ret
 int32_t tern_server_request_accept(const tern_server_request *req) { return req->accept; }
 bool tern_server_request_is_notification(const tern_server_request *req) { return req->notification; }
 bool tern_server_request_is_observe(const tern_server_request *req) { return req->observe; }
+bool tern_server_request_multicast(const tern_server_request *req) {
+    return !req->notification && tern_endpoint_request_multicast(req->srv->ep, req->id);
+}
 
 const uint8_t *tern_server_request_payload(const tern_server_request *req, size_t *len) {
     *len = req->body_len;
