@@ -172,8 +172,9 @@ TERN_API int tern_client_request_body(tern_client *cli, const tern_addr *peer, t
  * the configured default) has passed; then a last call with
  * TERN_E_TIMEOUT and no response. Servers answer after a random leisure
  * (8.2, DEFAULT_LEISURE 5 s), so give them that long. No block-wise
- * transfer here. TERN_E_INVAL for a CON request (8.1: multicast requests
- * are NON); otherwise as tern_client_request. */
+ * transfer here: a request larger than max_request_size is TERN_E_NOSPACE.
+ * TERN_E_INVAL for a CON request (8.1: multicast requests are NON);
+ * otherwise as tern_client_request. */
 TERN_API int tern_client_request_group(tern_client *cli, const tern_addr *group, tern_msgb *req,
                                        uint32_t timeout_ms, tern_client_fn fn, void *ctx,
                                        uint64_t now_ms, tern_client_op_id *id);

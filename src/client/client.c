@@ -281,7 +281,7 @@ static void client_tx_done(void *ctx, tern_endpoint *ep, tern_tx_status status, 
 /* ---- starting ------------------------------------------------------------- */
 
 int tern_cl_start(tern_client *cli, const tern_addr *peer, tern_msgb *req, uint32_t timeout_ms,
-                 tern_client_fn fn, void *ctx, uint64_t now_ms, client_state state,
+                 tern_client_fn fn, void *ctx, uint64_t now_ms, client_state state, bool group,
                  uint8_t *body, size_t body_cap, tern_client_op_id *id) {
     if (!cli || !peer || !req || !fn) return TERN_E_INVAL;
     if (req->type != TERN_TYPE_CON && req->type != TERN_TYPE_NON) return TERN_E_INVAL;
@@ -298,7 +298,7 @@ int tern_cl_start(tern_client *cli, const tern_addr *peer, tern_msgb *req, uint3
     if (rc < 0) return rc;
     req->mid = 0;
     s->block1 = false;
-    s->group = false;
+    s->group = group;
     s->from = NULL;
     s->body = NULL;
     s->body_len = 0;
@@ -315,7 +315,7 @@ int tern_cl_start(tern_client *cli, const tern_addr *peer, tern_msgb *req, uint3
     /* RFC 7959 section 2.5: a payload that does not fit one datagram goes
      * block-wise (plain requests only: an observation's payload-less GET
      * never needs it). */
-    if (rc == TERN_E_NOSPACE && state == SLOT_REQUEST && req->payload_len > 0)
+    if (rc == TERN_E_NOSPACE && state == SLOT_REQUEST && !group && req->payload_len > 0)
         rc = tern_cl_block1_setup(cli, s, req);
     if (rc < 0) return rc;
 

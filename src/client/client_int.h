@@ -89,8 +89,10 @@ struct tern_client {
 
 /* client.c: the table and the plumbing. */
 /* body/body_cap: the caller's buffer for Block2 reassembly, or NULL. */
+/* group: to a group address (RFC 7252 section 8): answers matched by
+ * token alone, no block-wise transfer. */
 int tern_cl_start(tern_client *cli, const tern_addr *peer, tern_msgb *req, uint32_t timeout_ms,
-                 tern_client_fn fn, void *ctx, uint64_t now_ms, client_state state,
+                 tern_client_fn fn, void *ctx, uint64_t now_ms, client_state state, bool group,
                  uint8_t *body, size_t body_cap, tern_client_op_id *id);
 /* Send the message the slot's state calls for (stored request, or with
  * Observe=1 when deregistering); deferred to the next tick inside an

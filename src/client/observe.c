@@ -25,7 +25,7 @@ int tern_client_observe(tern_client *cli, const tern_addr *peer, tern_msgb *req,
     if (!req) return TERN_E_INVAL;
     int rc = tern_msgb_set_uint(req, TERN_OPT_OBSERVE, TERN_OBSERVE_REGISTER);
     if (rc < 0) return rc;
-    return tern_cl_start(cli, peer, req, timeout_ms, fn, ctx, now_ms, SLOT_OBS_REGISTER, NULL, 0,
+    return tern_cl_start(cli, peer, req, timeout_ms, fn, ctx, now_ms, SLOT_OBS_REGISTER, false, NULL, 0,
                         id);
 }
 
@@ -35,7 +35,7 @@ int tern_client_observe_body(tern_client *cli, const tern_addr *peer, tern_msgb 
     if (!req || !body) return TERN_E_INVAL;
     int rc = tern_msgb_set_uint(req, TERN_OPT_OBSERVE, TERN_OBSERVE_REGISTER);
     if (rc < 0) return rc;
-    return tern_cl_start(cli, peer, req, timeout_ms, fn, ctx, now_ms, SLOT_OBS_REGISTER, body,
+    return tern_cl_start(cli, peer, req, timeout_ms, fn, ctx, now_ms, SLOT_OBS_REGISTER, false, body,
                         body_cap, id);
 }
 

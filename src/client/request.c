@@ -14,7 +14,7 @@
 int tern_client_request(tern_client *cli, const tern_addr *peer, tern_msgb *req,
                         uint32_t timeout_ms, tern_client_fn fn, void *ctx, uint64_t now_ms,
                         tern_client_op_id *id) {
-    return tern_cl_start(cli, peer, req, timeout_ms, fn, ctx, now_ms, SLOT_REQUEST, NULL, 0, id);
+    return tern_cl_start(cli, peer, req, timeout_ms, fn, ctx, now_ms, SLOT_REQUEST, false, NULL, 0, id);
 }
 
 int tern_client_request_body(tern_client *cli, const tern_addr *peer, tern_msgb *req,
@@ -34,7 +34,7 @@ int tern_client_request_body(tern_client *cli, const tern_addr *peer, tern_msgb 
         for (size_t k = 0; k < req->opts[i].len; k++) v = v << 8 | (uint32_t)req->opts[i].val[k];
         if (v >> 4) return TERN_E_INVAL;
     }
-    return tern_cl_start(cli, peer, req, timeout_ms, fn, ctx, now_ms, SLOT_REQUEST, body,
+    return tern_cl_start(cli, peer, req, timeout_ms, fn, ctx, now_ms, SLOT_REQUEST, false, body,
                         body_cap, id);
 }
 
@@ -43,13 +43,8 @@ int tern_client_request_group(tern_client *cli, const tern_addr *group, tern_msg
                               tern_client_op_id *id) {
     /* RFC 7252 section 8.1: a multicast request is NON. */
     if (!req || req->type != TERN_TYPE_NON) return TERN_E_INVAL;
-    tern_client_op_id got = 0;
-    int rc = tern_cl_start(cli, group, req, timeout_ms, fn, ctx, now_ms, SLOT_REQUEST, NULL, 0, &got);
-    if (rc < 0) return rc;
-    for (uint32_t i = 0; i < cli->cfg.max_requests; i++)
-        if (cli->slots[i].id == got) cli->slots[i].group = true;
-    if (id) *id = got;
-    return 0;
+    return tern_cl_start(cli, group, req, timeout_ms, fn, ctx, now_ms, SLOT_REQUEST, true, NULL, 0,
+                         id);
 }
 
 void tern_cl_request_on_response(client_slot *s, const tern_msg *resp, uint64_t now_ms) {

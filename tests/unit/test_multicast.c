@@ -149,6 +149,13 @@ static void test_rfc7252_s8_client_group_request(void **state) {
     ganswers g = {0};
     assert_int_equal(tern_client_request_group(cli, &group, &b, 5000, on_group, &g, 0, NULL),
                      TERN_E_INVAL);
+    /* No block-wise transfer to a group: a body too large is refused. */
+    static uint8_t big[2000];
+    tern_msgb_init(&b, TERN_TYPE_NON, TERN_CODE_POST, 0);
+    tern_msgb_set_payload(&b, big, sizeof big);
+    assert_int_equal(tern_client_request_group(cli, &group, &b, 5000, on_group, &g, 0, NULL),
+                     TERN_E_NOSPACE);
+    assert_int_equal(tern_engine_outgoing(eng, (tern_datagram[1]){0}, 1), 0);
     tern_msgb_init(&b, TERN_TYPE_NON, TERN_CODE_GET, 0);
     tern_msgb_add_str(&b, TERN_OPT_URI_PATH, ".well-known");
     tern_msgb_add_str(&b, TERN_OPT_URI_PATH, "core");
