@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "app_log.h"
+#include "plugtest.h"
 #include "spec.h"
 #include "state_res.h"
 #include "store.h"
@@ -40,6 +41,8 @@ static void usage(FILE *out) {
             "      --no-alarm        do not serve /alarm\n"
             "      --max-observers N observers in total, on one resource or spread\n"
             "                        over several (default 256)\n"
+            "      --plugtest        also serve the resources of the ETSI CoAP plugtests\n"
+            "                        (/test, /separate, /large, /obs, /link1, ...)\n"
             "  -v, --verbose         print every message in and out, and debug logs\n"
             "  -q, --quiet           log only warnings and errors\n"
             "  -h, --help            show this help and exit\n"
@@ -64,7 +67,7 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out) {
 typedef struct server_opts {
     state_spec specs[MAX_STATE_RES]; /* --resource and --config */
     size_t n_specs;
-    bool alarm, verbose;
+    bool alarm, verbose, plugtest;
     const char *bind_host, *state_dir;
     unsigned long port, max_observers;
 } server_opts;
@@ -72,7 +75,7 @@ typedef struct server_opts {
 /* Step 1: the flags. -1 to go on, else the exit status (--help, --version,
  * a usage error). */
 static int parse_args(int argc, char **argv, server_opts *o) {
-    enum { OPT_NO_ALARM = 256, OPT_MAX_OBSERVERS };
+    enum { OPT_NO_ALARM = 256, OPT_MAX_OBSERVERS, OPT_PLUGTEST };
     static const struct option longopts[] = {
         {"port", required_argument, NULL, 'p'},
         {"bind", required_argument, NULL, 'b'},
@@ -81,6 +84,7 @@ static int parse_args(int argc, char **argv, server_opts *o) {
         {"config", required_argument, NULL, 'c'},
         {"no-alarm", no_argument, NULL, OPT_NO_ALARM},
         {"max-observers", required_argument, NULL, OPT_MAX_OBSERVERS},
+        {"plugtest", no_argument, NULL, OPT_PLUGTEST},
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -124,6 +128,7 @@ static int parse_args(int argc, char **argv, server_opts *o) {
                 return 2;
             }
             break;
+        case OPT_PLUGTEST: o->plugtest = true; break;
         case 'v':
             o->verbose = true;
             app_log_set_level(APP_LOG_DEBUG);
@@ -152,7 +157,7 @@ static long collect_resources(const server_opts *o, state_res *res) {
         return -1;
     }
     for (size_t i = 0; i < o->n_specs; i++) res[n++].spec = o->specs[i];
-    if (n == 0) {
+    if (n == 0 && !o->plugtest) {
         app_log(APP_LOG_ERROR, "no resources to serve (--no-alarm and no --resource)");
         return -1;
     }
@@ -178,6 +183,12 @@ static void size_tables(const server_opts *o, size_t n_res, tern_server_config *
     ec->max_peers = n_obs * 2 > 1024 ? n_obs * 2 : 1024;
     ec->max_pending = 64;
     ec->max_dedup = 4096;
+    /* --plugtest: its resources, and request bodies of up to 1 MiB put
+     * together from Block1 blocks (4 uploads at once: 4 MiB more). */
+    if (o->plugtest) {
+        sc->max_resources += PLUGTEST_MAX_RESOURCES;
+        sc->max_upload_bytes = PLUGTEST_MAX_UPLOAD;
+    }
 }
 
 /* Step 4: the socket and the resources on it. NULL after logging why. */
@@ -202,10 +213,12 @@ static tern_io *open_server(const server_opts *o, state_res *res, size_t n_res, 
     tern_server *srv = tern_io_server(io);
     rc = srv ? 0 : TERN_E_NOMEM;
     for (size_t i = 0; i < n_res && rc == 0; i++) rc = state_res_add(srv, &res[i], st);
+    if (rc == 0 && o->plugtest) rc = plugtest_add(io);
     if (rc == 0) rc = tern_io_catch_signals(io);
     if (rc < 0) {
         app_log(APP_LOG_ERROR, "cannot set up the server: %s", tern_strerror(rc));
         tern_io_free(io);
+        if (o->plugtest) plugtest_free();
         return NULL;
     }
     return io;
@@ -242,6 +255,7 @@ int main(int argc, char **argv) {
     int rc = tern_io_run(io);
     app_log(APP_LOG_INFO, "stopping");
     tern_io_free(io);
+    if (o.plugtest) plugtest_free();
     store_close(&st);
     return rc < 0 ? 1 : 0;
 }

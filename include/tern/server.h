@@ -166,15 +166,19 @@ TERN_API int tern_server_add_resource(tern_server *srv, const tern_resource_def 
 /* The resource at path ("/alarm"), or NULL. */
 TERN_API tern_resource *tern_server_find_resource(tern_server *srv, const char *path);
 /* Remove a resource. Its observers get a final 4.04 Not Found (RFC 7641
- * section 3.2: a non-2.xx notification ends the observation). */
+ * section 3.2: a non-2.xx notification ends the observation). Resources may
+ * be removed and added from inside a handler, its own included (a DELETE
+ * that removes it, a PUT that creates another); the handle of a removed
+ * resource must not be used again. */
 TERN_API void tern_server_remove_resource(tern_server *srv, tern_resource *res, uint64_t now_ms);
 
 /* The state of res changed: every observer gets a notification made by its
  * GET handler at the server's next entry point (the end of the current
  * request, or the next tern_server_tick, which tern_server_next_deadline
  * asks for at once). Several changes before then make one notification with
- * the newest state. An observer with a confirmable notification in flight
- * gets the newest state when that one is acknowledged (RFC 7641 4.5.2). */
+ * the newest state. For an observer with a confirmable notification in
+ * flight, the newer one takes its place: the next retransmission carries
+ * the newest state (RFC 7641 4.5.2). */
 TERN_API void tern_resource_changed(tern_resource *res);
 
 TERN_API const tern_resource_def *tern_resource_get_def(const tern_resource *res);
