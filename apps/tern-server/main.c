@@ -21,6 +21,7 @@
 #include "tern/version.h"
 
 #define MAX_STATE_RES 64
+#define MAX_GROUPS 8
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -41,6 +42,9 @@ static void usage(FILE *out) {
             "      --no-alarm        do not serve /alarm\n"
             "      --max-observers N observers in total, on one resource or spread\n"
             "                        over several (default 256)\n"
+            "  -j, --join GROUP[%%IFACE]  also answer requests to multicast GROUP (RFC 7252\n"
+            "                        section 8), e.g. 224.0.1.187 or ff02::fd%%eth0 (All\n"
+            "                        CoAP Nodes); repeatable\n"
             "      --plugtest        also serve the resources of the ETSI CoAP plugtests\n"
             "                        (/test, /separate, /large, /obs, /link1, ...)\n"
             "  -v, --verbose         print every message in and out, and debug logs\n"
@@ -70,6 +74,8 @@ typedef struct server_opts {
     bool alarm, verbose, plugtest;
     const char *bind_host, *state_dir;
     unsigned long port, max_observers;
+    const char *groups[MAX_GROUPS]; /* --join */
+    size_t n_groups;
 } server_opts;
 
 /* Step 1: the flags. -1 to go on, else the exit status (--help, --version,
@@ -85,6 +91,7 @@ static int parse_args(int argc, char **argv, server_opts *o) {
         {"no-alarm", no_argument, NULL, OPT_NO_ALARM},
         {"max-observers", required_argument, NULL, OPT_MAX_OBSERVERS},
         {"plugtest", no_argument, NULL, OPT_PLUGTEST},
+        {"join", required_argument, NULL, 'j'},
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -93,7 +100,7 @@ static int parse_args(int argc, char **argv, server_opts *o) {
     };
     char err[768];
     int c;
-    while ((c = getopt_long(argc, argv, "p:b:d:r:c:vqhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:b:d:r:c:j:vqhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'p':
             if (parse_uint(optarg, 65535, &o->port) < 0) {
@@ -129,6 +136,13 @@ static int parse_args(int argc, char **argv, server_opts *o) {
             }
             break;
         case OPT_PLUGTEST: o->plugtest = true; break;
+        case 'j':
+            if (o->n_groups == MAX_GROUPS) {
+                app_log(APP_LOG_ERROR, "at most %d groups", MAX_GROUPS);
+                return 2;
+            }
+            o->groups[o->n_groups++] = optarg;
+            break;
         case 'v':
             o->verbose = true;
             app_log_set_level(APP_LOG_DEBUG);
@@ -191,6 +205,25 @@ static void size_tables(const server_opts *o, size_t n_res, tern_server_config *
     }
 }
 
+/* RFC 7252 section 8: the multicast groups to answer in, GROUP[%IFACE]. */
+static int join_groups(const server_opts *o, tern_io *io) {
+    for (size_t i = 0; i < o->n_groups; i++) {
+        char group[128];
+        snprintf(group, sizeof group, "%s", o->groups[i]);
+        char *iface = strchr(group, '%');
+        if (iface) *iface++ = '\0';
+        int rc = tern_io_join(io, group, iface);
+        if (rc < 0) {
+            app_log(APP_LOG_ERROR, "--join %s: %s", o->groups[i],
+                    rc == TERN_E_INVAL ? "not a multicast address, or no such interface"
+                                       : tern_strerror(rc));
+            return rc;
+        }
+        app_log(APP_LOG_INFO, "joined %s", o->groups[i]);
+    }
+    return 0;
+}
+
 /* Step 4: the socket and the resources on it. NULL after logging why. */
 static tern_io *open_server(const server_opts *o, state_res *res, size_t n_res, store *st) {
     tern_server_config sc;
@@ -214,6 +247,7 @@ static tern_io *open_server(const server_opts *o, state_res *res, size_t n_res, 
     rc = srv ? 0 : TERN_E_NOMEM;
     for (size_t i = 0; i < n_res && rc == 0; i++) rc = state_res_add(srv, &res[i], st);
     if (rc == 0 && o->plugtest) rc = plugtest_add(io);
+    if (rc == 0) rc = join_groups(o, io);
     if (rc == 0) rc = tern_io_catch_signals(io);
     if (rc < 0) {
         app_log(APP_LOG_ERROR, "cannot set up the server: %s", tern_strerror(rc));

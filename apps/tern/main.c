@@ -289,6 +289,19 @@ static int parse_command(int argc, char **argv, cli_opts *o, const char *file) {
     return -1;
 }
 
+/* RFC 6874 writes an IPv6 zone in a URI as "%25" ("[ff02::fd%25eth0]"),
+ * which nobody types; as RFC 6874 section 4 suggests for user interfaces,
+ * a bare "%" before a zone name is taken for it ("[ff02::fd%eth0]"). The
+ * library's parser stays strict; this is the command line's courtesy.
+ * Returns uri, or buf holding the rewritten one. */
+static const char *zone_courtesy(const char *uri, char *buf, size_t cap) {
+    const char *open = strchr(uri, '['), *close = open ? strchr(open, ']') : NULL;
+    const char *pct = open && close ? memchr(open, '%', (size_t)(close - open)) : NULL;
+    if (pct == NULL || (pct[1] == '2' && pct[2] == '5')) return uri;
+    if ((size_t)snprintf(buf, cap, "%.*s%%25%s", (int)(pct - uri), uri, pct + 1) >= cap) return uri;
+    return buf;
+}
+
 /* Step 3: a socket on an ephemeral port, tracing the wire with -v. */
 static tern_io *open_io(const cli_opts *o) {
     tern_io_config cfg;
@@ -324,6 +337,8 @@ int main(int argc, char **argv) {
     int rc = parse_flags(argc, argv, &o, &file);
     if (rc < 0) rc = parse_command(argc, argv, &o, file);
     if (rc >= 0) return rc;
+    static char uri[4096];
+    o.uri = zone_courtesy(o.uri, uri, sizeof uri);
     tern_io *io = open_io(&o);
     rc = io ? run_command(io, &o) : EXIT_ERROR;
     tern_io_free(io);
