@@ -84,7 +84,22 @@ typedef struct tern_server_config {
     uint32_t max_uploads;
     uint32_t max_upload_bytes;
     uint32_t upload_timeout_ms;
+    /* Observers one client may hold: per peer (address and port) [16] and
+     * per address (any port) [64], so that no single source takes the
+     * table (beyond them a registration is served as a plain GET). */
+    uint32_t max_observers_per_peer;
+    uint32_t max_observers_per_address;
+    /* RFC 7252 section 11.3, RFC 9175 section 2.4: an answer to a peer whose
+     * address is not verified is at most amplification_limit times the size
+     * of its request [3]; a larger one is replaced by 4.01 Unauthorized with
+     * an Echo option, and the request repeated with that Echo (which proves
+     * the address) gets the full answer. A peer is verified by a valid Echo
+     * or by acknowledging a confirmable message of ours.
+     * TERN_AMPLIFICATION_UNLIMITED turns the check off. */
+    uint32_t amplification_limit;
 } tern_server_config;
+
+#define TERN_AMPLIFICATION_UNLIMITED UINT32_MAX
 
 /* Fill cfg with the defaults above. */
 TERN_API void tern_server_config_default(tern_server_config *cfg);

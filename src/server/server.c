@@ -29,6 +29,9 @@ void tern_server_config_default(tern_server_config *cfg) {
     cfg->max_uploads = 4;
     cfg->max_upload_bytes = 16384;
     cfg->upload_timeout_ms = 60000;
+    cfg->max_observers_per_peer = 16;
+    cfg->max_observers_per_address = 64;
+    cfg->amplification_limit = 3;
 }
 
 /* tern/config.h: the caller's struct over the defaults, then 0 takes the
@@ -55,6 +58,9 @@ static int fill_defaults(tern_server_config *c, const tern_server_config *in) {
     DEF(max_uploads);
     DEF(max_upload_bytes);
     DEF(upload_timeout_ms);
+    DEF(max_observers_per_peer);
+    DEF(max_observers_per_address);
+    DEF(amplification_limit);
 #undef DEF
     if (c->notify_max_age_s == 0) {
         uint64_t s = c->notify_con_interval_ms / 1000 + 60;
