@@ -33,10 +33,13 @@ extern "C" {
 
 /* A transport address as opaque bytes (the io layer stores a zeroed
  * struct sockaddr_in6 or sockaddr_in). Two addresses are the same peer when
- * len and bytes match. */
+ * len and bytes match. port_off is where a 2-byte port lies in bytes (2 for
+ * a sockaddr), 0 when the transport has none: bytes outside it are the
+ * host, which per-address limits count (tern_server_config). */
 #define TERN_ADDR_MAX 28
 typedef struct tern_addr {
     uint8_t len;
+    uint8_t port_off;
     uint8_t bytes[TERN_ADDR_MAX];
 } tern_addr;
 
@@ -309,6 +312,13 @@ TERN_API void tern_endpoint_unreachable(tern_endpoint *ep, const tern_addr *peer
 /* Details of a request still awaiting its answer: peer and token (its type
  * and options are in the tern_msg given to on_request). 0 or
  * TERN_E_NOTFOUND; NULL outputs are skipped. */
+/* RFC 7252 section 11.3, RFC 9175 section 2.4: has peer proved that it
+ * receives at its address? The endpoint marks it when the peer acknowledges
+ * (or resets) a confirmable message of ours; the server, when it returns a
+ * valid Echo. A peer entry evicted for room forgets it. */
+TERN_API bool tern_endpoint_peer_verified(const tern_endpoint *ep, const tern_addr *peer);
+TERN_API void tern_endpoint_peer_set_verified(tern_endpoint *ep, const tern_addr *peer);
+
 /* Did the request come to a group address (TERN_RX_MULTICAST)? false for
  * an unknown id. */
 TERN_API bool tern_endpoint_request_multicast(const tern_endpoint *ep, tern_endpoint_req_id id);

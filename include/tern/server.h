@@ -277,6 +277,8 @@ typedef struct tern_server_stats {
     uint64_t requests_rejected;
     /* Observers dropped because their peer was reported unreachable. */
     uint64_t observers_removed_unreachable;
+    /* Answers replaced by 4.01 + Echo: too large for an unverified peer. */
+    uint64_t echo_challenges;
 } tern_server_stats;
 
 TERN_API void tern_server_get_stats(const tern_server *srv, tern_server_stats *st);

@@ -162,6 +162,9 @@ static int client_send_now(tern_client *cli, client_slot *s, uint64_t now_ms) {
         if ((rc = tern_msgb_set_token(&b, s->b2_token, s->b2_token_len)) < 0) return rc;
     }
     if ((s->b2_active || obs_fetch) && (rc = tern_cl_block2_fill(s, &b)) < 0) return rc;
+    /* RFC 9175 section 2.4: the Echo the server asked for, once. */
+    if (s->echo_len && (rc = tern_msgb_add_opt(&b, TERN_OPT_ECHO, s->echo, s->echo_len)) < 0)
+        return rc;
     /* One CON of a slot in flight at a time: a re-registration replaces a
      * registration the server never answered. */
     client_cancel_tx(cli, s);
@@ -170,8 +173,30 @@ static int client_send_now(tern_client *cli, client_slot *s, uint64_t now_ms) {
                                 con ? s : NULL);
     if (rc < 0) return rc;
     s->mid = b.mid;
+    s->echo_len = 0;
     if (con) s->tx_count++;
     return 0;
+}
+
+/* RFC 9175 section 2.4: a 4.01 with an Echo option asks the client to show
+ * it receives at its address: the same request again, with that Echo,
+ * under a fresh token. Up to twice per request (a server whose Echo never
+ * satisfies it gets its 4.01 delivered). True when the request went again. */
+static bool client_answer_echo(client_slot *s, const tern_msg *resp, uint64_t now_ms) {
+    tern_opt echo;
+    if (resp->code != TERN_CODE_UNAUTHORIZED || s->group || s->echo_tries >= 2 ||
+        tern_msg_find_opt(resp, TERN_OPT_ECHO, &echo) < 0 || echo.len == 0 ||
+        echo.len > sizeof s->echo)
+        return false;
+    /* Only an answer to the slot's own token: a GET completing a
+     * notification (RFC 7959 2.6) is a request of its own. */
+    if (resp->token_len != s->token_len || memcmp(resp->token, s->token, s->token_len) != 0)
+        return false;
+    memcpy(s->echo, echo.val, echo.len);
+    s->echo_len = (uint8_t)echo.len;
+    s->echo_tries++;
+    tern_cl_send_next(s, now_ms);
+    return true;
 }
 
 int tern_cl_transmit(tern_client *cli, client_slot *s, uint64_t now_ms) {
@@ -299,6 +324,8 @@ int tern_cl_start(tern_client *cli, const tern_addr *peer, tern_msgb *req, uint3
     req->mid = 0;
     s->block1 = false;
     s->group = group;
+    s->echo_len = 0;
+    s->echo_tries = 0;
     s->from = NULL;
     s->body = NULL;
     s->body_len = 0;
@@ -406,7 +433,9 @@ int tern_client_handle_response(tern_client *cli, const tern_addr *peer, const t
     if (!client_can_process(resp)) return TERN_E_REJECT;
     cli->in_endpoint++;
     s->from = peer;
-    if (s->state == SLOT_REQUEST)
+    if (client_answer_echo(s, resp, now_ms))
+        ;
+    else if (s->state == SLOT_REQUEST)
         tern_cl_request_on_response(s, resp, now_ms);
     else if (s->b2_obs_fetch && (resp->token_len != s->token_len ||
                                  memcmp(resp->token, s->token, s->token_len) != 0))

@@ -35,6 +35,10 @@ typedef struct client_slot {
     uint8_t token_len;
     uint8_t type;          /* CON or NON, as the caller built it */
     bool group;            /* sent to a group address (RFC 7252 section 8) */
+    /* RFC 9175 section 2.4: a server's Echo, to repeat in the next request. */
+    uint8_t echo_len;
+    uint8_t echo_tries;
+    uint8_t echo[40];
     const tern_addr *from; /* during delivery: who answered */
     uint16_t mid;          /* of the last message sent (matches a RST to a NON) */
     unsigned tx_count;     /* CONs of ours the endpoint tracks (done() pending) */

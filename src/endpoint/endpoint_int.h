@@ -103,6 +103,7 @@ typedef struct ep_peer {
     uint32_t n_active;           /* CONs sent and not yet acknowledged (4.7) */
     uint32_t q_head, q_tail;     /* CONs waiting for NSTART, FIFO */
     bool hold;                   /* don't start queued CONs: being ended */
+    bool verified;               /* proved it receives at this address */
 } ep_peer;
 
 typedef struct ep_peers {

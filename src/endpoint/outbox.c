@@ -25,8 +25,8 @@
 
 #include "endpoint/endpoint_int.h"
 
-/* Header: tern_addr (1 + TERN_ADDR_MAX bytes), u16 length, one spare byte. */
-#define OUT_LEN_AT (1 + TERN_ADDR_MAX)
+/* Header: the tern_addr as it is, then the u16 length. */
+#define OUT_LEN_AT sizeof(tern_addr)
 _Static_assert(OUT_LEN_AT + 2 <= TERN_EP_OUT_HDR, "outbox header too small");
 
 void tern_ep_out_init(ep_outbox *q, uint8_t *buf, size_t cap) {
@@ -63,8 +63,7 @@ void tern_ep_out_commit(tern_endpoint *ep, const tern_addr *peer, size_t len) {
     ep_outbox *q = &ep->out;
     uint8_t *r = q->buf + q->tail;
     memset(r, 0, TERN_EP_OUT_HDR);
-    r[0] = peer->len <= TERN_ADDR_MAX ? peer->len : TERN_ADDR_MAX;
-    memcpy(r + 1, peer->bytes, r[0]);
+    memcpy(r, peer, sizeof *peer);
     r[OUT_LEN_AT] = (uint8_t)(len >> 8);
     r[OUT_LEN_AT + 1] = (uint8_t)len;
     q->tail += TERN_EP_OUT_HDR + len;

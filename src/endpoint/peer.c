@@ -83,6 +83,18 @@ uint32_t tern_ep_peer_get(tern_endpoint *ep, const tern_addr *a) {
     return i;
 }
 
+bool tern_endpoint_peer_verified(const tern_endpoint *ep, const tern_addr *peer) {
+    if (ep == NULL || peer == NULL) return false;
+    uint32_t pi = tern_ep_peer_find(ep, peer);
+    return pi != EP_NONE && ep->peers.v[pi].verified;
+}
+
+void tern_endpoint_peer_set_verified(tern_endpoint *ep, const tern_addr *peer) {
+    if (ep == NULL || peer == NULL || peer->len > TERN_ADDR_MAX) return;
+    uint32_t pi = tern_ep_peer_get(ep, peer);
+    if (pi != EP_NONE) ep->peers.v[pi].verified = true;
+}
+
 void tern_ep_peer_hold(tern_endpoint *ep, uint32_t pi) {
     ep_peers *t = &ep->peers;
     if (t->v[pi].n_xch++ == 0) TERN_ILIST_UNLINK(&t->lru, t->v, lru, pi);

@@ -241,6 +241,9 @@ void tern_ep_xch_recv_ack_rst(tern_endpoint *ep, const tern_addr *peer, const te
     uint32_t pi = tern_ep_peer_find(ep, peer);
     uint32_t xi = pi != EP_NONE ? xch_find(ep, pi, msg->mid) : EP_NONE;
 
+    /* An ACK or RST that names a CON we sent there proves the peer receives
+     * at its address (RFC 9175 section 2.4: what spoofing cannot do). */
+    if (xi != EP_NONE) ep->peers.v[pi].verified = true;
     if (msg->type == TERN_TYPE_RST) {
         ep->stats.resets++;
         if (xi != EP_NONE) {

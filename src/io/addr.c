@@ -35,6 +35,7 @@ int tern_iop_addr_from_sockaddr(const struct sockaddr *sa, int sock_family, tern
         }
         memcpy(out->bytes, &s6, sizeof s6);
         out->len = (uint8_t)sizeof s6;
+        out->port_off = (uint8_t)offsetof(struct sockaddr_in6, sin6_port);
         return 0;
     }
     struct sockaddr_in s4;
@@ -54,6 +55,7 @@ int tern_iop_addr_from_sockaddr(const struct sockaddr *sa, int sock_family, tern
     }
     memcpy(out->bytes, &s4, sizeof s4);
     out->len = (uint8_t)sizeof s4;
+    out->port_off = (uint8_t)offsetof(struct sockaddr_in, sin_port);
     return 0;
 }
 

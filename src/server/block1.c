@@ -107,6 +107,22 @@ static void reply(tern_server *srv, tern_server_request *req, uint8_t code, int6
     tern_srv_answer(srv, req->id, r, code, &ri, req->now_ms);
 }
 
+/* Answer req from the answer kept in u (the block its Block2 asks for, 0
+ * if none), echoing block1 when >= 0. false when the kept bytes are bad. */
+static bool serve_kept(tern_server *srv, tern_server_request *req, srv_upload *u, int64_t block1) {
+    tern_msg kept;
+    tern_server_response *r = &srv->resp_req;
+    tern_srv_response_reset(r);
+    if (tern_msg_parse(&kept, u->buf, u->len) < 0 || tern_msgb_from_msg(&r->b, &kept) < 0)
+        return false;
+    srv_reqinfo ri = tern_srv_reqinfo(req);
+    ri.observe = false;
+    ri.block1 = block1;
+    u->expires = req->now_ms + srv->cfg.upload_timeout_ms;
+    tern_srv_answer(srv, req->id, r, kept.code, &ri, req->now_ms);
+    return true;
+}
+
 int tern_srv_block1_take(tern_server *srv, tern_server_request *req, srv_upload **slot) {
     const tern_block *b = &req->ro->block1;
     size_t size = tern_block_size(b->szx);
@@ -114,6 +130,12 @@ int tern_srv_block1_take(tern_server *srv, tern_server_request *req, srv_upload 
     size_t max = srv->cfg.max_upload_bytes;
     char diag[80];
     srv_upload *u = find(srv, req);
+    if (u && u->answered && b->num == u->last_num && !b->more) {
+        /* The last block again (its answer was lost, or was a 4.01 asking
+         * for an Echo, RFC 9175 2.4): the kept answer, not the handler. */
+        serve_kept(srv, req, u, block1_value(b->num, false, b->szx));
+        return SRV_B1_ANSWERED;
+    }
     if (b->num == 0) {
         if (u == NULL && (u = claim(srv, req)) == NULL) {
             reply(srv, req, TERN_CODE_SERVICE_UNAVAILABLE, -1, -1, "too many uploads at once");
@@ -199,14 +221,5 @@ bool tern_srv_block1_continue(tern_server *srv, tern_server_request *req) {
     if (!ro->has_block2 || ro->block2.num == 0 || ro->has_block1) return false;
     srv_upload *u = find(srv, req);
     if (u == NULL || !u->answered) return false;
-    tern_msg kept;
-    tern_server_response *r = &srv->resp_req;
-    tern_srv_response_reset(r);
-    if (tern_msg_parse(&kept, u->buf, u->len) < 0 || tern_msgb_from_msg(&r->b, &kept) < 0)
-        return false;
-    srv_reqinfo ri = tern_srv_reqinfo(req);
-    ri.observe = false;
-    u->expires = req->now_ms + srv->cfg.upload_timeout_ms;
-    tern_srv_answer(srv, req->id, r, kept.code, &ri, req->now_ms);
-    return true;
+    return serve_kept(srv, req, u, -1);
 }

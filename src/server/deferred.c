@@ -34,6 +34,7 @@ int tern_server_request_defer(tern_server_request *req, tern_endpoint_req_id *id
     d->accept = req->accept;
     d->block2 = req->block2;
     d->size2 = req->ro && req->ro->size2;
+    d->req_len = tern_srv_request_len(req->msg);
     d->deadline_ms = req->now_ms + srv->cfg.deferred_timeout_ms;
     d->peer = *req->peer;
     d->token_len = req->msg->token_len;
@@ -71,7 +72,8 @@ int tern_server_respond(tern_server *srv, tern_server_response *resp, uint8_t co
                       .block2 = d->block2,
                       .get = d->method == TERN_CODE_GET,
                       .size2 = d->size2,
-                      .block1 = -1};
+                      .block1 = -1,
+                      .req_len = d->req_len};
     d->used = false;
     /* The endpoint may have given the request up (its own timers); the
      * answer is then dropped, and the observer not registered. */

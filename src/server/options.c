@@ -56,6 +56,10 @@ static uint8_t take(srv_reqopts *ro, const tern_opt *o, char *diag, size_t cap) 
     case TERN_OPT_OBSERVE: ro->observe = uint_value(o); break;
     case TERN_OPT_SIZE1: ro->size1 = uint_value(o); break;
     case TERN_OPT_SIZE2: ro->size2 = true; break;
+    case TERN_OPT_ECHO:
+        ro->echo = o->val;
+        ro->echo_len = o->len;
+        break;
     case TERN_OPT_IF_NONE_MATCH: ro->if_none_match = true; break;
     case TERN_OPT_PROXY_URI:
     case TERN_OPT_PROXY_SCHEME: ro->proxy = true; break;

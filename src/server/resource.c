@@ -283,7 +283,8 @@ srv_reqinfo tern_srv_reqinfo(const tern_server_request *req) {
                          .block2 = req->block2,
                          .get = msg->code == TERN_CODE_GET,
                          .size2 = req->ro->size2,
-                         .block1 = -1};
+                         .block1 = -1,
+                         .req_len = tern_srv_request_len(msg)};
 }
 
 /* Section 5.10.6.2: a GET naming the current ETag of a resource that knows
@@ -338,6 +339,7 @@ void tern_server_handle_request(tern_server *srv, tern_endpoint_req_id id, const
     srv_reqopts ro;
     srv->st.requests++;
     uint8_t code = tern_srv_read_options(msg, &ro, diag, sizeof diag);
+    if (ro.echo_len) tern_srv_echo_check(srv, peer, &ro, now_ms);
     if (!reject_bad_non(srv, id, msg, code, now_ms)) {
         tern_server_request req = {.srv = srv,
                                    .ro = &ro,

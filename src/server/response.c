@@ -170,10 +170,13 @@ static void count(tern_server *srv, uint8_t code) {
 
 /* Send the answer; one that registers an observer (reg) goes through
  * observe.c, which must learn how it went out (RFC 7641 section 3.6). */
-static int answer(tern_server *srv, tern_endpoint_req_id id, tern_msgb *b, const srv_reqinfo *reg,
-                  uint64_t now_ms) {
-    if (reg == NULL) return tern_endpoint_respond(srv->ep, id, b, now_ms);
-    return tern_srv_observe_respond(srv, id, b, reg->peer, reg->token, reg->token_len, now_ms);
+#define SRV_E_AMPLIFIES 1 /* answer(): larger than an unverified peer may get */
+
+static int answer(tern_server *srv, tern_endpoint_req_id id, tern_msgb *b, const srv_reqinfo *ri,
+                  bool registers, uint64_t now_ms) {
+    if (tern_srv_amplifies(srv, ri, b)) return SRV_E_AMPLIFIES;
+    if (!registers) return tern_endpoint_respond(srv->ep, id, b, now_ms);
+    return tern_srv_observe_respond(srv, id, b, ri->peer, ri->token, ri->token_len, now_ms);
 }
 
 void tern_srv_answer(tern_server *srv, tern_endpoint_req_id id, tern_server_response *r, uint8_t code,
@@ -207,12 +210,25 @@ void tern_srv_answer(tern_server *srv, tern_endpoint_req_id id, tern_server_resp
         }
     }
     r->b.code = code;
-    int rc = answer(srv, id, &r->b, registered ? ri : NULL, now_ms);
+    int rc = answer(srv, id, &r->b, ri, registered, now_ms);
     /* RFC 7959 section 2.4: a representation too large for one datagram
      * goes out block by block, asked for or not; the client fetches the
      * rest with Block2. */
     while (ok && rc == TERN_E_NOSPACE && tern_srv_block2_shrink(&blk, r))
-        rc = answer(srv, id, &r->b, registered ? ri : NULL, now_ms);
+        rc = answer(srv, id, &r->b, ri, registered, now_ms);
+    if (rc == SRV_E_AMPLIFIES) {
+        /* RFC 9175 section 2.4: prove your address first (amplification.c).
+         * An upload's answer is kept: the last block, sent again with the
+         * Echo, gets it without the handler running twice. */
+        if (ri->keep) {
+            tern_msgb_set_payload(&r->b, blk.full, blk.total);
+            tern_srv_block1_keep(srv, ri->keep, r, now_ms);
+        }
+        tern_srv_echo_challenge(srv, r, ri->peer, now_ms);
+        code = r->b.code = TERN_CODE_UNAUTHORIZED;
+        ok = false;
+        rc = tern_endpoint_respond(srv->ep, id, &r->b, now_ms);
+    }
     /* RFC 7959 section 2.7: the rest of an upload's block-wise answer is
      * served from the upload's slot, not by the handler again. */
     if (ok && rc == 0 && ri->keep && blk.szx != TERN_SRV_NO_BLOCK &&

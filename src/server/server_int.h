@@ -67,6 +67,8 @@ typedef struct srv_reqopts {
     tern_opt if_match[SRV_MAX_ETAGS];
     tern_opt etag[SRV_MAX_ETAGS];
     bool proxy;
+    const uint8_t *echo; /* RFC 9175 Echo, echo_len bytes (0: none) */
+    uint16_t echo_len;
 } srv_reqopts;
 
 struct tern_server_request {
@@ -135,6 +137,7 @@ typedef struct srv_deferred {
     int32_t accept;
     int64_t block2;
     bool size2;
+    size_t req_len;
     uint64_t deadline_ms;
     tern_addr peer;
 } srv_deferred;
@@ -166,6 +169,8 @@ struct tern_server {
 
     srv_upload *uploads;     /* block1.c */
     uint8_t *upload_bytes;   /* max_uploads * max_upload_bytes */
+
+    uint8_t *scratch;        /* TERN_SRV_SCRATCH bytes: sizing an answer */
 
     char *wkc_buf;           /* discovery.c: room for the whole document */
     size_t wkc_cap;
@@ -209,6 +214,7 @@ typedef struct srv_reqinfo {
     bool get;       /* a GET: its 2.xx answer carries the resource's ETag */
     bool size2;     /* the request carried Size2 (RFC 7959 section 4) */
     int64_t block1; /* Block1 value to echo (RFC 7959 2.5), -1: none */
+    size_t req_len;  /* bytes of the request on the wire (amplification) */
     srv_upload *keep; /* a completed upload: keep a block-wise answer here */
 } srv_reqinfo;
 /* What the answer to req needs to know of it (resource.c). */
@@ -273,6 +279,18 @@ bool tern_srv_block1_continue(tern_server *srv, tern_server_request *req);
 /* tern_srv_answer: keep r's whole answer in slot for its continuations. */
 void tern_srv_block1_keep(tern_server *srv, srv_upload *slot, const tern_server_response *r,
                           uint64_t now_ms);
+
+/* amplification.c (RFC 7252 11.3, RFC 9175 2.4) */
+#define TERN_SRV_SCRATCH 65536u
+/* A valid Echo in ro verifies peer. */
+void tern_srv_echo_check(tern_server *srv, const tern_addr *peer, const srv_reqopts *ro,
+                         uint64_t now_ms);
+/* Would b, to ri's unverified peer, exceed the amplification limit? */
+bool tern_srv_amplifies(tern_server *srv, const srv_reqinfo *ri, const tern_msgb *b);
+/* r becomes a 4.01 with a fresh Echo for peer (its code is the caller's). */
+void tern_srv_echo_challenge(tern_server *srv, tern_server_response *r, const tern_addr *peer,
+                             uint64_t now_ms);
+size_t tern_srv_request_len(const tern_msg *m);
 
 /* deferred.c */
 int tern_srv_deferred_init(tern_server *srv);

@@ -52,14 +52,14 @@ struct fx {
     fx_action action;
 };
 
-static void fx_addr(tern_addr *a, uint8_t last) {
+static inline void fx_addr(tern_addr *a, uint8_t last) {
     memset(a, 0, sizeof *a);
     a->len = 16;
     a->bytes[0] = 10; /* any bytes will do: the endpoint treats them as opaque */
     a->bytes[15] = last;
 }
 
-static void fx_init_cfg(fx *f, const tern_client_config *ccfg) {
+static inline void fx_init_cfg(fx *f, const tern_client_config *ccfg) {
     memset(f, 0, sizeof *f);
     f->seed = 0x1234567887654321ull;
     f->now = 1000000;
@@ -79,11 +79,11 @@ static void fx_init_cfg(fx *f, const tern_client_config *ccfg) {
     assert_non_null(f->cli);
 }
 
-static void fx_init(fx *f) { fx_init_cfg(f, NULL); }
+static inline void fx_init(fx *f) { fx_init_cfg(f, NULL); }
 
-static void fx_done(fx *f) { tern_engine_free(f->eng); }
+static inline void fx_done(fx *f) { tern_engine_free(f->eng); }
 
-static void fx_cb(void *ctx, tern_client *cli, tern_client_op_id id, const tern_client_event *ev,
+static inline void fx_cb(void *ctx, tern_client *cli, tern_client_op_id id, const tern_client_event *ev,
                   uint64_t now_ms) {
     (void)cli;
     fx *f = ctx;
@@ -107,7 +107,7 @@ static void fx_cb(void *ctx, tern_client *cli, tern_client_op_id id, const tern_
 }
 
 /* Collect what the engine wants to send; returns how many new datagrams. */
-static size_t fx_drain(fx *f) {
+static inline size_t fx_drain(fx *f) {
     tern_datagram dg[FX_MAX_OUT];
     size_t n = tern_engine_outgoing(f->eng, dg, FX_MAX_OUT);
     for (size_t i = 0; i < n; i++) {
@@ -123,7 +123,7 @@ static size_t fx_drain(fx *f) {
 
 /* What the driver does after input: run the timers that are due (work a
  * callback asked for waits for this), then collect the output. */
-static void fx_settle(fx *f) {
+static inline void fx_settle(fx *f) {
     fx_drain(f);
     if (tern_engine_next_deadline(f->eng) <= f->now) tern_engine_tick(f->eng, f->now);
     fx_drain(f);
@@ -144,7 +144,7 @@ static inline size_t fx_sent_to(const fx *f, const tern_addr *peer) {
 }
 
 /* The i-th datagram sent (negative: from the end). */
-static tern_msg fx_sent(fx *f, long i) {
+static inline tern_msg fx_sent(fx *f, long i) {
     size_t k = i < 0 ? f->n_out - (size_t)(-i) : (size_t)i;
     assert_true(k < f->n_out);
     tern_msg m;
@@ -154,7 +154,7 @@ static tern_msg fx_sent(fx *f, long i) {
 
 /* Run the engine's timers up to time t, each when due, as the io loop
  * would. */
-static void fx_run_until(fx *f, uint64_t t) {
+static inline void fx_run_until(fx *f, uint64_t t) {
     for (int guard = 0; guard < 10000; guard++) {
         uint64_t d = tern_engine_next_deadline(f->eng);
         if (d > t) break;
@@ -167,10 +167,10 @@ static void fx_run_until(fx *f, uint64_t t) {
     fx_drain(f);
 }
 
-static void fx_advance(fx *f, uint64_t ms) { fx_run_until(f, f->now + ms); }
+static inline void fx_advance(fx *f, uint64_t ms) { fx_run_until(f, f->now + ms); }
 
 /* A datagram from a peer, built field by field. observe / max_age < 0: absent. */
-static int fx_recv(fx *f, const tern_addr *from, tern_type type, uint8_t code, uint16_t mid,
+static inline int fx_recv(fx *f, const tern_addr *from, tern_type type, uint8_t code, uint16_t mid,
                    const uint8_t *tok, size_t tl, long observe, long max_age,
                    const char *payload) {
     tern_msgb b;
@@ -199,13 +199,13 @@ static inline int fx_recv_msgb(fx *f, const tern_addr *from, const tern_msgb *b)
 }
 
 /* A GET (or other method) for path to the fake server. */
-static void fx_req(tern_msgb *b, tern_type type, uint8_t code, const char *path) {
+static inline void fx_req(tern_msgb *b, tern_type type, uint8_t code, const char *path) {
     tern_msgb_init(b, type, code, 0);
     assert_int_equal(tern_msgb_add_str(b, TERN_OPT_URI_PATH, path), 0);
 }
 
 /* Option value as a string ("" when absent). */
-static const char *fx_opt_str(const tern_msg *m, uint16_t num, char *out, size_t cap) {
+static inline const char *fx_opt_str(const tern_msg *m, uint16_t num, char *out, size_t cap) {
     tern_opt o;
     out[0] = '\0';
     if (tern_msg_find_opt(m, num, &o) == 0) snprintf(out, cap, "%.*s", (int)o.len, (const char *)o.val);

@@ -323,7 +323,7 @@ static void test_rfc7252_s4_outbox_full_after_compaction(void **state) {
 /* tern_addr_equal: same length and same bytes. */
 static void test_rfc7252_s4_addr_equal_and_hash(void **state) {
     (void)state;
-    tern_addr a = {6, {10, 0, 0, 1, 0x16, 0x33}}, b = a, c = a;
+    tern_addr a = {.len = 6, .bytes = {10, 0, 0, 1, 0x16, 0x33}}, b = a, c = a;
     c.bytes[5] = 0x34;
     assert_true(tern_addr_equal(&a, &b));
     assert_false(tern_addr_equal(&a, &c));

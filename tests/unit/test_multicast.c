@@ -142,8 +142,8 @@ static void test_rfc7252_s8_client_group_request(void **state) {
     tern_engine *eng;
     assert_int_equal(tern_engine_new(&eng, &cfg), 0);
     tern_client *cli = tern_engine_client(eng, NULL);
-    tern_addr group = {6, {224, 0, 1, 187, 0x16, 0x33}};
-    tern_addr s1 = {6, {10, 0, 0, 1, 0x16, 0x33}}, s2 = {6, {10, 0, 0, 2, 0x16, 0x33}};
+    tern_addr group = {.len = 6, .bytes = {224, 0, 1, 187, 0x16, 0x33}};
+    tern_addr s1 = {.len = 6, .bytes = {10, 0, 0, 1, 0x16, 0x33}}, s2 = {.len = 6, .bytes = {10, 0, 0, 2, 0x16, 0x33}};
     tern_msgb b;
     tern_msgb_init(&b, TERN_TYPE_CON, TERN_CODE_GET, 0);
     ganswers g = {0};

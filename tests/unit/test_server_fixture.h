@@ -42,6 +42,10 @@ typedef struct sfx {
     tern_addr a, b, c;
     sfx_out out[SFX_MAX_OUT];
     int n_out, next_out;
+    /* The amplification limit (RFC 7252 11.3) as configured; off unless a
+     * test sets this before sfx_start: most tests are about other things,
+     * and their fake peers never prove their addresses. */
+    bool amplification;
 } sfx;
 
 static inline tern_addr sfx_addr(uint8_t last) {
@@ -57,7 +61,9 @@ static inline void sfx_start(sfx *f) {
     tern_engine_config cfg;
     tern_engine_config_default(&cfg);
     cfg.endpoint = &f->ecfg;
-    cfg.server = &f->scfg;
+    tern_server_config scfg = f->scfg;
+    if (!f->amplification) scfg.amplification_limit = TERN_AMPLIFICATION_UNLIMITED;
+    cfg.server = &scfg;
     assert_int_equal(tern_engine_new(&f->eng, &cfg), 0);
     f->ep = tern_engine_endpoint(f->eng);
     f->srv = tern_engine_server(f->eng, NULL);
