@@ -86,7 +86,13 @@ typedef struct tern_server_config {
     uint32_t upload_timeout_ms;
     /* Observers one client may hold: per peer (address and port) [16] and
      * per address (any port) [64], so that no single source takes the
-     * table (beyond them a registration is served as a plain GET). */
+     * table (beyond them a registration is served as a plain GET). When the
+     * table is full, a registration takes the slot of the observer whose
+     * last proof of life (an ACK) is oldest - those that never gave one
+     * first - if that one left a confirmable check unanswered for 2 s;
+     * otherwise such a check is sent to it, and the registration is a plain
+     * GET for now. While the table is nearly full, a new observer whose
+     * address is not verified gets such a check right after its answer. */
     uint32_t max_observers_per_peer;
     uint32_t max_observers_per_address;
     /* RFC 7252 section 11.3, RFC 9175 section 2.4: an answer to a peer whose
@@ -279,6 +285,11 @@ typedef struct tern_server_stats {
     uint64_t observers_removed_unreachable;
     /* Answers replaced by 4.01 + Echo: too large for an unverified peer. */
     uint64_t echo_challenges;
+    /* Registrations served as a plain GET because their peer or its address
+     * holds its share of observers already. */
+    uint64_t plain_get_over_peer_limit;
+    /* Slots taken back from observers that did not answer a check. */
+    uint64_t observers_reclaimed;
 } tern_server_stats;
 
 TERN_API void tern_server_get_stats(const tern_server *srv, tern_server_stats *st);

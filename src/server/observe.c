@@ -74,6 +74,11 @@ int tern_srv_observe_init(tern_server *srv) {
     }
     srv->obs_free = 0;
     tern_ilist_init(&srv->live);
+    tern_ilist_init(&srv->probation);
+    tern_ilist_init(&srv->trusted);
+    tern_ilist_init(&srv->checks);
+    if (tern_srv_counts_init(&srv->per_peer, n) < 0 || tern_srv_counts_init(&srv->per_host, n) < 0)
+        return TERN_E_NOMEM;
     uint8_t key[16];
     tern_endpoint_random(srv->ep, key, sizeof key);
     srv->hkey = tern_hkey_from(key);
@@ -93,6 +98,8 @@ void tern_srv_observe_free(tern_server *srv) {
     }
     free(srv->obs);
     free(srv->obs_hash);
+    tern_srv_counts_free(&srv->per_peer);
+    tern_srv_counts_free(&srv->per_host);
     srv->obs = NULL;
     srv->obs_hash = NULL;
 }
@@ -145,9 +152,15 @@ static void obs_remove(tern_server *srv, srv_observer *o) {
         o->inflight = false;
         tern_endpoint_cancel(srv->ep, o);
     }
+    uint32_t i = (uint32_t)(o - srv->obs);
     hash_unlink(srv, o);
     res_unlink(srv, o);
-    TERN_ILIST_UNLINK(&srv->live, srv->obs, live, (uint32_t)(o - srv->obs));
+    TERN_ILIST_UNLINK(&srv->live, srv->obs, live, i);
+    TERN_ILIST_UNLINK(o->trusted ? &srv->trusted : &srv->probation, srv->obs, tlink, i);
+    TERN_ILIST_UNLINK(&srv->checks, srv->obs, clink, i);
+    tern_srv_counts_add(srv, &srv->per_peer, &o->peer, -1);
+    tern_addr host = tern_srv_host_of(&o->peer);
+    tern_srv_counts_add(srv, &srv->per_host, &host, -1);
     o->used = false;
     o->pending = false;
     o->hnext = srv->obs_free;
@@ -157,18 +170,75 @@ static void obs_remove(tern_server *srv, srv_observer *o) {
 
 /* ---- registration (sections 3.1, 3.6, 4.1) -------------------------------- */
 
+/* ---- who keeps a slot: limits, proof of life, reclaiming ------------------ */
+
+/* An unanswered check this old means the observer is gone: one
+ * ACK_TIMEOUT (RFC 7252 4.8), the first retransmission's due time. */
+#define SRV_CHECK_GRACE_MS 2000u
+
+/* o answered a CON of ours: it lives at its address. */
+static void prove(tern_server *srv, srv_observer *o, uint64_t now) {
+    uint32_t i = (uint32_t)(o - srv->obs);
+    TERN_ILIST_UNLINK(o->trusted ? &srv->trusted : &srv->probation, srv->obs, tlink, i);
+    o->trusted = true;
+    o->proved_ms = now;
+    TERN_ILIST_APPEND(&srv->trusted, srv->obs, tlink, i);
+}
+
+static void notify_one(tern_server *srv, srv_observer *o, uint64_t now, bool force_con);
+
+/* The table (or res's share of it, when res is not NULL) is full: take
+ * back the slot of the observer whose last proof of life is oldest (one
+ * that never gave one first) if a confirmable check to it has gone
+ * unanswered for SRV_CHECK_GRACE_MS; else start that check. True when a
+ * slot is free now. A newcomer is so never refused for an entry that is
+ * dead, only kept waiting by one that may live. For a resource's share,
+ * only its own observers are looked at, among the oldest few. */
+#define SRV_RECLAIM_LOOK 64u
+
+static srv_observer *oldest(tern_server *srv, const tern_resource *res) {
+    tern_ilist *lists[2] = {&srv->probation, &srv->trusted};
+    for (int k = 0; k < 2; k++) {
+        uint32_t n = 0;
+        for (uint32_t i = lists[k]->head; i != SRV_NIL && n < SRV_RECLAIM_LOOK;
+             i = srv->obs[i].tlink.next, n++)
+            if (res == NULL || srv->obs[i].res == res->index) return &srv->obs[i];
+    }
+    return NULL;
+}
+
+static bool reclaim(tern_server *srv, const tern_resource *res, uint64_t now) {
+    srv_observer *v = oldest(srv, res);
+    if (v == NULL) return false;
+    if (v->inflight) {
+        if (now < v->last_con_ms + SRV_CHECK_GRACE_MS) return false;
+        srv->st.observers_reclaimed++;
+        obs_remove(srv, v);
+        return true;
+    }
+    notify_one(srv, v, now, true);
+    return false;
+}
+
 bool tern_srv_observe_can_register(tern_server *srv, const tern_resource *res, const tern_addr *peer,
-                              const uint8_t *token, uint8_t token_len) {
+                                   const uint8_t *token, uint8_t token_len, uint64_t now_ms) {
     uint32_t i = find(srv, peer, token, token_len);
     bool res_room = res->n_obs < srv->cfg.max_observers_per_resource;
     if (i != SRV_NIL) return srv->obs[i].res == res->index || res_room;
-    return srv->obs_free != SRV_NIL && res_room;
+    tern_addr host = tern_srv_host_of(peer);
+    if (tern_srv_counts_get(srv, &srv->per_peer, peer) >= srv->cfg.max_observers_per_peer ||
+        tern_srv_counts_get(srv, &srv->per_host, &host) >= srv->cfg.max_observers_per_address) {
+        srv->st.plain_get_over_peer_limit++;
+        return false;
+    }
+    if (!res_room && !reclaim(srv, res, now_ms)) return false;
+    return srv->obs_free != SRV_NIL || reclaim(srv, NULL, now_ms);
 }
 
 int32_t tern_srv_observe_register(tern_server *srv, tern_resource *res, const tern_addr *peer,
                              const uint8_t *token, uint8_t token_len, int32_t accept,
                              uint8_t szx, uint64_t now_ms) {
-    if (!tern_srv_observe_can_register(srv, res, peer, token, token_len)) return -1;
+    if (!tern_srv_observe_can_register(srv, res, peer, token, token_len, now_ms)) return -1;
     uint32_t i = find(srv, peer, token, token_len);
     srv_observer *o;
     if (i != SRV_NIL) {
@@ -195,6 +265,23 @@ int32_t tern_srv_observe_register(tern_server *srv, tern_resource *res, const te
         TERN_ILIST_APPEND(&srv->live, srv->obs, live, i);
         o->last_con_ms = now_ms;
         srv->n_obs++;
+        tern_srv_counts_add(srv, &srv->per_peer, peer, +1);
+        tern_addr host = tern_srv_host_of(peer);
+        tern_srv_counts_add(srv, &srv->per_host, &host, +1);
+        tern_ilink_init(&o->clink);
+        if (tern_endpoint_peer_verified(srv->ep, peer)) {
+            o->trusted = true;
+            o->proved_ms = now_ms;
+            TERN_ILIST_APPEND(&srv->trusted, srv->obs, tlink, i);
+        } else {
+            TERN_ILIST_APPEND(&srv->probation, srv->obs, tlink, i);
+            /* Nearly full: let it prove itself at once (a check right after
+             * its answer, flush()), so that it is not the next to go. */
+            if (srv->cfg.max_observers - srv->n_obs <= srv->cfg.max_observers / 8) {
+                TERN_ILIST_APPEND(&srv->checks, srv->obs, clink, i);
+                srv->any_dirty = true;
+            }
+        }
     }
     o->accept = accept;
     o->szx = szx;
@@ -374,6 +461,7 @@ static void obs_done(void *ctx, tern_endpoint *ep, tern_tx_status st, uint64_t n
     o->inflight = false;
     switch (st) {
     case TERN_TX_ACKED:
+        prove(srv, o, now_ms);
         if (o->pending) notify_one(srv, o, now_ms, false);
         break;
     case TERN_TX_RESET: /* section 3.6 */
@@ -434,6 +522,12 @@ void tern_srv_observe_flush(tern_server *srv, uint64_t now_ms) {
                 j = o->rlink.next;
                 notify_one(srv, o, now_ms, false);
             }
+        }
+        /* Checks of new observers while the table is nearly full. */
+        while (srv->checks.head != SRV_NIL) {
+            srv_observer *o = &srv->obs[srv->checks.head];
+            TERN_ILIST_UNLINK(&srv->checks, srv->obs, clink, srv->checks.head);
+            if (!o->inflight) notify_one(srv, o, now_ms, true);
         }
     }
     srv->flushing = false;

@@ -266,7 +266,8 @@ static void observe_intent(tern_server *srv, tern_server_request *req) {
     if (msg->code != TERN_CODE_GET || req->ro->observe != TERN_OBSERVE_REGISTER) return;
     if (req->res->def.observable) {
         req->observe =
-            tern_srv_observe_can_register(srv, req->res, req->peer, msg->token, msg->token_len);
+            tern_srv_observe_can_register(srv, req->res, req->peer, msg->token, msg->token_len,
+                                          req->now_ms);
         if (!req->observe) srv->st.plain_get_over_limit++;
     }
     if (!req->observe) observe_end(srv, req);

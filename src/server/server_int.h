@@ -104,11 +104,28 @@ typedef struct srv_observer {
     uint32_t res;
     uint32_t since_con;   /* NON notifications since the last CON */
     uint64_t last_con_ms; /* last CON (or the registration) */
+    uint64_t proved_ms;   /* last ACK from it (or its peer verified); 0: none */
+    tern_ilink tlink;      /* probation (never proved) or trusted, oldest first */
+    tern_ilink clink;      /* waiting for its check (a CON) to go out */
+    bool trusted;          /* on srv->trusted, else on srv->probation */
     tern_ilink rlink;      /* observers of the same resource */
     tern_ilink live;       /* liveness list, ordered by last_con_ms */
     uint32_t hnext;        /* hash chain, or the free list */
     tern_addr peer;
 } srv_observer;
+
+/* Counts per address (counts.c). */
+typedef struct srv_count {
+    tern_addr key;
+    uint32_t count;
+    uint32_t next; /* hash chain, or the free list */
+} srv_count;
+typedef struct srv_counts {
+    srv_count *v;
+    uint32_t *buckets;
+    uint32_t mask;
+    uint32_t free;
+} srv_counts;
 
 /* A request body arriving block by block (RFC 7959 Block1), or, once
  * answered, the answer kept for its Block2 continuations (section 2.7). */
@@ -155,6 +172,9 @@ struct tern_server {
     uint32_t obs_free;
     uint32_t n_obs;
     tern_ilist live;
+    tern_ilist probation, trusted; /* observe.c: whom to reclaim a slot from */
+    tern_ilist checks;             /* observers whose check is due */
+    srv_counts per_peer, per_host; /* observers per peer and per host */
     tern_hkey hkey; /* observers are keyed by what peers choose */
     uint64_t retry_at; /* UINT64_MAX: no observer waits for table space */
 
@@ -304,9 +324,11 @@ uint64_t tern_srv_deferred_deadline(const tern_server *srv);
 /* observe.c */
 int tern_srv_observe_init(tern_server *srv);
 void tern_srv_observe_free(tern_server *srv);
-/* Would a registration of (peer, token) on res be accepted? */
+/* Would a registration of (peer, token) on res be accepted? With the table
+ * full this may reclaim the slot of an observer that did not answer a
+ * check, or start such a check (hence now). */
 bool tern_srv_observe_can_register(tern_server *srv, const tern_resource *res, const tern_addr *peer,
-                              const uint8_t *token, uint8_t token_len);
+                                   const uint8_t *token, uint8_t token_len, uint64_t now_ms);
 /* Register or replace; the Observe value for the answer, or -1 if refused.
  * szx: the Block2 size of the registration (7: none), which notifications
  * keep to (RFC 7959 2.4, 2.6). */
@@ -329,6 +351,15 @@ void tern_srv_observe_reset(tern_server *srv, const tern_addr *peer, uint16_t mi
 void tern_srv_observe_drop_peer(tern_server *srv, const tern_addr *peer);
 void tern_srv_observe_tick(tern_server *srv, uint64_t now_ms);
 uint64_t tern_srv_observe_deadline(const tern_server *srv);
+
+/* counts.c */
+int tern_srv_counts_init(srv_counts *c, uint32_t cap);
+void tern_srv_counts_free(srv_counts *c);
+uint32_t tern_srv_counts_get(const tern_server *srv, srv_counts *c, const tern_addr *key);
+/* delta +1 or -1. */
+void tern_srv_counts_add(const tern_server *srv, srv_counts *c, const tern_addr *key, int delta);
+/* The address with its port bytes zeroed (tern_addr.port_off). */
+tern_addr tern_srv_host_of(const tern_addr *a);
 
 /* discovery.c */
 uint8_t tern_srv_wkc_get(tern_server_request *req, tern_server_response *resp);

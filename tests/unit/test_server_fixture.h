@@ -113,6 +113,12 @@ static inline const tern_msg *sfx_next(sfx *f, tern_addr *peer) {
     return &o->m;
 }
 
+/* Forget every message sent so far (long runs: the queue is bounded). */
+static inline void sfx_discard(sfx *f) {
+    sfx_drain(f);
+    f->n_out = f->next_out = 0;
+}
+
 /* Number of messages sent and not yet looked at. */
 static inline int sfx_pending(sfx *f) {
     sfx_drain(f);

@@ -483,9 +483,14 @@ static void test_rfc7641_s4_1_limits_serve_plain_get(void **state) {
     observe_get(&f, &f.b, 2, "b", "/one", 0);
     assert_true(sfx_has_opt(sfx_next(&f, NULL), TERN_OPT_OBSERVE));
     assert_true(sfx_has_opt(sfx_next(&f, NULL), TERN_OPT_OBSERVE));
-    /* Per resource: the third gets the state, without Observe. */
+    /* Per resource: the third gets the state, without Observe (and the
+     * resource's oldest observer, a, that never answered a CON, a check). */
     observe_get(&f, &f.c, 3, "c", "/one", 0);
-    const tern_msg *m = sfx_next(&f, NULL);
+    tern_addr to;
+    const tern_msg *m = sfx_next(&f, &to);
+    assert_true(tern_addr_equal(&to, &f.a));
+    assert_int_equal(m->type, TERN_TYPE_CON);
+    m = sfx_next(&f, NULL);
     assert_int_equal(m->code, TERN_CODE_CONTENT);
     sfx_assert_payload(m, "OFF");
     assert_false(sfx_has_opt(m, TERN_OPT_OBSERVE));
@@ -496,8 +501,18 @@ static void test_rfc7641_s4_1_limits_serve_plain_get(void **state) {
     /* In total: three. */
     observe_get(&f, &f.c, 5, "c", "/two", 0);
     assert_true(sfx_has_opt(sfx_next(&f, NULL), TERN_OPT_OBSERVE));
+    /* The table is now full: the new observer, whose address is not
+     * verified, gets a confirmable check right after its answer. */
+    m = sfx_next(&f, &to);
+    assert_true(tern_addr_equal(&to, &f.c));
+    assert_int_equal(m->type, TERN_TYPE_CON);
     observe_get(&f, &f.c, 6, "d", "/two", 0);
-    assert_false(sfx_has_opt(sfx_next(&f, NULL), TERN_OPT_OBSERVE));
+    /* Full: the oldest observer that never answered a CON (a) has its
+     * check in flight already (not 2 s old): the newcomer gets a plain GET
+     * for now. */
+    m = sfx_next(&f, NULL);
+    sfx_assert_token(m, "d");
+    assert_false(sfx_has_opt(m, TERN_OPT_OBSERVE));
     assert_int_equal(tern_resource_observer_count(r2), 1);
     tern_server_stats s;
     tern_server_get_stats(f.srv, &s);
