@@ -13,8 +13,9 @@
  *     4           advance: delta u16 (big endian) * 8 ms
  *     5           answer a deferred request: slot u8, code u8, payload u8
  *     6           send_msg: peer u8, flags u8 (CON/NON, code), token u8
- *     7           cancel: ctx u8; with bit 7 set instead: peer (bits 0-1)
- *                 reported unreachable (tern_endpoint_unreachable)
+ *     7           cancel: ctx u8; with bit 7 set instead an ICMP error
+ *                 (tern_endpoint_unreachable) for peer bits 0-1, quoting a
+ *                 datagram sent there as icmp_quotes_pick reads bits 2-6
  *
  * on_request answers a third of the requests at once, defers a third (step
  * 5 answers them, maybe never) and of the rest rejects those whose token has
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "icmp_quotes.h"
 #include "tern/endpoint.h"
 
 #define N_PEERS 4
@@ -45,6 +47,7 @@ typedef struct harness {
     unsigned n_deferred;
     int ctx[N_CTX];
     int resend_budget;
+    icmp_quotes sent[N_PEERS];
 } harness;
 
 static void fuzz_random(void *ctx, uint8_t *out, size_t len) {
@@ -152,6 +155,8 @@ static void settle(harness *h) {
     while ((n = tern_endpoint_send(h->ep, buf, sizeof buf, &to)) > 0) {
         tern_msg m;
         if (tern_msg_parse(&m, buf, (size_t)n) != 0) abort(); /* we emit valid CoAP */
+        for (unsigned p = 0; p < N_PEERS; p++)
+            if (tern_addr_equal(&to, &h->peers[p])) icmp_quotes_sent(&h->sent[p], buf, (size_t)n);
         if (++count > 100000) abort();
     }
     if (n < 0) abort(); /* max_message fits buf */
@@ -228,9 +233,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             break;
         default:
             if (size - i < 1) goto out;
-            if (data[i] & 0x80)
-                tern_endpoint_unreachable(h.ep, &h.peers[data[i] & 3], h.now);
-            else
+            if (data[i] & 0x80) {
+                const uint8_t *quote;
+                size_t n = icmp_quotes_pick(&h.sent[data[i] & 3], (unsigned)data[i] >> 2, &quote);
+                (void)tern_endpoint_unreachable(h.ep, &h.peers[data[i] & 3], quote, n, h.now);
+            } else
                 (void)tern_endpoint_cancel(h.ep, &h.ctx[data[i] % N_CTX]);
             i += 1;
             break;

@@ -43,10 +43,10 @@
  *            bit 0 RST / ACK, bits 1-2 how far back (0: the newest),
  *            bits 3-7 delta * 64 ms
  *     12-15  peer op & 3 sends its last datagram again: delta u8 * 16 ms;
- *            with op bit 4 set (0x1C-0x1F) the network reports peer op & 3
- *            unreachable instead (ICMP, tern_engine_unreachable, which
- *            tells the server as it does for src/io): same
- *            delta
+ *            with op bit 4 set (0x1C-0x1F) an ICMP error for peer op & 3
+ *            comes instead (tern_engine_unreachable, as src/io feeds
+ *            them), quoting a datagram sent there as icmp_quotes_pick
+ *            reads the same u8
  *
  * After every step the harness ticks endpoint and server when due and
  * drains the output. It aborts when an emitted datagram does not parse;
@@ -69,6 +69,7 @@
 
 #include <sanitizer/allocator_interface.h>
 
+#include "icmp_quotes.h"
 #include "tern/endpoint.h"
 #include "tern/engine.h"
 #include "tern/server.h"
@@ -104,6 +105,7 @@ typedef struct harness {
     tern_endpoint_req_id deferred[N_DEFER];
     unsigned n_deferred;
     sent hist[N_PEERS][N_HIST]; /* what the server sent each peer, newest first */
+    icmp_quotes quotes[N_PEERS]; /* ... and its first bytes, for ICMP errors */
     uint8_t last_rx[N_PEERS][255];
     size_t last_rx_len[N_PEERS];
 } harness;
@@ -299,9 +301,17 @@ static int peer_index(const harness *h, const tern_addr *a) {
     return -1;
 }
 
-static void check_limits(harness *h) {
+/* The server's table against the handles the harness holds. Those change
+ * only within a step (remove_or_add, or /tmp/x's DELETE handler while a
+ * request is received), so this runs at the end of every step and of the
+ * run, not after every drain: each lookup hashes and walks a path, and five
+ * of them per drain took a quarter of the run time. */
+static void check_table(const harness *h) {
     for (unsigned i = 0; i < N_RES; i++)
         if (tern_server_find_resource(h->srv, h->defs[i].path) != h->res[i]) abort();
+}
+
+static void check_limits(harness *h) {
     tern_server_stats st;
     tern_server_get_stats(h->srv, &st);
     if (st.observers > MAX_OBSERVERS) abort();
@@ -326,6 +336,7 @@ static void drain(harness *h, bool all) {
             if (p < 0) abort(); /* sent to someone who never spoke */
             memmove(&h->hist[p][1], &h->hist[p][0], (N_HIST - 1) * sizeof(sent));
             h->hist[p][0] = (sent){true, m.type, m.mid};
+            icmp_quotes_sent(&h->quotes[p], dg[k].data, dg[k].len);
         }
         tern_engine_sent(h->eng, n);
         if (n < max || (!all && h->drain_max)) break;
@@ -347,13 +358,15 @@ static void tick(harness *h) {
 static void settle(harness *h) {
     if (min_deadline(h) <= h->now) tick(h);
     drain(h, false);
+    check_table(h);
 }
 
 /* Let time pass to `to`, running every timer exactly when due. */
 static void advance_to(harness *h, uint64_t to) {
-    for (int guard = 0; min_deadline(h) <= to; guard++) {
-        if (guard > 100000) abort();
+    for (int guard = 0;; guard++) {
         uint64_t d = min_deadline(h);
+        if (d > to) break;
+        if (guard > 100000) abort();
         if (d > h->now) h->now = d;
         tick(h);
     }
@@ -513,9 +526,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             break;
         default:
             if (size - i < 1) goto out;
-            h->now += (uint64_t)data[i++] * 16;
-            if (op & 16) tern_engine_unreachable(h->eng, &h->peers[p], h->now);
-            else if (h->last_rx_len[p]) recv_from(h, p, h->last_rx[p], h->last_rx_len[p]);
+            h->now += (uint64_t)data[i] * 16;
+            if (op & 16) {
+                const uint8_t *quote;
+                size_t n = icmp_quotes_pick(&h->quotes[p], data[i], &quote);
+                (void)tern_engine_unreachable(h->eng, &h->peers[p], quote, n, h->now);
+            } else if (h->last_rx_len[p]) recv_from(h, p, h->last_rx[p], h->last_rx_len[p]);
+            i++;
             break;
         }
         settle(h);
@@ -525,8 +542,10 @@ out:
         /* The peers fall silent. Deferred requests time out, CON
          * notifications go unanswered and end their observers (RFC 7641
          * section 4.5), pending requests expire: both must end up idle. */
-        for (int k = 0; k < 100000 && min_deadline(h) != UINT64_MAX; k++) {
-            advance_to(h, min_deadline(h));
+        for (int k = 0; k < 100000; k++) {
+            uint64_t d = min_deadline(h);
+            if (d == UINT64_MAX) break;
+            advance_to(h, d);
             drain(h, true);
         }
         if (tern_engine_next_deadline(h->eng) != UINT64_MAX) abort();
@@ -536,6 +555,7 @@ out:
         for (unsigned k = 0; k < N_DEFER; k++)
             if (h->deferred[k] && tern_server_respond_begin(h->srv, h->deferred[k])) abort();
     }
+    check_table(h);
     g_counting = false;
     if (g_allocs != 0) abort(); /* the hot path allocated */
     tern_engine_free(h->eng);

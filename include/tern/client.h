@@ -76,10 +76,13 @@ TERN_API int tern_client_handle_response(tern_client *cli, const tern_addr *peer
                                 uint64_t now_ms);
 TERN_API void tern_client_handle_reset(tern_client *cli, const tern_addr *peer, uint16_t mid,
                               uint64_t now_ms);
-/* The endpoint's on_unreachable: every request and observation to peer ends
- * with TERN_E_UNREACHABLE (a deregistration in progress with
- * TERN_E_CANCELLED), NON ones included. */
-TERN_API void tern_client_handle_unreachable(tern_client *cli, const tern_addr *peer, uint64_t now_ms);
+/* The endpoint's on_unreachable: an ICMP error quoted a NON request of
+ * this client (its MID, and token when quoted): that request ends with
+ * TERN_E_UNREACHABLE (a deregistration with TERN_E_CANCELLED). A CON's
+ * error ends it through its exchange (TERN_E_UNREACHABLE too). */
+TERN_API void tern_client_handle_unreachable(tern_client *cli, const tern_addr *peer, uint16_t mid,
+                                             const uint8_t *token, size_t token_len,
+                                             uint64_t now_ms);
 /* Timers (request timeouts, Observe re-registration). */
 TERN_API void tern_client_tick(tern_client *cli, uint64_t now_ms);
 TERN_API uint64_t tern_client_next_deadline(const tern_client *cli);

@@ -106,12 +106,13 @@ typedef struct tern_endpoint_callbacks {
     /* Every datagram in (after a successful parse) and out (when queued),
      * for -v logging. May be NULL. */
     void (*on_trace)(void *user, bool outgoing, const tern_addr *peer, const tern_msg *msg);
-    /* The peer was reported unreachable (tern_endpoint_unreachable), after
-     * its tracked CONs ended with TERN_TX_UNREACHABLE: the place to give up
-     * on NON requests and observations of that peer, which the endpoint
-     * does not track. May be NULL. */
-    void (*on_unreachable)(void *user, tern_endpoint *ep, const tern_addr *peer,
-                           uint64_t now_ms);
+    /* An ICMP error names a datagram of ours to peer that the endpoint does
+     * not track (a NON, tern_endpoint_unreachable): mid is its MID, token
+     * its token (NULL when the error did not quote that far). The place to
+     * end the NON request or the observation that datagram belonged to.
+     * May be NULL. */
+    void (*on_unreachable)(void *user, tern_endpoint *ep, const tern_addr *peer, uint16_t mid,
+                           const uint8_t *token, size_t token_len, uint64_t now_ms);
 } tern_endpoint_callbacks;
 
 /* Settings of an endpoint; the rule of tern/config.h applies. [d]: 0 takes
@@ -299,15 +300,21 @@ TERN_API int tern_endpoint_respond_tracked(tern_endpoint *ep, tern_endpoint_req_
  * (counted in tx_dropped) and the request is still rejected. */
 TERN_API int tern_endpoint_reject(tern_endpoint *ep, tern_endpoint_req_id id, uint64_t now_ms);
 
-/* The network says peer cannot be reached (the io layer feeds ICMP
- * destination-unreachable errors in here). Every CON to peer tracked when the
- * call starts, sent or waiting for NSTART, ends at once with
- * TERN_TX_UNREACHABLE (the ones that were sent first, then the queue in
- * order) instead of being retransmitted until MAX_TRANSMIT_WAIT; a CON sent
- * from those done() calls is not affected. Then on_unreachable runs. Other
- * peers, received requests and dedup state are untouched. Not from inside a
- * callback. */
-TERN_API void tern_endpoint_unreachable(tern_endpoint *ep, const tern_addr *peer, uint64_t now_ms);
+/* An ICMP destination-unreachable error for a datagram we sent to peer (the
+ * io layer feeds them in). quote is the start of that datagram as far as the
+ * error quoted it (quote_len bytes, often all of it, possibly none). RFC
+ * 8085 section 5.2 asks UDP applications to act on such errors, but anyone
+ * can forge one, so it ends only the exchange the quote names: a CON being
+ * tracked with the quoted MID (and token, when quoted) ends at once with
+ * TERN_TX_UNREACHABLE instead of being retransmitted until
+ * MAX_TRANSMIT_WAIT; a quoted NON goes to on_unreachable for its owner to
+ * match. An error that quotes no CoAP header ends nothing.
+ * Returns TERN_ICMP_MATCHED (a CON ended), TERN_ICMP_PASSED (handed to
+ * on_unreachable) or TERN_ICMP_IGNORED (nothing quoted to match, or no such
+ * CON), for the caller's log. Not from inside a callback. */
+enum { TERN_ICMP_IGNORED = 0, TERN_ICMP_MATCHED = 1, TERN_ICMP_PASSED = 2 };
+TERN_API int tern_endpoint_unreachable(tern_endpoint *ep, const tern_addr *peer,
+                                       const uint8_t *quote, size_t quote_len, uint64_t now_ms);
 
 /* Details of a request still awaiting its answer: peer and token (its type
  * and options are in the tern_msg given to on_request). 0 or
@@ -340,6 +347,7 @@ typedef struct tern_endpoint_stats {
     uint64_t dedup_evicted;  /* dedup entries dropped before their lifetime */
     uint64_t tx_dropped;     /* datagrams dropped for a full send queue */
     uint64_t unreachable;    /* tern_endpoint_unreachable calls */
+    uint64_t icmp_ignored;   /* ... that matched nothing we sent (forged?) */
 } tern_endpoint_stats;
 
 TERN_API void tern_endpoint_get_stats(const tern_endpoint *ep, tern_endpoint_stats *st);

@@ -103,9 +103,13 @@ TERN_API int tern_engine_recv(tern_engine *eng, const tern_addr *peer, const uin
  * address, RFC 7252 section 8). */
 TERN_API int tern_engine_recv_flags(tern_engine *eng, const tern_addr *peer, const uint8_t *data,
                                     size_t len, uint64_t now_ms, unsigned flags);
-/* The network reported peer unreachable (an ICMP error for a datagram sent
- * there): its CONs, requests and observations end at once. */
-TERN_API void tern_engine_unreachable(tern_engine *eng, const tern_addr *peer, uint64_t now_ms);
+/* An ICMP destination-unreachable error for a datagram sent to peer, quote
+ * the part of that datagram the error quoted: the exchange it names ends at
+ * once (a request fails with TERN_E_UNREACHABLE, an observer is dropped);
+ * one that names none ends nothing. See tern_endpoint_unreachable, whose
+ * TERN_ICMP_* result this returns. */
+TERN_API int tern_engine_unreachable(tern_engine *eng, const tern_addr *peer, const uint8_t *quote,
+                                     size_t quote_len, uint64_t now_ms);
 
 /* Run every timer due at now_ms in every layer: retransmissions, empty
  * ACKs, notifications of changed resources, Observe liveness, deferred

@@ -37,6 +37,9 @@ extern "C" {
 
 typedef struct tern_io tern_io;
 
+typedef void (*tern_io_icmp_fn)(void *ctx, const tern_addr *peer, const uint8_t *quote,
+                                size_t quote_len, int result);
+
 /* The rule of tern/config.h applies. */
 typedef struct tern_io_config {
     uint32_t size; /* set by tern_io_config_default */
@@ -54,6 +57,12 @@ typedef struct tern_io_config {
     /* [NULL: none] Every datagram in and out, for -v output. */
     tern_trace_fn trace;
     void *trace_ctx;
+    /* [NULL: none] Every ICMP destination-unreachable error read, with what
+     * it quoted of our datagram and what came of it (TERN_ICMP_MATCHED: the
+     * exchange it names ended; _PASSED: a NON, handed to its owner;
+     * _IGNORED: it named nothing of ours, e.g. a forgery quoting only the
+     * IP and UDP headers), for a debug log. ctx is trace_ctx. */
+    tern_io_icmp_fn icmp_trace;
 } tern_io_config;
 
 /* Fill cfg with the defaults above. */

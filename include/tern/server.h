@@ -128,10 +128,13 @@ TERN_API void tern_server_handle_request(tern_server *srv, tern_endpoint_req_id 
  * ends that observation (RFC 7641 section 3.6). */
 TERN_API void tern_server_handle_reset(tern_server *srv, const tern_addr *peer, uint16_t mid,
                               uint64_t now_ms);
-/* The endpoint's on_unreachable: every observer at peer is removed, as if it
- * had gone silent (RFC 7641 section 4.5), without waiting for a CON
- * notification to time out. */
-TERN_API void tern_server_handle_unreachable(tern_server *srv, const tern_addr *peer, uint64_t now_ms);
+/* The endpoint's on_unreachable: an ICMP error quoted a NON notification
+ * of ours (its MID, and token when quoted): that observer is gone (RFC 7641
+ * section 4.5), removed at once. A CON notification's error comes through
+ * its exchange instead. */
+TERN_API void tern_server_handle_unreachable(tern_server *srv, const tern_addr *peer, uint16_t mid,
+                                             const uint8_t *token, size_t token_len,
+                                             uint64_t now_ms);
 /* Send notifications for changed resources, liveness notifications that are
  * due, retries, and answer deferred requests that timed out. */
 TERN_API void tern_server_tick(tern_server *srv, uint64_t now_ms);

@@ -465,22 +465,27 @@ void tern_client_handle_reset(tern_client *cli, const tern_addr *peer, uint16_t 
     }
 }
 
-/* The network reports peer unreachable (ICMP). The endpoint has already
- * ended our CONs to it (done(UNREACHABLE) finished those slots); what is
- * left are NON requests, observations kept alive by notifications, and
- * slots waiting for an ACKed request's separate response: none of them will
- * hear from that address. A request asked for after the report (still
- * send_pending) has not gone out and is left to run. */
-void tern_client_handle_unreachable(tern_client *cli, const tern_addr *peer, uint64_t now_ms) {
+/* An ICMP error quoted a NON of ours to peer (mid; token when quoted): the
+ * request that sent it ends with TERN_E_UNREACHABLE (a deregistration in
+ * progress with TERN_E_CANCELLED). CONs end through their exchange. */
+void tern_client_handle_unreachable(tern_client *cli, const tern_addr *peer, uint16_t mid,
+                                    const uint8_t *token, size_t token_len, uint64_t now_ms) {
     if (!cli || !peer) return;
     cli->in_endpoint++;
     for (uint32_t i = 0; i < cli->cfg.max_requests; i++) {
         client_slot *s = &cli->slots[i];
-        if (s->state == SLOT_FREE || s->state == SLOT_ZOMBIE || s->send_pending ||
+        if (s->state == SLOT_FREE || s->state == SLOT_ZOMBIE || s->send_pending || s->mid != mid ||
             !tern_addr_equal(&s->peer, peer))
             continue;
+        if (token) { /* the request's token, or the one its Block2 fetch uses */
+            bool own = token_len == s->token_len && memcmp(token, s->token, token_len) == 0;
+            bool fetch = s->b2_obs_fetch && token_len == s->b2_token_len &&
+                         memcmp(token, s->b2_token, token_len) == 0;
+            if (!own && !fetch) continue;
+        }
         tern_cl_finish(s, s->state == SLOT_OBS_DEREGISTER ? TERN_E_CANCELLED : TERN_E_UNREACHABLE,
-                      NULL, now_ms);
+                       NULL, now_ms);
+        break;
     }
     cli->in_endpoint--;
 }

@@ -336,17 +336,43 @@ int tern_endpoint_recv_flags(tern_endpoint *ep, const tern_addr *peer, const uin
 
 /* ---- unreachable peers --------------------------------------------------- */
 
-void tern_endpoint_unreachable(tern_endpoint *ep, const tern_addr *peer, uint64_t now_ms) {
-    if (ep == NULL || peer == NULL || peer->len > TERN_ADDR_MAX || ep->closing) return;
+int tern_endpoint_unreachable(tern_endpoint *ep, const tern_addr *peer, const uint8_t *quote,
+                              size_t quote_len, uint64_t now_ms) {
+    if (ep == NULL || peer == NULL || peer->len > TERN_ADDR_MAX || ep->closing ||
+        (quote == NULL && quote_len > 0))
+        return TERN_ICMP_IGNORED;
     if (now_ms > ep->last_now) ep->last_now = now_ms;
     /* A copy: the callbacks below must not see the address change under
      * them, wherever the caller keeps it. */
     tern_addr to = *peer;
     ep->stats.unreachable++;
-    tern_ep_xch_unreachable(ep, &to, now_ms);
-    /* NON requests and notifications are not tracked here; their owners
-     * decide (the client fails them, the server drops observers). */
-    if (ep->cb.on_unreachable) ep->cb.on_unreachable(ep->user, ep, &to, now_ms);
+    uint8_t type;
+    uint16_t mid;
+    if (tern_msg_peek_header(quote, quote_len, &type, &mid) < 0) {
+        /* Only the IP and UDP headers were quoted: nothing names one of our
+         * exchanges, and a forged error must not end them all. */
+        ep->stats.icmp_ignored++;
+        return TERN_ICMP_IGNORED;
+    }
+    size_t tkl = quote[0] & 0x0Fu;
+    const uint8_t *token = tkl <= TERN_TOKEN_MAX && quote_len >= TERN_HEADER_LEN + tkl
+                               ? quote + TERN_HEADER_LEN
+                               : NULL;
+    if (type == TERN_TYPE_CON) {
+        if (tern_ep_xch_unreachable(ep, &to, mid, token, token ? tkl : 0, now_ms))
+            return TERN_ICMP_MATCHED;
+        ep->stats.icmp_ignored++;
+        return TERN_ICMP_IGNORED;
+    }
+    /* A NON (request, response, notification): not tracked here; its owner
+     * matches it (the client fails a NON request, the server drops the
+     * observer it was notifying). */
+    if (type != TERN_TYPE_NON || ep->cb.on_unreachable == NULL) {
+        ep->stats.icmp_ignored++;
+        return TERN_ICMP_IGNORED;
+    }
+    ep->cb.on_unreachable(ep->user, ep, &to, mid, token, token ? tkl : 0, now_ms);
+    return TERN_ICMP_PASSED;
 }
 
 /* ---- timers and output -------------------------------------------------- */

@@ -102,7 +102,6 @@ typedef struct ep_peer {
     uint32_t n_xch;              /* exchanges tracked, active or queued */
     uint32_t n_active;           /* CONs sent and not yet acknowledged (4.7) */
     uint32_t q_head, q_tail;     /* CONs waiting for NSTART, FIFO */
-    bool hold;                   /* don't start queued CONs: being ended */
     bool verified;               /* proved it receives at this address */
 } ep_peer;
 
@@ -261,8 +260,10 @@ void tern_ep_xch_tick(tern_endpoint *ep, uint64_t now);
 uint64_t tern_ep_xch_next_deadline(const tern_endpoint *ep);
 /* tern_endpoint_free: end everything with TERN_TX_CANCELLED. */
 void tern_ep_xch_cancel_all(tern_endpoint *ep, uint64_t now);
-/* tern_endpoint_unreachable: end every CON to peer with TERN_TX_UNREACHABLE. */
-void tern_ep_xch_unreachable(tern_endpoint *ep, const tern_addr *peer, uint64_t now);
+/* tern_endpoint_unreachable: end the CON to peer an ICMP error quoted
+ * (MID, and token when quoted); true when there was one. */
+bool tern_ep_xch_unreachable(tern_endpoint *ep, const tern_addr *peer, uint16_t mid,
+                             const uint8_t *token, size_t token_len, uint64_t now);
 
 /* dedup.c */
 void tern_ep_dedups_init(ep_dedups *t);

@@ -154,7 +154,7 @@ static void xch_start(tern_endpoint *ep, uint32_t xi, uint64_t now) {
 /* Section 4.7: start queued CONs while the peer is under NSTART. */
 static void xch_pump(tern_endpoint *ep, uint32_t pi, uint64_t now) {
     ep_peer *p = &ep->peers.v[pi];
-    while (!ep->closing && !p->hold && p->q_head != EP_NONE && p->n_active < ep->cfg.nstart) {
+    while (!ep->closing && p->q_head != EP_NONE && p->n_active < ep->cfg.nstart) {
         uint32_t xi = p->q_head;
         queue_unlink(ep, xi);
         xch_start(ep, xi, now);
@@ -308,38 +308,22 @@ void tern_ep_xch_cancel_all(tern_endpoint *ep, uint64_t now) {
         if (ep->x.v[i].state != EP_X_FREE) xch_finish(ep, i, TERN_TX_CANCELLED, now);
 }
 
-/* The peer is unreachable: retransmitting to it until MAX_TRANSMIT_WAIT
- * would only delay the failure (RFC 8085 section 5.2 asks UDP applications
- * to act on ICMP errors). While its CONs are ended the peer is held, so that
- * a done() that cancels another CON cannot start a queued one that is about
- * to be ended too (it would go on the wire for nothing). Only exchanges
- * tracked when the call started (serial <= cutoff) end; a CON sent from a
- * done() is the owner's new decision and stays. */
-void tern_ep_xch_unreachable(tern_endpoint *ep, const tern_addr *peer, uint64_t now) {
+/* An ICMP error quoted our CON (peer, mid; token when quoted): that
+ * exchange ends at once. Retransmitting to a port where nothing listens
+ * until MAX_TRANSMIT_WAIT would only delay the failure (RFC 8085 section
+ * 5.2); the quote must name the CON, so that a forged error quoting no
+ * CoAP cannot end everything to a peer. True when a CON was ended. */
+bool tern_ep_xch_unreachable(tern_endpoint *ep, const tern_addr *peer, uint16_t mid,
+                             const uint8_t *token, size_t token_len, uint64_t now) {
     uint32_t pi = tern_ep_peer_find(ep, peer);
-    if (pi == EP_NONE) return;
-    /* The peer stays pinned (and its index means this peer) while it has
-     * exchanges; once the last old one ended, none can match any more. */
-    uint64_t cutoff = ep->serial;
-    ep->peers.v[pi].hold = true;
-    /* First those on the wire, then the NSTART queue in its order: the
-     * order in which they were sent. */
-    for (uint32_t xi = 0; xi < ep->x.cap; xi++) {
-        ep_xch *x = &ep->x.v[xi];
-        if (x->state == EP_X_ACTIVE && x->peer == pi && x->serial <= cutoff)
-            xch_finish(ep, xi, TERN_TX_UNREACHABLE, now);
-    }
-    for (;;) {
-        ep_peer *p = &ep->peers.v[pi];
-        if (!p->used || !tern_addr_equal(&p->addr, peer)) return;
-        uint32_t xi = p->q_head;
-        if (xi == EP_NONE || ep->x.v[xi].serial > cutoff) break;
-        xch_finish(ep, xi, TERN_TX_UNREACHABLE, now);
-    }
-    /* CONs sent from the done() calls may wait behind the ones ended. */
-    ep->peers.v[pi].hold = false;
-    if (ep->peers.v[pi].used && tern_addr_equal(&ep->peers.v[pi].addr, peer))
-        xch_pump(ep, pi, now);
+    uint32_t xi = pi != EP_NONE ? xch_find(ep, pi, mid) : EP_NONE;
+    if (xi == EP_NONE) return false;
+    const uint8_t *sent = xch_bytes(ep, xi);
+    if (token && ((size_t)(sent[0] & 0x0Fu) != token_len ||
+                  memcmp(sent + TERN_HEADER_LEN, token, token_len) != 0))
+        return false;
+    xch_finish(ep, xi, TERN_TX_UNREACHABLE, now);
+    return true;
 }
 
 /* ---- public ------------------------------------------------------------- */

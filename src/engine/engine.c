@@ -66,14 +66,14 @@ static void eng_on_reset(void *user, tern_endpoint *ep, const tern_addr *peer, u
     if (eng->client) tern_client_handle_reset(eng->client, peer, mid, now_ms);
 }
 
-static void eng_on_unreachable(void *user, tern_endpoint *ep, const tern_addr *peer,
-                               uint64_t now_ms) {
+static void eng_on_unreachable(void *user, tern_endpoint *ep, const tern_addr *peer, uint16_t mid,
+                               const uint8_t *token, size_t token_len, uint64_t now_ms) {
     (void)ep;
     tern_engine *eng = user;
-    /* What the endpoint does not track ends too: observers at that peer,
-     * NON requests and observations to it. */
-    if (eng->server) tern_server_handle_unreachable(eng->server, peer, now_ms);
-    if (eng->client) tern_client_handle_unreachable(eng->client, peer, now_ms);
+    /* A NON of ours drew an ICMP error: a notification (the server's) or a
+     * request (the client's). */
+    if (eng->server) tern_server_handle_unreachable(eng->server, peer, mid, token, token_len, now_ms);
+    if (eng->client) tern_client_handle_unreachable(eng->client, peer, mid, token, token_len, now_ms);
 }
 
 static void eng_on_trace(void *user, bool outgoing, const tern_addr *peer, const tern_msg *msg) {
@@ -159,8 +159,9 @@ int tern_engine_recv_flags(tern_engine *eng, const tern_addr *peer, const uint8_
     return tern_endpoint_recv_flags(eng->ep, peer, data, len, now_ms, flags);
 }
 
-void tern_engine_unreachable(tern_engine *eng, const tern_addr *peer, uint64_t now_ms) {
-    tern_endpoint_unreachable(eng->ep, peer, now_ms);
+int tern_engine_unreachable(tern_engine *eng, const tern_addr *peer, const uint8_t *quote,
+                            size_t quote_len, uint64_t now_ms) {
+    return tern_endpoint_unreachable(eng->ep, peer, quote, quote_len, now_ms);
 }
 
 /* ---- the application's timers ------------------------------------------------ */

@@ -58,6 +58,8 @@ struct tern_io {
     bool stopped;
     tern_engine *eng;
     tern_iop_nets nets; /* IPv4 networks, to recognise broadcasts */
+    tern_io_icmp_fn icmp_trace;
+    void *trace_ctx;
     uint8_t rx[IO_BATCH][IO_DGRAM_MAX];
     uint8_t cmsg[IO_BATCH][TERN_IOP_CMSG_SPACE]; /* each datagram's destination */
 };
@@ -194,6 +196,8 @@ int tern_io_new(tern_io **out, const tern_io_config *in) {
     gcfg.trace = cfg.trace;
     gcfg.trace_ctx = cfg.trace_ctx;
     if ((e = tern_engine_new(&io->eng, &gcfg)) < 0) goto fail;
+    io->icmp_trace = cfg.icmp_trace;
+    io->trace_ctx = cfg.trace_ctx;
     *out = io;
     return 0;
 
@@ -306,7 +310,7 @@ static bool io_err_unreachable(const struct sock_extended_err *ee) {
 static void io_read_errors(tern_io *io) {
     for (int round = 0; round < IO_ERR_ROUNDS; round++) {
         struct sockaddr_storage to;
-        uint8_t quoted[64]; /* the start of the failed datagram; unused */
+        uint8_t quoted[64]; /* the start of the failed datagram, as quoted */
         union {
             uint8_t buf[CMSG_SPACE(sizeof(struct sock_extended_err) +
                                    sizeof(struct sockaddr_in6)) + 64];
@@ -322,7 +326,8 @@ static void io_read_errors(tern_io *io) {
         mh.msg_iovlen = 1;
         mh.msg_control = ctl.buf;
         mh.msg_controllen = sizeof ctl.buf;
-        if (recvmsg(io->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+        ssize_t qn = recvmsg(io->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT);
+        if (qn < 0) {
             if (errno == EINTR) continue;
             return; /* EAGAIN: empty */
         }
@@ -340,7 +345,12 @@ static void io_read_errors(tern_io *io) {
         if (!unreachable ||
             tern_iop_addr_from_sockaddr((const struct sockaddr *)&to, io->family, &peer) < 0)
             continue;
-        tern_engine_unreachable(io->eng, &peer, tern_io_now());
+        /* The data is what the ICMP message quoted of our datagram (the
+         * UDP payload, as far as it goes): the engine ends only the
+         * exchange it names (RFC 8085 5.2; a forgery quoting no CoAP ends
+         * nothing). */
+        int how = tern_engine_unreachable(io->eng, &peer, quoted, (size_t)qn, tern_io_now());
+        if (io->icmp_trace) io->icmp_trace(io->trace_ctx, &peer, quoted, (size_t)qn, how);
     }
 }
 

@@ -555,17 +555,20 @@ void tern_srv_observe_reset(tern_server *srv, const tern_addr *peer, uint16_t mi
     }
 }
 
-void tern_srv_observe_drop_peer(tern_server *srv, const tern_addr *peer) {
-    /* Section 4.5: an observer that cannot be reached is gone. Its CON
-     * notification, if one was in flight, already ended (obs_done); this
-     * catches those that were sent NON notifications or none yet. Rare, so
-     * a scan. */
+void tern_srv_observe_unreachable(tern_server *srv, const tern_addr *peer, uint16_t mid,
+                                  const uint8_t *token, size_t token_len) {
+    /* Section 4.5: an observer that cannot be reached is gone. The error
+     * must name the NON notification it was sent (a forged one quoting
+     * nothing ends nothing); a CON's error ended its exchange already
+     * (obs_done). ICMP errors are rare: a scan. */
     for (uint32_t i = 0; i < srv->cfg.max_observers; i++) {
         srv_observer *o = &srv->obs[i];
-        if (o->used && tern_addr_equal(&o->peer, peer)) {
-            srv->st.observers_removed_unreachable++;
-            obs_remove(srv, o);
-        }
+        if (!o->used || !o->non_mid_valid || o->non_mid != mid || !tern_addr_equal(&o->peer, peer))
+            continue;
+        if (token && (token_len != o->token_len || memcmp(token, o->token, token_len) != 0))
+            continue;
+        srv->st.observers_removed_unreachable++;
+        obs_remove(srv, o);
     }
 }
 

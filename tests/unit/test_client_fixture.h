@@ -129,10 +129,24 @@ static inline void fx_settle(fx *f) {
     fx_drain(f);
 }
 
-/* The io layer got an ICMP destination unreachable for peer. */
-static inline void fx_unreachable(fx *f, const tern_addr *peer) {
-    tern_engine_unreachable(f->eng, peer, f->now);
+/* The io layer got an ICMP destination unreachable for the i-th datagram
+ * sent (negative: from the end), quoting quote_len bytes of it (SIZE_MAX:
+ * all, as Linux quotes a datagram this small). */
+static inline int fx_icmp(fx *f, long i, size_t quote_len) {
+    size_t k = i < 0 ? f->n_out - (size_t)(-i) : (size_t)i;
+    assert_true(k < f->n_out);
+    size_t n = quote_len < f->out_len[k] ? quote_len : f->out_len[k];
+    int rc = tern_engine_unreachable(f->eng, &f->out_peer[k], f->out[k], n, f->now);
     fx_settle(f);
+    return rc;
+}
+
+/* Nothing listens at peer any more: every datagram sent there so far draws
+ * its ICMP error, as the kernel would report them. */
+static inline void fx_unreachable(fx *f, const tern_addr *peer) {
+    size_t n = f->n_out;
+    for (size_t k = 0; k < n; k++)
+        if (tern_addr_equal(&f->out_peer[k], peer)) (void)fx_icmp(f, (long)k, SIZE_MAX);
 }
 
 /* How many datagrams went to peer. */

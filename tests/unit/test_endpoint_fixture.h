@@ -61,6 +61,8 @@ typedef struct fx {
     int n_unreach;
     tern_addr unreach_peer;
     uint64_t unreach_at;
+    uint16_t unreach_mid;
+    size_t unreach_token_len; /* SIZE_MAX: the error quoted no token */
 
     char log[FX_MAX_EV]; /* q request, r response, d done, x reset, u unreachable */
     size_t log_n;
@@ -122,6 +124,7 @@ static inline void fx_on_reset(void *user, tern_endpoint *ep, const tern_addr *p
 }
 
 static inline void fx_on_unreachable(void *user, tern_endpoint *ep, const tern_addr *peer,
+                                     uint16_t mid, const uint8_t *token, size_t token_len,
                                      uint64_t now) {
     (void)ep;
     fx *f = user;
@@ -129,6 +132,8 @@ static inline void fx_on_unreachable(void *user, tern_endpoint *ep, const tern_a
     f->n_unreach++;
     f->unreach_peer = *peer;
     f->unreach_at = now;
+    f->unreach_mid = mid;
+    f->unreach_token_len = token ? token_len : SIZE_MAX;
 }
 
 static inline void fx_on_trace(void *user, bool outgoing, const tern_addr *peer,
@@ -186,6 +191,14 @@ static inline int fx_recv(fx *f, const tern_addr *from, const char *hex) {
     uint8_t buf[2048];
     size_t n = tt_hex(hex, buf, sizeof buf);
     return tern_endpoint_recv(f->ep, from, buf, n, f->now);
+}
+
+/* An ICMP destination unreachable from the io layer for a datagram sent to
+ * to, quoting hex (as much of it as the error carried). */
+static inline int fx_icmp(fx *f, const tern_addr *to, const char *hex) {
+    uint8_t buf[2048];
+    size_t n = tt_hex(hex, buf, sizeof buf);
+    return tern_endpoint_unreachable(f->ep, to, buf, n, f->now);
 }
 
 static inline void fx_tick(fx *f, uint64_t t) {

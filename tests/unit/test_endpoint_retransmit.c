@@ -407,17 +407,18 @@ static void test_rfc7252_s4_2_reentrant_send_from_done(void **state) {
     fx_end(&f);
 }
 
-/* Section 4.2/4.7 and RFC 8085 section 5.2: the network says peer a is
- * unreachable (ICMP). The CON on the wire and the one waiting for NSTART end
- * at once with UNREACHABLE, in the order they were sent, instead of after
- * 62 s; the queued one never goes out. Peer b is untouched; a late ACK from
- * a matches nothing; the next CON to a is not held back. */
-static void test_rfc7252_s4_2_unreachable_ends_tracked_and_queued_cons(void **state) {
+/* Section 4.2/4.7 and RFC 8085 section 5.2: an ICMP destination
+ * unreachable quotes a's first CON. That exchange ends at once with
+ * UNREACHABLE instead of after 62 s, and the CON that waited behind it for
+ * NSTART goes out (it draws its own error if nothing listens: each datagram
+ * to a closed port does). Peer b is untouched; a late ACK for the ended CON
+ * matches nothing. */
+static void test_rfc7252_s4_2_unreachable_ends_the_quoted_con(void **state) {
     (void)state;
     fx f;
     fx_init(&f);
     fx_start(&f);
-    fx_tx t1 = {&f, 1}, t2 = {&f, 2}, t3 = {&f, 3}, t4 = {&f, 4};
+    fx_tx t1 = {&f, 1}, t2 = {&f, 2}, t3 = {&f, 3};
     assert_int_equal(fx_send(&f, &f.a, TERN_TYPE_CON, 0xa1, &t1, NULL), 0);
     assert_int_equal(fx_send(&f, &f.a, TERN_TYPE_CON, 0xa2, &t2, NULL), 0); /* queued */
     assert_int_equal(fx_send(&f, &f.b, TERN_TYPE_CON, 0xb1, &t3, NULL), 0);
@@ -426,20 +427,20 @@ static void test_rfc7252_s4_2_unreachable_ends_tracked_and_queued_cons(void **st
     fx_expect_none(&f);
 
     f.now = 500;
-    tern_endpoint_unreachable(f.ep, &f.a, f.now);
-    assert_int_equal(f.n_done, 2);
+    assert_int_equal(fx_icmp(&f, &f.a, CON_A1), TERN_ICMP_MATCHED);
+    assert_int_equal(f.n_done, 1);
     assert_int_equal(f.done_tag[0], 1);
-    assert_int_equal(f.done_tag[1], 2);
     assert_int_equal(f.done_status[0], TERN_TX_UNREACHABLE);
-    assert_int_equal(f.done_status[1], TERN_TX_UNREACHABLE);
     assert_int_equal(f.done_at[0], 500);
-    assert_int_equal(f.done_at[1], 500);
-    /* The owners heard of their CONs first, then on_unreachable. */
-    assert_string_equal(f.log, "ddu");
-    assert_int_equal(f.n_unreach, 1);
-    assert_true(tern_addr_equal(&f.unreach_peer, &f.a));
-    assert_int_equal(f.unreach_at, 500);
-    fx_expect_none(&f); /* CON_A2 was never started */
+    assert_int_equal(f.n_unreach, 0); /* a CON is the endpoint's own business */
+    fx_expect(&f, &f.a, CON_A2);
+    fx_expect_none(&f);
+    /* The same error again (a retransmission's) finds nothing to end. */
+    assert_int_equal(fx_icmp(&f, &f.a, CON_A1), TERN_ICMP_IGNORED);
+    assert_int_equal(fx_icmp(&f, &f.a, CON_A2), TERN_ICMP_MATCHED);
+    assert_int_equal(f.n_done, 2);
+    assert_int_equal(f.done_tag[1], 2);
+    assert_int_equal(f.done_status[1], TERN_TX_UNREACHABLE);
 
     /* Only b's CON is left to retransmit. */
     assert_int_equal(tern_endpoint_next_deadline(f.ep), 2000);
@@ -447,62 +448,54 @@ static void test_rfc7252_s4_2_unreachable_ends_tracked_and_queued_cons(void **st
     fx_expect(&f, &f.b, "41 01 00 00 | b1 | b1 78");
     fx_expect_none(&f);
     assert_int_equal(f.n_done, 2);
-
     /* A late ACK for a's first CON matches nothing any more. */
     assert_int_equal(fx_recv(&f, &f.a, "60 00 00 00"), 0);
     assert_int_equal(f.n_done, 2);
-    /* A new CON to a goes out at once, with the next MID. */
-    assert_int_equal(fx_send(&f, &f.a, TERN_TYPE_CON, 0xa4, &t4, NULL), 0);
-    fx_expect(&f, &f.a, "41 01 00 02 | a4 | b1 78");
 
     tern_endpoint_stats st = fx_stats(&f);
-    assert_int_equal(st.unreachable, 1);
+    assert_int_equal(st.unreachable, 3);
+    assert_int_equal(st.icmp_ignored, 1);
     assert_int_equal(st.timeouts, 0);
     assert_int_equal(st.retransmissions, 1);
     fx_end(&f);
 }
 
-/* A CON sent from a done(UNREACHABLE) is the owner's new decision: it is not
- * ended with the others, and it starts once the old ones are gone. */
-static void unreach_resend_hook(fx *f, fx_tx *t, tern_tx_status st, uint64_t now) {
-    if (t->tag != 1 || st != TERN_TX_UNREACHABLE) return;
-    tern_msgb b;
-    uint8_t tok = 0xa9;
-    tern_msgb_init(&b, TERN_TYPE_CON, TERN_CODE_GET, 0);
-    tern_msgb_set_token(&b, &tok, 1);
-    tern_msgb_add_str(&b, TERN_OPT_URI_PATH, "x");
-    assert_int_equal(tern_endpoint_send_msg(f->ep, &f->a, &b, now, fx_done, f->hook_data), 0);
-}
-
-static void test_rfc7252_s4_2_unreachable_spares_con_sent_from_done(void **state) {
+/* Anyone can forge an ICMP error, and one that quotes only the IP and UDP
+ * headers (RFC 792 asks for no more than 8 bytes past them, and those are
+ * the UDP header) names no exchange: it must not end every CON to the
+ * peer. A quote whose MID or token is not one of ours ends nothing either;
+ * the retransmissions go on as if no error had come. */
+static void test_rfc8085_s5_2_icmp_must_name_the_con(void **state) {
     (void)state;
     fx f;
     fx_init(&f);
     fx_start(&f);
-    fx_tx t1 = {&f, 1}, t2 = {&f, 2}, t9 = {&f, 9};
-    f.hook_data = &t9;
-    f.done_hook = unreach_resend_hook;
+    fx_tx t1 = {&f, 1};
     assert_int_equal(fx_send(&f, &f.a, TERN_TYPE_CON, 0xa1, &t1, NULL), 0);
-    assert_int_equal(fx_send(&f, &f.a, TERN_TYPE_CON, 0xa2, &t2, NULL), 0);
     fx_expect(&f, &f.a, CON_A1);
-    fx_expect_none(&f);
-    tern_endpoint_unreachable(f.ep, &f.a, 100);
-    assert_int_equal(f.n_done, 2);
-    assert_int_equal(f.done_tag[1], 2);
-    /* Tag 9 (MID 2) waited behind tag 2, then went out; tag 2 never did. */
-    fx_expect(&f, &f.a, "41 01 00 02 | a9 | b1 78");
-    fx_expect_none(&f);
-    assert_int_equal(tern_endpoint_next_deadline(f.ep), 2100);
-    assert_int_equal(fx_recv(&f, &f.a, "60 00 00 02"), 0);
-    assert_int_equal(f.n_done, 3);
-    assert_int_equal(f.done_tag[2], 9);
-    assert_int_equal(f.done_status[2], TERN_TX_ACKED);
+    f.now = 10;
+    assert_int_equal(tern_endpoint_unreachable(f.ep, &f.a, NULL, 0, f.now), TERN_ICMP_IGNORED);
+    assert_int_equal(fx_icmp(&f, &f.a, "41 01"), TERN_ICMP_IGNORED);       /* short */
+    assert_int_equal(fx_icmp(&f, &f.a, "41 01 00 07 | a1"), TERN_ICMP_IGNORED); /* MID */
+    assert_int_equal(fx_icmp(&f, &f.a, "41 01 00 00 | a7"), TERN_ICMP_IGNORED); /* token */
+    assert_int_equal(fx_icmp(&f, &f.b, CON_A1), TERN_ICMP_IGNORED);        /* peer */
+    assert_int_equal(fx_icmp(&f, &f.a, "61 45 00 00 | a1"), TERN_ICMP_IGNORED); /* an ACK */
+    assert_int_equal(f.n_done, 0);
+    assert_int_equal(f.n_unreach, 0);
+    assert_int_equal(fx_stats(&f).icmp_ignored, 6);
+    fx_tick(&f, 2000);
+    fx_expect(&f, &f.a, CON_A1);
+    /* A quote cut inside the token still names the CON by its MID. */
+    assert_int_equal(fx_icmp(&f, &f.a, "41 01 00 00"), TERN_ICMP_MATCHED);
+    assert_int_equal(f.n_done, 1);
+    assert_int_equal(f.done_status[0], TERN_TX_UNREACHABLE);
     fx_end(&f);
 }
 
-/* A peer with nothing tracked: no done(), on_unreachable still runs (the
- * client may have NON requests to it). */
-static void test_rfc7252_s4_3_unreachable_without_cons(void **state) {
+/* A NON is not tracked here: the error goes to on_unreachable with the
+ * quoted MID and token, for the owner (the client's NON request, the
+ * server's notification) to match. Nothing the endpoint tracks changes. */
+static void test_rfc7252_s4_3_unreachable_non_goes_to_its_owner(void **state) {
     (void)state;
     fx f;
     fx_init(&f);
@@ -511,14 +504,17 @@ static void test_rfc7252_s4_3_unreachable_without_cons(void **state) {
     assert_int_equal(fx_send(&f, &f.a, TERN_TYPE_NON, 0xa1, NULL, NULL), 0);
     assert_int_equal(fx_send(&f, &f.b, TERN_TYPE_CON, 0xb1, &t, NULL), 0);
     fx_drain(&f);
-    tern_endpoint_unreachable(f.ep, &f.a, 10);
+    f.now = 10;
+    assert_int_equal(fx_icmp(&f, &f.a, "51 01 00 00 | a1 | b1 78"), TERN_ICMP_PASSED);
     assert_int_equal(f.n_done, 0);
     assert_int_equal(f.n_unreach, 1);
-    tern_addr nobody = f.a;
-    nobody.bytes[3] = 99;
-    tern_endpoint_unreachable(f.ep, &nobody, 10);
-    assert_int_equal(f.n_done, 0);
-    assert_int_equal(f.n_unreach, 2);
+    assert_true(tern_addr_equal(&f.unreach_peer, &f.a));
+    assert_int_equal(f.unreach_mid, 0);
+    assert_int_equal(f.unreach_token_len, 1);
+    assert_int_equal(f.unreach_at, 10);
+    /* Cut before the token: the owner hears of the MID alone. */
+    assert_int_equal(fx_icmp(&f, &f.a, "51 01 00 00"), TERN_ICMP_PASSED);
+    assert_int_equal(f.unreach_token_len, SIZE_MAX);
     assert_int_equal(tern_endpoint_next_deadline(f.ep), 2000);
     fx_end(&f);
 }
@@ -660,9 +656,9 @@ int main(void) {
         cmocka_unit_test(test_rfc7252_s4_7_nstart1_queues_second_con),
         cmocka_unit_test(test_rfc7252_s4_7_nstart2_fifo),
         cmocka_unit_test(test_rfc7252_s4_2_reentrant_send_from_done),
-        cmocka_unit_test(test_rfc7252_s4_2_unreachable_ends_tracked_and_queued_cons),
-        cmocka_unit_test(test_rfc7252_s4_2_unreachable_spares_con_sent_from_done),
-        cmocka_unit_test(test_rfc7252_s4_3_unreachable_without_cons),
+        cmocka_unit_test(test_rfc7252_s4_2_unreachable_ends_the_quoted_con),
+        cmocka_unit_test(test_rfc8085_s5_2_icmp_must_name_the_con),
+        cmocka_unit_test(test_rfc7252_s4_3_unreachable_non_goes_to_its_owner),
         cmocka_unit_test(test_rfc7252_s4_2_cancel),
         cmocka_unit_test(test_rfc7252_s5_2_1_cancel_from_on_response),
         cmocka_unit_test(test_rfc7252_s4_2_free_cancels_everything),

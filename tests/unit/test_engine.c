@@ -128,7 +128,7 @@ static void test_deadlines_merge(void **state) {
     tern_engine_free(f.eng);
 }
 
-/* tern_engine_unreachable ends the client's requests to that peer at once
+/* tern_engine_unreachable ends the client's NON request the error quotes
  * (routed through the endpoint's on_unreachable). */
 static void test_unreachable_reaches_the_client(void **state) {
     (void)state;
@@ -139,7 +139,11 @@ static void test_unreachable_reaches_the_client(void **state) {
     tern_msgb_init(&b, TERN_TYPE_NON, TERN_CODE_GET, 0);
     calls = 0;
     assert_int_equal(tern_client_request(cli, &f.peer, &b, 0, on_answer, NULL, f.now, NULL), 0);
-    tern_engine_unreachable(f.eng, &f.peer, f.now + 10);
+    uint8_t sent[64];
+    tern_msg m = efx_one(&f, sent);
+    assert_int_equal(m.type, TERN_TYPE_NON);
+    assert_int_equal(tern_engine_unreachable(f.eng, &f.peer, sent, 4 + m.token_len, f.now + 10),
+                     TERN_ICMP_PASSED);
     assert_int_equal(calls, 1);
     assert_int_equal(last_err, TERN_E_UNREACHABLE);
     tern_engine_free(f.eng);

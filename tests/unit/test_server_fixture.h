@@ -119,6 +119,16 @@ static inline void sfx_discard(sfx *f) {
     f->n_out = f->next_out = 0;
 }
 
+/* Nothing listens at peer any more: every datagram sent there so far
+ * draws its ICMP error (quoting all of it, as Linux does for datagrams this
+ * small), as the kernel would report them to the io layer. */
+static inline void sfx_unreachable(sfx *f, const tern_addr *peer) {
+    sfx_drain(f);
+    for (int k = 0; k < f->n_out; k++)
+        if (tern_addr_equal(&f->out[k].peer, peer))
+            (void)tern_engine_unreachable(f->eng, peer, f->out[k].buf, f->out[k].len, f->now);
+}
+
 /* Number of messages sent and not yet looked at. */
 static inline int sfx_pending(sfx *f) {
     sfx_drain(f);

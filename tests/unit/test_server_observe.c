@@ -250,12 +250,13 @@ static void test_rfc7641_s4_5_unacked_con_removes_observer(void **state) {
     sfx_free(&f);
 }
 
-/* Section 4.5: a client that went away is to be dropped; an ICMP
- * destination unreachable for its address says so at once. Peer a observes
- * a resource notified by CON (one in flight when the news comes) and, with
- * two tokens, one notified by NON; peer b observes both. Every observer at
- * a goes (the CON one through done(UNREACHABLE), the NON ones through
- * on_unreachable), no retransmission follows, b is untouched. */
+/* Section 4.5: a client that went away is to be dropped; the ICMP
+ * destination unreachable each notification to it draws says so at once.
+ * Peer a observes a resource notified by CON (one in flight when the news
+ * comes) and, with two tokens, one notified by NON; peer b observes both.
+ * Every observer at a goes (the CON one through done(UNREACHABLE), the NON
+ * ones matched by the MID and token quoted), no retransmission follows, b
+ * is untouched. */
 static void test_rfc7641_s4_5_unreachable_peer_observers_removed(void **state) {
     (void)state;
     sfx f;
@@ -286,7 +287,7 @@ static void test_rfc7641_s4_5_unreachable_peer_observers_removed(void **state) {
     assert_int_equal(n_non_a, 2);
 
     f.now += 5;
-    tern_endpoint_unreachable(f.ep, &f.a, f.now);
+    sfx_unreachable(&f, &f.a);
     assert_int_equal(tern_resource_observer_count(rc), 1);
     assert_int_equal(tern_resource_observer_count(rn), 1);
     tern_server_stats s;
@@ -312,6 +313,51 @@ static void test_rfc7641_s4_5_unreachable_peer_observers_removed(void **state) {
     }
     sfx_free(&f);
 }
+
+/* RFC 8085 section 5.2, and the spoofing it invites: an ICMP error is
+ * easy to forge and may quote no more than the IP and UDP headers. Such an
+ * error, or one quoting a notification MID or token the observer never
+ * got, removes nobody; the observer goes on being notified. */
+static void test_rfc8085_s5_2_forged_icmp_leaves_observers(void **state) {
+    (void)state;
+    sfx f;
+    sfx_init(&f, NULL);
+    sfx_state st = {.value = "OFF"};
+    tern_resource *r = sfx_add_state(&f, "/non", &st, false);
+    observe_get(&f, &f.a, 1, "o1", "/non", 0);
+    sfx_discard(&f);
+    put(&f, &f.c, 2, "/non", "ON");
+    tern_addr to;
+    const tern_msg *n = sfx_next(&f, &to);
+    assert_true(tern_addr_equal(&to, &f.a));
+    assert_int_equal(n->type, TERN_TYPE_NON);
+    uint16_t mid = n->mid;
+    sfx_discard(&f);
+
+    assert_int_equal(tern_engine_unreachable(f.eng, &f.a, NULL, 0, f.now), TERN_ICMP_IGNORED);
+    uint8_t wrong_mid[] = {0x52, 0x45, (uint8_t)((mid + 1) >> 8), (uint8_t)(mid + 1), 'o', '1'};
+    uint8_t wrong_tok[] = {0x52, 0x45, (uint8_t)(mid >> 8), (uint8_t)mid, 'x', '1'};
+    assert_int_equal(tern_engine_unreachable(f.eng, &f.a, wrong_mid, sizeof wrong_mid, f.now),
+                     TERN_ICMP_PASSED);
+    assert_int_equal(tern_engine_unreachable(f.eng, &f.a, wrong_tok, sizeof wrong_tok, f.now),
+                     TERN_ICMP_PASSED);
+    assert_int_equal(tern_engine_unreachable(f.eng, &f.b, wrong_tok + 0, 4, f.now),
+                     TERN_ICMP_PASSED); /* the right MID, to the wrong peer */
+    assert_int_equal(tern_resource_observer_count(r), 1);
+    tern_server_stats s;
+    tern_server_get_stats(f.srv, &s);
+    assert_int_equal(s.observers_removed_unreachable, 0);
+
+    put(&f, &f.c, 3, "/non", "OFF");
+    n = sfx_next(&f, &to);
+    assert_true(tern_addr_equal(&to, &f.a));
+    sfx_assert_token(n, "o1");
+    /* The real error, quoting that notification, does remove a. */
+    sfx_unreachable(&f, &f.a);
+    assert_int_equal(tern_resource_observer_count(r), 0);
+    sfx_free(&f);
+}
+
 
 static void test_rfc7641_s3_6_rst_to_con_notification_removes_observer(void **state) {
     (void)state;
@@ -1026,6 +1072,7 @@ int main(void) {
         cmocka_unit_test(test_rfc7641_s4_5_con_every_nth_notification),
         cmocka_unit_test(test_rfc7641_s4_5_unacked_con_removes_observer),
         cmocka_unit_test(test_rfc7641_s4_5_unreachable_peer_observers_removed),
+        cmocka_unit_test(test_rfc8085_s5_2_forged_icmp_leaves_observers),
         cmocka_unit_test(test_rfc7641_s3_6_rst_to_con_notification_removes_observer),
         cmocka_unit_test(test_rfc7641_s4_5_2_one_in_flight_newest_state_wins),
         cmocka_unit_test(test_rfc7641_s4_5_liveness_con_after_interval),
