@@ -63,6 +63,14 @@ typedef struct tern_io_config {
      * _IGNORED: it named nothing of ours, e.g. a forgery quoting only the
      * IP and UDP headers), for a debug log. ctx is trace_ctx. */
     tern_io_icmp_fn icmp_trace;
+    /* [NULL: none] A forward proxy, coap://HOST[:PORT] (RFC 7252 section
+     * 5.7.2). The requests of tern_io_request*, tern_io_observe* then go to
+     * it with the target URI whole in Proxy-Uri (section 5.10.2) and no
+     * Uri-* options, so the target may be any absolute URI the proxy
+     * serves: coap, or http(s) through a cross-proxy (section 10.1); a
+     * target is 1 to 1034 bytes. tern_io_new fails with TERN_E_URI for a
+     * proxy URI with a path or query, TERN_E_NOTFOUND for an unknown host. */
+    const char *proxy;
 } tern_io_config;
 
 /* Fill cfg with the defaults above. */

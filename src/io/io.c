@@ -43,6 +43,7 @@
 #include "base/config.h"
 #include "io/addr.h"
 #include "io/group.h"
+#include "io/io_int.h"
 
 #define IO_BATCH 32          /* datagrams per recvmmsg/sendmmsg call */
 #define IO_RX_ROUNDS 8       /* recvmmsg calls per step before timers run */
@@ -60,6 +61,8 @@ struct tern_io {
     tern_iop_nets nets; /* IPv4 networks, to recognise broadcasts */
     tern_io_icmp_fn icmp_trace;
     void *trace_ctx;
+    bool proxied;     /* tern_io_config.proxy: */
+    tern_addr proxy;  /* its address */
     uint8_t rx[IO_BATCH][IO_DGRAM_MAX];
     uint8_t cmsg[IO_BATCH][TERN_IOP_CMSG_SPACE]; /* each datagram's destination */
 };
@@ -198,6 +201,16 @@ int tern_io_new(tern_io **out, const tern_io_config *in) {
     if ((e = tern_engine_new(&io->eng, &gcfg)) < 0) goto fail;
     io->icmp_trace = cfg.icmp_trace;
     io->trace_ctx = cfg.trace_ctx;
+    if (cfg.proxy) {
+        /* The proxy is named by its scheme, host and port only. */
+        tern_uri u;
+        if ((e = tern_io_uri_peer(io, cfg.proxy, &u, &io->proxy)) < 0) goto fail;
+        if (u.n_path || u.n_query) {
+            e = TERN_E_URI;
+            goto fail;
+        }
+        io->proxied = true;
+    }
     *out = io;
     return 0;
 
@@ -205,6 +218,8 @@ fail:
     tern_io_free(io);
     return e;
 }
+
+const tern_addr *tern_iop_proxy(const tern_io *io) { return io->proxied ? &io->proxy : NULL; }
 
 void tern_io_free(tern_io *io) {
     if (!io) return;

@@ -9,6 +9,7 @@
  * a layer below forgets a timer. */
 #include <string.h>
 
+#include "io/io_int.h"
 #include "tern/io.h"
 
 int tern_io_uri_peer(tern_io *io, const char *text, tern_uri *uri, tern_addr *peer) {
@@ -26,41 +27,74 @@ int tern_io_uri_peer(tern_io *io, const char *text, tern_uri *uri, tern_addr *pe
     return tern_io_resolve(io, host, uri->port, peer);
 }
 
-/* body: the buffer for Block2 reassembly (tern_client_request_body,
+/* Send req to peer by the client call the request asks for. body: the
+ * buffer for Block2 reassembly (tern_client_request_body,
  * tern_client_observe_body), or NULL. */
+static int io_send(tern_io *io, const tern_addr *peer, tern_msgb *req, bool observe, bool group,
+                   uint8_t *body, size_t body_cap, uint32_t timeout_ms, tern_client_fn fn,
+                   void *ctx, tern_client_op_id *id) {
+    tern_client *cli = tern_io_client(io);
+    if (!cli) return TERN_E_FULL;
+    uint64_t now = tern_io_now();
+    if (group) {
+        /* RFC 7252 section 8: a URI naming a group asks every server in it
+         * (a NON request; each answer comes to fn). */
+        req->type = TERN_TYPE_NON;
+        return tern_client_request_group(cli, peer, req, timeout_ms, fn, ctx, now, id);
+    }
+    if (observe && body)
+        return tern_client_observe_body(cli, peer, req, body, body_cap, timeout_ms, fn, ctx, now,
+                                        id);
+    if (observe) return tern_client_observe(cli, peer, req, timeout_ms, fn, ctx, now, id);
+    if (body)
+        return tern_client_request_body(cli, peer, req, body, body_cap, timeout_ms, fn, ctx, now,
+                                        id);
+    return tern_client_request(cli, peer, req, timeout_ms, fn, ctx, now, id);
+}
+
+/* Proxy-Uri holds 1 to 1034 bytes (RFC 7252 section 5.10). */
+#define IO_PROXY_URI_MAX 1034u
+
+/* Through the forward proxy (section 5.7.2): the target whole in Proxy-Uri.
+ * The proxy resolves it, so it need only be an absolute URI: one tern
+ * parses (coap), or http(s) for a cross-proxy (section 10.1). */
+static int io_start_proxied(tern_io *io, const tern_addr *proxy, const char *text,
+                            tern_msgb *req, bool observe, uint8_t *body, size_t body_cap,
+                            uint32_t timeout_ms, tern_client_fn fn, void *ctx,
+                            tern_client_op_id *id) {
+    tern_uri uri;
+    size_t len = strlen(text);
+    bool http = strncmp(text, "http://", 7) == 0 || strncmp(text, "https://", 8) == 0;
+    if (len == 0 || len > IO_PROXY_URI_MAX || (!http && tern_uri_parse(&uri, text) < 0))
+        return TERN_E_URI;
+    size_t n_before = req->n_opts;
+    int rc = tern_msgb_add_str(req, TERN_OPT_PROXY_URI, text);
+    if (rc == 0)
+        rc = io_send(io, proxy, req, observe, false, body, body_cap, timeout_ms, fn, ctx, id);
+    tern_msgb_remove_opt_from(req, n_before, TERN_OPT_PROXY_URI);
+    return rc;
+}
+
 static int io_start(tern_io *io, const char *text, tern_msgb *req, bool observe,
                     uint8_t *body, size_t body_cap, uint32_t timeout_ms, tern_client_fn fn,
                     void *ctx, tern_client_op_id *id) {
-    if (!io || !req) return TERN_E_INVAL;
+    if (!io || !req || !text) return TERN_E_INVAL;
+    const tern_addr *proxy = tern_iop_proxy(io);
+    if (proxy)
+        return io_start_proxied(io, proxy, text, req, observe, body, body_cap, timeout_ms, fn,
+                                ctx, id);
     tern_uri uri;
     tern_addr peer;
     int rc = tern_io_uri_peer(io, text, &uri, &peer);
     if (rc < 0) return rc;
-    tern_client *cli = tern_io_client(io);
-    if (!cli) return TERN_E_FULL;
     /* The URI's options point into `uri`; the client encodes the request
      * before returning, so a local is enough. Keep the caller's builder as it
      * was, so that it can be used again for another URI. */
     size_t n_before = req->n_opts;
     rc = tern_uri_to_opts(&uri, uri.port, req);
-    if (rc == 0) {
-        uint64_t now = tern_io_now();
-        /* RFC 7252 section 8: a URI naming a group asks every server in it
-         * (a NON request; each answer comes to fn). */
-        if (!observe && tern_io_addr_is_group(io, &peer)) {
-            req->type = TERN_TYPE_NON;
-            rc = tern_client_request_group(cli, &peer, req, timeout_ms, fn, ctx, now, id);
-        } else if (observe && body)
-            rc = tern_client_observe_body(cli, &peer, req, body, body_cap, timeout_ms, fn, ctx,
-                                          now, id);
-        else if (observe)
-            rc = tern_client_observe(cli, &peer, req, timeout_ms, fn, ctx, now, id);
-        else if (body)
-            rc = tern_client_request_body(cli, &peer, req, body, body_cap, timeout_ms, fn, ctx,
-                                          now, id);
-        else
-            rc = tern_client_request(cli, &peer, req, timeout_ms, fn, ctx, now, id);
-    }
+    if (rc == 0)
+        rc = io_send(io, &peer, req, observe, !observe && tern_io_addr_is_group(io, &peer), body,
+                     body_cap, timeout_ms, fn, ctx, id);
     /* Drop the Uri-* options again (they point into the local uri). The
      * Observe option tern_client_observe added stays; it is a copied uint. */
     tern_msgb_remove_opt_from(req, n_before, TERN_OPT_URI_HOST);

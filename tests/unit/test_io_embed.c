@@ -112,10 +112,57 @@ static void test_io_unknown_path_answers_4_04(void **state) {
     tern_io_free(srv_io);
 }
 
+/* tern_io_config.proxy (RFC 7252 section 5.7.2): the request goes to the
+ * proxy's address whatever the target's host, the target whole in
+ * Proxy-Uri. The "proxy" here is a tern server, which proxies nothing and
+ * says so with 5.05 (section 5.10.2): that answer came from the proxy's
+ * address, and the target's host (never resolved) does not exist. A proxy
+ * URI with a path is refused at tern_io_new. */
+static void test_rfc7252_s5_7_2_requests_go_through_the_proxy(void **state) {
+    (void)state;
+    tern_io *proxy_io = open_io(0);
+    assert_non_null(tern_io_server(proxy_io));
+    char proxy[64];
+    snprintf(proxy, sizeof proxy, "coap://127.0.0.1:%u", tern_io_port(proxy_io));
+    tern_io_config cfg;
+    tern_io_config_default(&cfg);
+    cfg.bind_host = "127.0.0.1";
+    cfg.port = 0;
+    cfg.proxy = proxy;
+    tern_io *cli_io = NULL;
+    assert_int_equal(tern_io_new(&cli_io, &cfg), 0);
+    const char *targets[] = {"coap://sensor.invalid/temp", "http://example.invalid/x"};
+    for (int t = 0; t < 2; t++) {
+        tern_msgb req;
+        tern_msgb_init(&req, TERN_TYPE_CON, TERN_CODE_GET, 0);
+        outcome o = {0};
+        tern_client_op_id id;
+        assert_int_equal(tern_io_request_start(cli_io, targets[t], &req, 5000, on_answer, &o, &id),
+                         0);
+        assert_int_equal(req.n_opts, 0); /* the caller's builder as it was */
+        for (int i = 0; i < 50 && !o.done; i++) host_loop_round(proxy_io, cli_io);
+        assert_true(o.done);
+        assert_int_equal(o.code, TERN_CODE_PROXYING_NOT_SUPPORTED);
+    }
+    tern_msgb req;
+    tern_msgb_init(&req, TERN_TYPE_CON, TERN_CODE_GET, 0);
+    tern_client_op_id id;
+    assert_int_equal(tern_io_request_start(cli_io, "not a uri", &req, 5000, on_answer, NULL, &id),
+                     TERN_E_URI);
+    tern_io_free(cli_io);
+
+    snprintf(proxy, sizeof proxy, "coap://127.0.0.1:%u/path", tern_io_port(proxy_io));
+    cli_io = NULL;
+    assert_int_equal(tern_io_new(&cli_io, &cfg), TERN_E_URI);
+    assert_null(cli_io);
+    tern_io_free(proxy_io);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_io_embedded_in_a_foreign_poll_loop),
         cmocka_unit_test(test_io_unknown_path_answers_4_04),
+        cmocka_unit_test(test_rfc7252_s5_7_2_requests_go_through_the_proxy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
