@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* main.c - `tern`, the CoAP command-line client: argument parsing, usage and
- * exit codes (RFC 7252 requests, RFC 7641 observe, RFC 6690 discovery).
+ * exit codes (RFC 7252 requests, RFC 8132 FETCH/PATCH/iPATCH, RFC 7641
+ * observe, RFC 6690 discovery).
  *
  * Modelled on what curl, libcoap's coap-client and aiocoap-client users
  * know: method and URI as words, -v for the wire, -N for NON, -O for any
@@ -19,15 +20,32 @@
 
 static const char usage_text[] =
     "Usage: tern [OPTIONS] get|put|post|delete URI [PAYLOAD]\n"
+    "       tern [OPTIONS] fetch|patch|ipatch URI [PAYLOAD]\n"
     "       tern [OPTIONS] observe URI\n"
     "       tern [OPTIONS] discover coap://HOST[:PORT][?QUERY]\n"
     "\n"
     "Send a CoAP request and print the response payload on stdout.\n"
     "PAYLOAD is the literal text, '-' for stdin, or '@FILE' for a file's content;\n"
-    "one too large for a datagram is sent in blocks (RFC 7959 Block1).\n"
+    "one too large for a datagram is sent in blocks (RFC 7959 Block1). From stdin,\n"
+    "one trailing newline (\\n or \\r\\n) is dropped unless -c names a binary format\n"
+    "(octet, cbor, ...), so that `echo ON | tern put URI -` sends \"ON\"; a file\n"
+    "(@FILE, -f FILE, @/dev/stdin) is sent byte for byte.\n"
+    "fetch, patch and ipatch are the methods of RFC 8132: FETCH asks with a\n"
+    "payload (a query), PATCH and iPATCH change part of a resource.\n"
+    "\n"
+    "Payloads are printed by Content-Format: JSON (50, 51, 52, SenML 110)\n"
+    "pretty-printed, CBOR (60, SenML 112) in diagnostic notation (RFC 8949\n"
+    "section 8), link-format (40) one link a line on a terminal, others as\n"
+    "received; one that does not parse is printed as received, with a warning.\n"
+    "Binary formats (octet-stream, CBOR with --raw) get no newline appended;\n"
+    "text ones do.\n"
     "\n"
     "Options:\n"
-    "  -v, --verbose            print every message on the wire to stderr\n"
+    "  -v, --verbose            print every message on the wire to stderr, with the\n"
+    "                           time (\"-> 12:34:56.789 ADDRESS CON GET ...\")\n"
+    "  -i, --include            print the response code and options on stderr\n"
+    "                           (\"2.05 Content\", \"Content-Format: 0\", ...)\n"
+    "      --raw                print the payload as received, not reformatted\n"
     "  -q, --quiet              print nothing but errors; the exit status tells\n"
     "  -N, --non                send a non-confirmable (NON) request\n"
     "  -t, --timeout SECONDS    give up after this long (default 93, MAX_TRANSMIT_WAIT)\n"
@@ -38,14 +56,22 @@ static const char usage_text[] =
     "                           VALUE is a number for uint options, 0x... for bytes,\n"
     "                           otherwise text; 'NUM,' adds an empty option\n"
     "  -f, --file FILE          read the payload from FILE ('-' for stdin)\n"
+    "  -P, --proxy URI          send through the forward proxy coap://HOST[:PORT]:\n"
+    "                           the target URI goes in Proxy-Uri (RFC 7252 5.10.2)\n"
+    "  -b, --block-size SIZE    block size, 16..1024, a power of two: asked for in\n"
+    "                           the response (Block2 early negotiation, RFC 7959\n"
+    "                           2.4) and used for a payload sent in blocks (Block1;\n"
+    "                           one of up to SIZE+11 bytes still goes whole)\n"
     "  -n, --count N            observe: stop after N notifications\n"
     "  -d, --duration SECONDS   observe: stop after this long\n"
     "  -h, --help               show this help\n"
     "  -V, --version            show the version\n"
     "\n"
-    "observe prints one line per notification (flushed at once) until Ctrl-C,\n"
-    "--count or --duration, then cancels the observation at the server.\n"
-    "discover prints the server's /.well-known/core, one link a line.\n"
+    "observe prints one line per notification (flushed at once; JSON and CBOR\n"
+    "compact) until Ctrl-C, --count or --duration, then cancels the observation\n"
+    "at the server.\n"
+    "discover prints the server's /.well-known/core (or the link-format resource\n"
+    "a URI with a path names), one link a line.\n"
     "\n"
     "Exit status:\n"
     "  0  success: a 2.xx response (observe: stopped by --count, --duration, Ctrl-C)\n"
@@ -60,8 +86,13 @@ static const char usage_text[] =
     "\n"
     "Examples:\n"
     "  tern get coap://localhost/alarm\n"
-    "  tern put coap://localhost/alarm ON\n"
-    "  tern observe --count 3 coap://localhost/alarm\n";
+    "  echo ON | tern put coap://localhost/alarm -\n"
+    "  tern -i get coap://localhost/alarm\n"
+    "  tern observe --count 3 coap://localhost/alarm\n"
+    "  tern fetch -c json coap://localhost/things '{\"room\":\"kitchen\"}'\n"
+    "  tern ipatch -c merge-patch coap://localhost/things/1 '{\"on\":true}'\n"
+    "  tern -P coap://proxy.local get coap://sensor.local/temp\n"
+    "  tern -v -b 16 get coap://localhost/large\n";
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...) {
     va_list ap;
@@ -138,9 +169,14 @@ static int parse_option(cli_opts *o, const char *arg) {
     return 0;
 }
 
-/* The whole of a file or stdin ("-"), for the payload. */
+/* The whole of a file or stdin ("-"), for the payload. From stdin, one
+ * trailing newline ("\n" or "\r\n") goes, unless -c names a binary
+ * format: `echo ON | tern put URI -` means "ON", not "ON\n", to the
+ * person who typed it (curl --data-binary would keep it; a file is kept
+ * byte for byte here too, and so is stdin named as a file, @/dev/stdin). */
 static int read_payload(cli_opts *o, const char *path) {
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    bool from_stdin = strcmp(path, "-") == 0;
+    FILE *f = from_stdin ? stdin : fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "tern: cannot read payload file '%s': %s\n", path, strerror(errno));
         return EXIT_USAGE;
@@ -169,6 +205,11 @@ static int read_payload(cli_opts *o, const char *path) {
         fprintf(stderr, "tern: cannot read payload from '%s'\n", path);
         return EXIT_USAGE;
     }
+    bool binary = o->content_format >= 0 && cli_cf_is_binary((uint32_t)o->content_format);
+    if (from_stdin && !binary && len > 0 && buf[len - 1] == '\n') {
+        len--;
+        if (len > 0 && buf[len - 1] == '\r') len--;
+    }
     o->payload = buf;
     o->payload_owned = true;
     o->payload_len = len;
@@ -195,8 +236,13 @@ static const struct {
 /* Step 1: the flags (getopt). Returns -1 to go on, else the exit status
  * (--help, --version, a usage error). *file gets --file's argument. */
 static int parse_flags(int argc, char **argv, cli_opts *o, const char **file) {
+    enum { OPT_RAW = 256 };
     static const struct option longopts[] = {
         {"verbose", no_argument, NULL, 'v'},
+        {"include", no_argument, NULL, 'i'},
+        {"raw", no_argument, NULL, OPT_RAW},
+        {"proxy", required_argument, NULL, 'P'},
+        {"block-size", required_argument, NULL, 'b'},
         {"quiet", no_argument, NULL, 'q'},
         {"non", no_argument, NULL, 'N'},
         {"timeout", required_argument, NULL, 't'},
@@ -213,9 +259,22 @@ static int parse_flags(int argc, char **argv, cli_opts *o, const char **file) {
     int c, rc;
     uint64_t ms;
     char *end;
-    while ((c = getopt_long(argc, argv, "vqNt:c:A:O:f:n:d:hV", longopts, NULL)) != -1) {
+    unsigned long size;
+    while ((c = getopt_long(argc, argv, "viqNt:c:A:O:f:P:b:n:d:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'v': o->verbose = true; break;
+        case 'i': o->include = true; break;
+        case OPT_RAW: o->raw = true; break;
+        case 'P': o->proxy = optarg; break;
+        case 'b':
+            /* RFC 7959 section 2.2: 2^(SZX+4), SZX 0..6. */
+            errno = 0;
+            size = strtoul(optarg, &end, 10);
+            if (errno || *end || size < 16 || size > 1024 || (size & (size - 1)))
+                return usage_error("bad --block-size '%s' (16, 32, 64, 128, 256, 512 or 1024)",
+                                   optarg);
+            o->block_size = (uint32_t)size;
+            break;
         case 'q': o->quiet = true; break;
         case 'N': o->non = true; break;
         case 't':
@@ -254,7 +313,8 @@ static int parse_flags(int argc, char **argv, cli_opts *o, const char **file) {
 static int parse_command(int argc, char **argv, cli_opts *o, const char *file) {
     int rc;
     if (optind >= argc)
-        return usage_error("%s", "missing command (get, put, post, delete, observe, discover)");
+        return usage_error("%s", "missing command (get, put, post, delete, fetch, patch, ipatch, "
+                                 "observe, discover)");
     o->method_name = argv[optind++];
     bool found = false;
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
@@ -302,20 +362,40 @@ static const char *zone_courtesy(const char *uri, char *buf, size_t cap) {
     return buf;
 }
 
-/* Step 3: a socket on an ephemeral port, tracing the wire with -v. */
-static tern_io *open_io(const cli_opts *o) {
+/* Step 3: a socket on an ephemeral port, tracing the wire with -v (the
+ * lines of app_log_trace with a timestamp: output.c), the client's request
+ * size set for -b's Block1 blocks, -P's proxy. NULL after saying why, with
+ * the exit status in *status. */
+static tern_io *open_io(const cli_opts *o, int *status) {
     tern_io_config cfg;
     tern_io_config_default(&cfg);
     cfg.port = 0; /* a client: any free port */
+    cfg.proxy = o->proxy;
     if (o->verbose) {
-        cfg.trace = app_log_trace;
+        cfg.trace = cli_trace;
         app_log_set_level(APP_LOG_DEBUG);
     }
+    static tern_client_config client;
+    tern_client_config_default(&client);
+    client.max_request_size = cli_block1_request_size(o);
+    if (client.max_request_size) cfg.client = &client;
     if (o->quiet) app_log_set_level(APP_LOG_ERROR);
     tern_io *io = NULL;
     int rc = tern_io_new(&io, &cfg);
+    if (rc == TERN_E_URI && o->proxy) {
+        if (!o->quiet)
+            fprintf(stderr, "tern: %s: a proxy URI names the proxy only "
+                            "(coap://HOST[:PORT], no path or query)\n", o->proxy);
+        *status = EXIT_BAD_URI;
+        return NULL;
+    }
+    if (rc == TERN_E_NOTFOUND && o->proxy) {
+        *status = cli_fail_uri(o, o->proxy, rc);
+        return NULL;
+    }
     if (rc < 0) {
         fprintf(stderr, "tern: cannot open a UDP socket: %s\n", tern_strerror(rc));
+        *status = EXIT_ERROR;
         return NULL;
     }
     tern_io_catch_signals(io);
@@ -337,10 +417,11 @@ int main(int argc, char **argv) {
     int rc = parse_flags(argc, argv, &o, &file);
     if (rc < 0) rc = parse_command(argc, argv, &o, file);
     if (rc >= 0) return rc;
-    static char uri[4096];
+    static char uri[4096], proxy[4096];
     o.uri = zone_courtesy(o.uri, uri, sizeof uri);
-    tern_io *io = open_io(&o);
-    rc = io ? run_command(io, &o) : EXIT_ERROR;
+    if (o.proxy) o.proxy = zone_courtesy(o.proxy, proxy, sizeof proxy);
+    tern_io *io = open_io(&o, &rc);
+    if (io) rc = run_command(io, &o);
     tern_io_free(io);
     if (o.payload_owned) free((void *)o.payload);
     return rc;

@@ -5,8 +5,13 @@
  * src/client/block2.c), observe (RFC 7641 section 3) and discovery (RFC 6690
  * sections 4 and 5).
  *
+ * With -P the requests go to a forward proxy instead (RFC 7252 section
+ * 5.7.2): tern_io_config.proxy, set in main.c, sends them there with the
+ * target URI in Proxy-Uri (section 5.10.2).
+ *
  * stdout carries only payloads, so that `tern get ... | jq` and
- * `tern observe ... | while read` work; everything else goes to stderr. */
+ * `tern observe ... | while read` work; everything else goes to stderr
+ * (output.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +35,9 @@ int cli_status_for_code(uint8_t code) {
     }
 }
 
-int cli_fail(const cli_opts *o, int err) {
+int cli_fail(const cli_opts *o, int err) { return cli_fail_uri(o, o->uri, err); }
+
+int cli_fail_uri(const cli_opts *o, const char *uri, int err) {
     const char *why;
     int status;
     switch (err) {
@@ -74,29 +81,14 @@ int cli_fail(const cli_opts *o, int err) {
         status = EXIT_ERROR;
         break;
     }
-    fprintf(stderr, "tern: %s: %s\n", o->uri, why);
+    (void)o;
+    fprintf(stderr, "tern: %s: %s\n", uri, why);
     return status;
-}
-
-/* Binary formats get no newline appended: the bytes stay as they came. */
-static bool cf_is_binary(uint32_t cf) {
-    return cf == TERN_CF_OCTET_STREAM || cf == TERN_CF_CBOR || cf == TERN_CF_EXI ||
-           cf == TERN_CF_CWT || cf == TERN_CF_SENML_CBOR;
-}
-
-/* One payload; an empty one prints nothing unless it stands for a line of
- * its own (an observe notification). */
-static void print_body(const tern_msg *m, const uint8_t *body, size_t len, bool line) {
-    if (len == 0 && !line) return;
-    uint32_t cf = TERN_CF_TEXT_PLAIN;
-    (void)tern_msg_get_uint(m, TERN_OPT_CONTENT_FORMAT, &cf);
-    if (len) fwrite(body, 1, len, stdout);
-    if (!cf_is_binary(cf) && (len == 0 || body[len - 1] != '\n')) fputc('\n', stdout);
-    fflush(stdout);
 }
 
 /* "4.04 Not Found: diagnostic" on stderr. */
 static void print_error_response(const cli_opts *o, const tern_msg *m) {
+    cli_print_head(o, m);
     if (o->quiet) return;
     char code[8];
     tern_code_format(m->code, code);
@@ -115,8 +107,44 @@ int cli_build_request(const cli_opts *o, tern_msgb *b, uint8_t code) {
         rc = tern_msgb_add_uint(b, TERN_OPT_CONTENT_FORMAT, (uint32_t)o->content_format);
     if (rc == 0 && o->accept >= 0)
         rc = tern_msgb_add_uint(b, TERN_OPT_ACCEPT, (uint32_t)o->accept);
+    /* -b: RFC 7959 section 2.4 early negotiation, Block2 NUM 0 with the
+     * size wanted, for the methods whose answer the client continues. */
+    if (rc == 0 && o->block_size && (code == TERN_CODE_GET || code == TERN_CODE_FETCH)) {
+        tern_block blk = {.num = 0, .more = false, .szx = (uint8_t)tern_block_szx_for(o->block_size)};
+        uint32_t v;
+        rc = tern_block_encode(&blk, &v);
+        if (rc == 0) rc = tern_msgb_add_uint(b, TERN_OPT_BLOCK2, v);
+    }
     if (o->has_payload) tern_msgb_set_payload(b, o->payload, o->payload_len);
     return rc;
+}
+
+uint32_t cli_block1_request_size(const cli_opts *o) {
+    if (!o->block_size || !o->has_payload) return 0;
+    /* The client sends a payload block-wise when the whole request exceeds
+     * max_request_size, in the largest power-of-two block that fits beside
+     * the request's header, token and options plus Block1 and Size1
+     * (11 bytes at most) and the payload marker (src/client/block1.c). So
+     * the request as the client will encode it, without payload, plus 12
+     * plus SIZE makes blocks of SIZE. */
+    tern_msgb b;
+    tern_uri u;
+    if (cli_build_request(o, &b, o->method) < 0) return 0;
+    if (o->proxy) {
+        if (tern_msgb_add_str(&b, TERN_OPT_PROXY_URI, o->uri) < 0) return 0;
+    } else {
+        if (tern_uri_parse(&u, o->uri) < 0 || tern_uri_to_opts(&u, u.port, &b) < 0) return 0;
+    }
+    tern_endpoint_config ep;
+    tern_endpoint_config_default(&ep);
+    uint8_t token[TERN_TOKEN_MAX] = {0};
+    if (tern_msgb_set_token(&b, token, ep.token_len) < 0) return 0;
+    tern_msgb_set_payload(&b, NULL, 0);
+    static uint8_t buf[65536];
+    int len = tern_msgb_encode(&b, buf, sizeof buf);
+    if (len < 0) return 0;
+    uint32_t cap = (uint32_t)len + 12u + o->block_size;
+    return cap <= 65536u ? cap : 0;
 }
 
 /* A response and its whole body: RFC 7959 section 2.4 (Block2) reassembly
@@ -129,7 +157,8 @@ typedef struct answer {
 static answer *answer_new(void) { return malloc(sizeof(answer) + CLI_MAX_BODY); }
 
 /* Send the request (--timeout bounds all its blocks together). 0 with the
- * last response in a->reply.msg, its payload the whole body. */
+ * last response in a->reply.msg, its payload the whole body, or a library
+ * error. */
 static int fetch(tern_io *io, const cli_opts *o, const char *uri, answer *a) {
     tern_msgb b;
     int rc = cli_build_request(o, &b, o->method);
@@ -156,7 +185,8 @@ int cli_request(tern_io *io, const cli_opts *o) {
     } else {
         status = cli_status_for_code(m->code);
         if (status == EXIT_OK) {
-            if (!o->quiet) print_body(m, m->payload, m->payload_len, false);
+            cli_print_head(o, m);
+            cli_print_body(o, m, m->payload, m->payload_len, false);
         } else {
             print_error_response(o, m);
         }
@@ -182,6 +212,7 @@ typedef struct obs_run {
 /* One output line: with -v prefixed by code, Observe and Max-Age. */
 static void obs_print(obs_run *r, const tern_msg *m, const uint8_t *p, size_t len) {
     if (r->o->quiet) return;
+    cli_print_head(r->o, m);
     if (r->o->verbose) {
         char code[8];
         tern_code_format(m->code, code);
@@ -192,7 +223,7 @@ static void obs_print(obs_run *r, const tern_msg *m, const uint8_t *p, size_t le
         else
             fprintf(stdout, "%s | ", code);
     }
-    print_body(m, p, len, true);
+    cli_print_body(r->o, m, p, len, true);
 }
 
 static void obs_stop(obs_run *r) {
@@ -355,6 +386,7 @@ static void group_answer(void *ctx, tern_client *cli, tern_client_op_id id,
     /* One block per server: enough for a group's answer (RFC 7252 8.2:
      * a follow-up goes to that server alone). */
     if (!g->o->quiet) printf("# %s\n", from);
+    cli_print_head(g->o, ev->resp);
     if (!print_links(g->o, g->uri, ev->resp)) g->bad++;
 }
 
@@ -385,7 +417,8 @@ int cli_discover(tern_io *io, const cli_opts *o) {
     if (rc < 0) return cli_fail(o, rc);
     tern_uri u;
     tern_addr peer;
-    if (tern_io_uri_peer(io, uri, &u, &peer) == 0 && tern_io_addr_is_group(io, &peer))
+    if (!o->proxy && tern_io_uri_peer(io, uri, &u, &peer) == 0 &&
+        tern_io_addr_is_group(io, &peer))
         return discover_group(io, o, uri);
     answer *a = answer_new();
     if (!a) return EXIT_ERROR;
@@ -396,8 +429,9 @@ int cli_discover(tern_io *io, const cli_opts *o) {
         status = cli_fail(o, rc);
     } else if ((status = cli_status_for_code(m->code)) != EXIT_OK) {
         print_error_response(o, m);
-    } else if (!print_links(o, uri, m)) {
-        status = EXIT_ERROR;
+    } else {
+        cli_print_head(o, m);
+        if (!print_links(o, uri, m)) status = EXIT_ERROR;
     }
     free(a);
     return status;
