@@ -3,25 +3,26 @@
  * any state resources declared on the command line or in a config file
  * (RFC 7252, RFC 7641 Observe, RFC 6690 discovery).
  *
- * Everything protocol is in the library; this file parses arguments, opens
- * the state directory, adds the resources and runs the loop until SIGINT or
- * SIGTERM. */
+ * Everything protocol is in the library; this file parses arguments and
+ * the config file, checks the state directory, adds the resources and runs
+ * the loop until SIGINT or SIGTERM; SIGHUP re-reads the config file. It
+ * tells systemd when it is ready, reloading and stopping (service.h). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "app_log.h"
+#include "conf.h"
 #include "plugtest.h"
+#include "service.h"
 #include "spec.h"
 #include "state_res.h"
 #include "store.h"
 #include "tern/io.h"
 #include "tern/version.h"
-
-#define MAX_STATE_RES 64
-#define MAX_GROUPS 8
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -34,54 +35,71 @@ static void usage(FILE *out) {
             "                        address; e.g. 127.0.0.1 or ::1)\n"
             "  -d, --state-dir DIR   where states are kept across restarts (default:\n"
             "                        $STATE_DIRECTORY, else /var/lib/tern-server if it is a\n"
-            "                        writable directory, else ./tern-state)\n"
+            "                        writable directory, else ./tern-state); it must be\n"
+            "                        writable, or the server does not start\n"
             "  -r, --resource SPEC   add a state resource, SPEC = /PATH=V1,V2[,...][:INITIAL]\n"
             "                        e.g. --resource /door=OPEN,CLOSED:CLOSED (repeatable)\n"
-            "  -c, --config FILE     read resources from FILE: one SPEC per line, optionally\n"
-            "                        after the word \"resource\"; '#' starts a comment\n"
+            "  -c, --config FILE     read settings and resources from FILE, one per line:\n"
+            "                        \"NAME VALUE\" for every long option here (\"port 5683\",\n"
+            "                        \"join ff02::fd%%eth0\", \"plugtest\"), \"resource SPEC\" or\n"
+            "                        just SPEC; '#' starts a comment line. The command line\n"
+            "                        wins over the file; SIGHUP re-reads it\n"
             "      --no-alarm        do not serve /alarm\n"
             "      --max-observers N observers in total, on one resource or spread\n"
             "                        over several (default 256)\n"
+            "      --max-observers-per-peer N     observers one client (address and\n"
+            "                        port) may hold (default 64: every state resource)\n"
+            "      --max-observers-per-address N  observers one address may hold, all\n"
+            "                        ports together (default: --max-observers)\n"
+            "      --liveness SECONDS  an observer idle that long gets a confirmable\n"
+            "                        notification; one that does not answer is removed\n"
+            "                        (default 120; Max-Age is this plus 60)\n"
+            "      --amplification-limit N  answers to an unverified address at most N\n"
+            "                        times the request's size (default 3; 0 or off: none)\n"
             "  -j, --join GROUP[%%IFACE]  also answer requests to multicast GROUP (RFC 7252\n"
             "                        section 8), e.g. 224.0.1.187 or ff02::fd%%eth0 (All\n"
             "                        CoAP Nodes); repeatable\n"
             "      --plugtest        also serve the resources of the ETSI CoAP plugtests\n"
             "                        (/test, /separate, /large, /obs, /link1, ...)\n"
-            "  -v, --verbose         print every message in and out, and debug logs\n"
-            "  -q, --quiet           log only warnings and errors\n"
+            "      --log-level LEVEL error, warning, info (default) or debug (debug also\n"
+            "                        prints every message in and out)\n"
+            "  -v, --verbose         the same as --log-level debug\n"
+            "  -q, --quiet           the same as --log-level warning\n"
             "  -h, --help            show this help and exit\n"
             "  -V, --version         show the version and exit\n"
             "\n"
             "GET /alarm answers ON or OFF (text/plain) and is observable; PUT ON or OFF\n"
-            "answers 2.04 with the new state, anything else 4.00. Each state is written\n"
-            "to the state directory (temp file, fsync, rename) before the 2.04 is sent.\n"
+            "answers 2.04 with the new state, anything else 4.00. Each new state is\n"
+            "written to the state directory (temp file, fsync, rename) before the 2.04\n"
+            "is sent; a PUT of the state already held writes nothing.\n"
             "Discovery: GET /.well-known/core. See tern-server(1).\n");
 }
 
-static int parse_uint(const char *s, unsigned long max, unsigned long *out) {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || v > max || s[0] == '-') return -1;
-    *out = v;
-    return 0;
-}
+/* Everything the server is made of; one, static (about 2 MB of
+ * declarations: not on the stack). */
+typedef struct server {
+    conf cli, file, eff; /* the command line's, the file's, in effect */
+    const char *config_path;
+    char dir[CONF_DIR_MAX];
+    store st;
+    state_res res[CONF_MAX_RESOURCES]; /* served while .res != NULL */
+    tern_io *io;
+    int hup_fd;
+} server;
 
-/* What the command line asks for. */
-typedef struct server_opts {
-    state_spec specs[MAX_STATE_RES]; /* --resource and --config */
-    size_t n_specs;
-    bool alarm, verbose, plugtest;
-    const char *bind_host, *state_dir;
-    unsigned long port, max_observers;
-    const char *groups[MAX_GROUPS]; /* --join */
-    size_t n_groups;
-} server_opts;
-
-/* Step 1: the flags. -1 to go on, else the exit status (--help, --version,
- * a usage error). */
-static int parse_args(int argc, char **argv, server_opts *o) {
-    enum { OPT_NO_ALARM = 256, OPT_MAX_OBSERVERS, OPT_PLUGTEST };
+/* Step 1: the flags, into s->cli. -1 to go on, else the exit status
+ * (--help, --version, a usage error). */
+static int parse_args(int argc, char **argv, server *s) {
+    enum {
+        OPT_NO_ALARM = 256,
+        OPT_MAX_OBSERVERS,
+        OPT_PER_PEER,
+        OPT_PER_ADDRESS,
+        OPT_LIVENESS,
+        OPT_AMPLIFICATION,
+        OPT_PLUGTEST,
+        OPT_LOG_LEVEL
+    };
     static const struct option longopts[] = {
         {"port", required_argument, NULL, 'p'},
         {"bind", required_argument, NULL, 'b'},
@@ -90,108 +108,129 @@ static int parse_args(int argc, char **argv, server_opts *o) {
         {"config", required_argument, NULL, 'c'},
         {"no-alarm", no_argument, NULL, OPT_NO_ALARM},
         {"max-observers", required_argument, NULL, OPT_MAX_OBSERVERS},
+        {"max-observers-per-peer", required_argument, NULL, OPT_PER_PEER},
+        {"max-observers-per-address", required_argument, NULL, OPT_PER_ADDRESS},
+        {"liveness", required_argument, NULL, OPT_LIVENESS},
+        {"amplification-limit", required_argument, NULL, OPT_AMPLIFICATION},
         {"plugtest", no_argument, NULL, OPT_PLUGTEST},
         {"join", required_argument, NULL, 'j'},
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    char err[768];
-    int c;
-    while ((c = getopt_long(argc, argv, "p:b:d:r:c:j:vqhV", longopts, NULL)) != -1) {
+    char err[1024];
+    int c, idx;
+    while ((c = getopt_long(argc, argv, "p:b:d:r:c:j:vqhV", longopts, &idx)) != -1) {
+        /* The setting's name in the config file: the long option's. */
+        const char *name = NULL, *value = optarg;
         switch (c) {
-        case 'p':
-            if (parse_uint(optarg, 65535, &o->port) < 0) {
-                app_log(APP_LOG_ERROR, "bad port \"%s\"", optarg);
-                return 2;
-            }
-            break;
-        case 'b': o->bind_host = optarg; break;
-        case 'd': o->state_dir = optarg; break;
-        case 'r':
-            if (o->n_specs == MAX_STATE_RES) {
-                app_log(APP_LOG_ERROR, "at most %d resources", MAX_STATE_RES);
-                return 2;
-            }
-            if (spec_parse(optarg, &o->specs[o->n_specs], err, sizeof err) < 0) {
-                app_log(APP_LOG_ERROR, "--resource %s", err);
-                return 2;
-            }
-            o->n_specs++;
-            break;
-        case 'c':
-            if (spec_read_file(optarg, o->specs, MAX_STATE_RES, &o->n_specs, err, sizeof err) <
-                0) {
-                app_log(APP_LOG_ERROR, "%s", err);
-                return 2;
-            }
-            break;
-        case OPT_NO_ALARM: o->alarm = false; break;
-        case OPT_MAX_OBSERVERS:
-            if (parse_uint(optarg, 1u << 20, &o->max_observers) < 0 || o->max_observers == 0) {
-                app_log(APP_LOG_ERROR, "bad --max-observers \"%s\"", optarg);
-                return 2;
-            }
-            break;
-        case OPT_PLUGTEST: o->plugtest = true; break;
-        case 'j':
-            if (o->n_groups == MAX_GROUPS) {
-                app_log(APP_LOG_ERROR, "at most %d groups", MAX_GROUPS);
-                return 2;
-            }
-            o->groups[o->n_groups++] = optarg;
-            break;
-        case 'v':
-            o->verbose = true;
-            app_log_set_level(APP_LOG_DEBUG);
-            break;
-        case 'q': app_log_set_level(APP_LOG_WARN); break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("tern-server %s\n", tern_version()); return 0;
-        default: usage(stderr); return 2;
+        case 'c':
+            if (s->config_path) {
+                app_log(APP_LOG_ERROR, "--config given twice");
+                return 2;
+            }
+            s->config_path = optarg;
+            continue;
+        case 'v':
+            name = "log-level";
+            value = "debug";
+            break;
+        case 'q':
+            name = "log-level";
+            value = "warning";
+            break;
+        case '?': usage(stderr); return 2;
+        default:
+            for (const struct option *o = longopts; o->name && !name; o++)
+                if (o->val == c) name = o->name;
+            if (name == NULL) {
+                usage(stderr);
+                return 2;
+            }
+        }
+        if (conf_set(&s->cli, name, value, err, sizeof err) < 0) {
+            app_log(APP_LOG_ERROR, "--%s: %s", name, err);
+            return 2;
         }
     }
     if (optind < argc) {
-        app_log(APP_LOG_ERROR, "unexpected argument \"%s\" (see --help)", argv[optind]);
+        char a[256];
+        app_log(APP_LOG_ERROR, "unexpected argument \"%s\" (see --help)",
+                app_log_escs(a, sizeof a, argv[optind]));
         return 2;
     }
     return -1;
 }
 
-/* Step 2: the resources to serve, the alarm first (so it is first in
- * discovery too). Their count, or -1 after a usage error. */
-static long collect_resources(const server_opts *o, state_res *res) {
-    char err[768];
-    size_t n = 0;
-    if (o->alarm) spec_parse("/alarm=ON,OFF:OFF", &res[n++].spec, err, sizeof err);
-    if (n + o->n_specs > MAX_STATE_RES) {
-        app_log(APP_LOG_ERROR, "at most %d resources", MAX_STATE_RES);
-        return -1;
+/* Step 2: the config file under the command line: s->eff. -1 to go on,
+ * else the exit status. */
+static int read_config(server *s) {
+    char err[1024];
+    if (s->config_path && conf_read_file(&s->file, s->config_path, err, sizeof err) < 0) {
+        app_log(APP_LOG_ERROR, "%s", err);
+        return 2;
     }
-    for (size_t i = 0; i < o->n_specs; i++) res[n++].spec = o->specs[i];
-    if (n == 0 && !o->plugtest) {
-        app_log(APP_LOG_ERROR, "no resources to serve (--no-alarm and no --resource)");
-        return -1;
-    }
-    return (long)n;
+    conf_merge(&s->eff, &s->file, &s->cli);
+    app_log_set_level(s->eff.log_level);
+    return -1;
 }
 
-/* Step 3: the tables, sized for a service, not a sensor node. Every
+/* Step 3: the state directory, and the resources to serve with their
+ * saved states, the alarm first (so it is first in discovery too). -1 to
+ * go on, else the exit status. */
+static int collect_resources(server *s) {
+    static state_spec specs[CONF_MAX_RESOURCES];
+    size_t n;
+    char err[1024];
+    if (conf_resources(&s->eff, specs, &n, err, sizeof err) < 0) {
+        app_log(APP_LOG_ERROR, "%s", err);
+        return 2;
+    }
+    if (n == 0 && !s->eff.plugtest) {
+        app_log(APP_LOG_ERROR, "no resources to serve (no-alarm and no resource)");
+        return 2;
+    }
+    if (s->eff.state_dir[0]) snprintf(s->dir, sizeof s->dir, "%s", s->eff.state_dir);
+    else store_default_dir(s->dir, sizeof s->dir);
+    if (store_open(&s->st, s->dir, err, sizeof err) < 0) {
+        app_log(APP_LOG_ERROR,
+                "%s; tern-server keeps every state there and does not start without it", err);
+        return 1;
+    }
+    /* Every bad state file is reported, then the start refused. */
+    int bad = 0;
+    for (size_t i = 0; i < n; i++)
+        if (state_res_init(&s->res[i], &specs[i], &s->st) < 0) bad++;
+    if (bad) {
+        store_close(&s->st);
+        return 1;
+    }
+    return -1;
+}
+
+/* Step 4: the tables, sized for a service, not a sensor node. Every
  * observer may have a CON notification in flight at once (state resources
  * notify confirmably), so there is an exchange slot for each, and dedup
  * remembers enough answers to replay them for the retransmissions of a few
- * thousand recent requests (RFC 7252 4.5). About 5 MB in all. */
-static void size_tables(const server_opts *o, size_t n_res, tern_server_config *sc,
-                        tern_endpoint_config *ec) {
+ * thousand recent requests (RFC 7252 4.5). About 5 MB in all. The resource
+ * table has room for every state resource a reload may bring. */
+static void size_tables(const conf *o, tern_server_config *sc, tern_endpoint_config *ec) {
     tern_server_config_default(sc);
     tern_endpoint_config_default(ec);
-    sc->max_resources = (uint32_t)n_res + 1; /* and /.well-known/core */
-    if (o->max_observers) sc->max_observers = (uint32_t)o->max_observers;
+    sc->max_resources = CONF_MAX_RESOURCES + 1; /* and /.well-known/core */
+    sc->max_observers = (uint32_t)o->max_observers;
     /* A handful of state resources, usually one: any of them may take every
      * observer the server admits. */
     sc->max_observers_per_resource = sc->max_observers;
+    sc->max_observers_per_peer = (uint32_t)o->per_peer;
+    sc->max_observers_per_address = (uint32_t)o->per_address;
+    sc->notify_con_interval_ms = (uint64_t)o->liveness_s * 1000u;
+    sc->amplification_limit = o->amplification; /* 0: the library's default */
     uint32_t n_obs = sc->max_observers;
     ec->max_exchanges = n_obs + 64;
     ec->max_peers = n_obs * 2 > 1024 ? n_obs * 2 : 1024;
@@ -206,46 +245,56 @@ static void size_tables(const server_opts *o, size_t n_res, tern_server_config *
 }
 
 /* RFC 7252 section 8: the multicast groups to answer in, GROUP[%IFACE]. */
-static int join_groups(const server_opts *o, tern_io *io) {
+static int join_groups(const conf *o, tern_io *io) {
     for (size_t i = 0; i < o->n_groups; i++) {
-        char group[128];
+        char group[CONF_GROUP_MAX], g[4 * CONF_GROUP_MAX];
         snprintf(group, sizeof group, "%s", o->groups[i]);
+        app_log_escs(g, sizeof g, o->groups[i]);
         char *iface = strchr(group, '%');
         if (iface) *iface++ = '\0';
         int rc = tern_io_join(io, group, iface);
         if (rc < 0) {
-            app_log(APP_LOG_ERROR, "--join %s: %s", o->groups[i],
+            app_log(APP_LOG_ERROR, "join %s: %s", g,
                     rc == TERN_E_INVAL ? "not a multicast address, or no such interface"
                                        : tern_strerror(rc));
             return rc;
         }
-        app_log(APP_LOG_INFO, "joined %s", o->groups[i]);
+        app_log(APP_LOG_INFO, "joined %s", g);
     }
     return 0;
 }
 
-/* Step 4: the socket and the resources on it. NULL after logging why. */
-static tern_io *open_server(const server_opts *o, state_res *res, size_t n_res, store *st) {
+/* -v and log-level debug: every datagram, whatever the level was at start
+ * (a reload may change it). */
+static void trace(void *ctx, bool outgoing, const tern_addr *peer, const tern_msg *msg) {
+    if (app_log_get_level() >= APP_LOG_DEBUG) app_log_trace(ctx, outgoing, peer, msg);
+}
+
+/* Step 5: the socket and the resources on it. NULL after logging why. */
+static tern_io *open_server(server *s) {
+    const conf *o = &s->eff;
     tern_server_config sc;
     tern_endpoint_config ec;
-    size_tables(o, n_res, &sc, &ec);
+    size_tables(o, &sc, &ec);
     tern_io_config cfg;
     tern_io_config_default(&cfg);
     cfg.bind_host = o->bind_host;
     cfg.port = (uint16_t)o->port;
     cfg.server = &sc;
     cfg.endpoint = &ec;
-    if (o->verbose) cfg.trace = app_log_trace;
+    cfg.trace = trace;
     tern_io *io = NULL;
     int rc = tern_io_new(&io, &cfg);
     if (rc < 0) {
-        app_log(APP_LOG_ERROR, "cannot listen on [%s]:%lu: %s", o->bind_host, o->port,
-                tern_strerror(rc));
+        char h[CONF_BIND_MAX * 4];
+        app_log(APP_LOG_ERROR, "cannot listen on [%s]:%lu: %s",
+                app_log_escs(h, sizeof h, o->bind_host), o->port, tern_strerror(rc));
         return NULL;
     }
     tern_server *srv = tern_io_server(io);
     rc = srv ? 0 : TERN_E_NOMEM;
-    for (size_t i = 0; i < n_res && rc == 0; i++) rc = state_res_add(srv, &res[i], st);
+    for (size_t i = 0; i < CONF_MAX_RESOURCES && rc == 0; i++)
+        if (s->res[i].st) rc = state_res_add(srv, &s->res[i]);
     if (rc == 0 && o->plugtest) rc = plugtest_add(io);
     if (rc == 0) rc = join_groups(o, io);
     if (rc == 0) rc = tern_io_catch_signals(io);
@@ -258,38 +307,189 @@ static tern_io *open_server(const server_opts *o, state_res *res, size_t n_res, 
     return io;
 }
 
+static size_t n_served(const server *s) {
+    size_t n = 0;
+    for (size_t i = 0; i < CONF_MAX_RESOURCES; i++) n += s->res[i].res != NULL;
+    return n;
+}
+
+static void log_limits(const conf *o) {
+    char amp[32];
+    if (o->amplification == TERN_AMPLIFICATION_UNLIMITED) snprintf(amp, sizeof amp, "off");
+    else if (o->amplification == 0) snprintf(amp, sizeof amp, "the default (3)");
+    else snprintf(amp, sizeof amp, "%u", (unsigned)o->amplification);
+    app_log(APP_LOG_INFO,
+            "observers: at most %lu, %lu per peer, %lu per address; liveness check after %lu s "
+            "idle (Max-Age %lu s); amplification limit %s",
+            o->max_observers, o->per_peer, o->per_address, o->liveness_s, o->liveness_s + 60, amp);
+}
+
+/* ---- SIGHUP --------------------------------------------------------------- */
+
+static unsigned long long monotonic_usec(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000u;
+}
+
+static state_res *find_served(server *s, const char *path) {
+    for (size_t i = 0; i < CONF_MAX_RESOURCES; i++)
+        if (s->res[i].res && strcmp(s->res[i].spec.path, path) == 0) return &s->res[i];
+    return NULL;
+}
+
+/* Re-read the config file. Resources that appeared are added, those that
+ * disappeared removed (their observers get 4.04), those unchanged keep
+ * their state and observers untouched, those whose values changed are
+ * updated in place; the log level follows the file. Settings bound at
+ * start (port, bind, state directory, limits, groups, plugtest) are
+ * logged as needing a restart. A file with an error, or a new resource
+ * with a bad state file, changes nothing. */
+static void reload_config(server *s) {
+    static conf nf, ne;
+    static state_spec want[CONF_MAX_RESOURCES];
+    static state_res fresh[CONF_MAX_RESOURCES];
+    char err[1024], f[1024];
+    size_t n_want = 0, added = 0, removed = 0, updated = 0;
+    if (s->config_path == NULL) {
+        app_log(APP_LOG_WARN, "SIGHUP: no --config file to re-read; nothing changed");
+        return;
+    }
+    app_log(APP_LOG_INFO, "SIGHUP: re-reading %s", app_log_escs(f, sizeof f, s->config_path));
+    memset(&nf, 0, sizeof nf);
+    if (conf_read_file(&nf, s->config_path, err, sizeof err) < 0) {
+        app_log(APP_LOG_ERROR, "reload: %s; nothing changed", err);
+        return;
+    }
+    conf_merge(&ne, &nf, &s->cli);
+    if (conf_resources(&ne, want, &n_want, err, sizeof err) < 0) {
+        app_log(APP_LOG_ERROR, "reload: %s; nothing changed", err);
+        return;
+    }
+    /* New resources first, into fresh[]: a bad state file stops it all. */
+    bool is_new[CONF_MAX_RESOURCES] = {false};
+    int bad = 0;
+    for (size_t i = 0; i < n_want; i++) {
+        if (find_served(s, want[i].path)) continue;
+        is_new[i] = true;
+        if (state_res_init(&fresh[i], &want[i], &s->st) < 0) bad++;
+    }
+    if (bad) {
+        app_log(APP_LOG_ERROR, "reload: a new resource's state file is refused; nothing changed");
+        return;
+    }
+    tern_server *srv = tern_io_server(s->io);
+    uint64_t now = tern_io_now();
+    for (size_t i = 0; i < CONF_MAX_RESOURCES; i++) {
+        state_res *sr = &s->res[i];
+        if (sr->res == NULL) continue;
+        size_t j = 0;
+        while (j < n_want && strcmp(want[j].path, sr->spec.path) != 0) j++;
+        if (j < n_want) continue;
+        unsigned n_obs = tern_resource_observer_count(sr->res);
+        state_res_remove(srv, sr, now);
+        app_log(APP_LOG_INFO, "%s removed (%u observer%s told 4.04; its state file stays)",
+                sr->spec.path, n_obs, n_obs == 1 ? "" : "s");
+        memset(sr, 0, sizeof *sr);
+        removed++;
+    }
+    for (size_t i = 0; i < n_want; i++) {
+        if (!is_new[i]) {
+            state_res *sr = find_served(s, want[i].path);
+            if (sr && !state_spec_same_values(&sr->spec, &want[i]) &&
+                state_res_update(sr, &want[i]) == 0)
+                updated++;
+            continue;
+        }
+        size_t k = 0;
+        while (k < CONF_MAX_RESOURCES && s->res[k].res) k++;
+        if (k == CONF_MAX_RESOURCES) break; /* cannot be: at most that many wanted */
+        s->res[k] = fresh[i]; /* copied first: the resource's ctx is where it lives */
+        if (state_res_add(srv, &s->res[k]) == 0) {
+            app_log(APP_LOG_INFO, "%s added: %s (accepted: %s)", s->res[k].spec.path,
+                    s->res[k].value, s->res[k].accepted);
+            added++;
+        } else {
+            memset(&s->res[k], 0, sizeof s->res[k]);
+        }
+    }
+    /* What a reload can change, changed; the rest waits for a restart. */
+    if (ne.log_level != s->eff.log_level) {
+        app_log_set_level(ne.log_level);
+        app_log(APP_LOG_INFO, "log level now %s", app_log_level_name(ne.log_level));
+    }
+    s->eff.log_level = ne.log_level;
+    s->eff.no_alarm = ne.no_alarm;
+    memcpy(s->eff.specs, ne.specs, sizeof ne.specs);
+    s->eff.n_specs = ne.n_specs;
+    static const enum conf_key bound[] = {
+        CONF_PORT,     CONF_BIND,        CONF_STATE_DIR, CONF_MAX_OBSERVERS, CONF_PER_PEER,
+        CONF_PER_ADDRESS, CONF_LIVENESS, CONF_AMPLIFICATION, CONF_PLUGTEST};
+    for (size_t i = 0; i < sizeof bound / sizeof bound[0]; i++) {
+        /* A per-peer or per-address limit given nowhere follows
+         * max-observers, whose change is reported already. */
+        bool derived = (bound[i] == CONF_PER_PEER || bound[i] == CONF_PER_ADDRESS) &&
+                       !((s->eff.given | ne.given) & (1u << bound[i]));
+        if (!derived && conf_differs(&s->eff, &ne, bound[i]))
+            app_log(APP_LOG_WARN, "reload: %s changed; it takes effect at the next restart",
+                    conf_key_name(bound[i]));
+    }
+    if (conf_groups_differ(&s->eff, &ne))
+        app_log(APP_LOG_WARN, "reload: join changed; it takes effect at the next restart");
+    app_log(APP_LOG_INFO, "reload done: %zu resources (%zu added, %zu removed, %zu updated)",
+            n_served(s), added, removed, updated);
+}
+
+/* svc_run's on_hup: systemd is told of the reload around it. */
+static void reload(void *ctx) {
+    server *s = ctx;
+    svc_notify("RELOADING=1\nMONOTONIC_USEC=%llu", monotonic_usec());
+    reload_config(s);
+    svc_notify("READY=1\nSTATUS=serving %zu state resource%s on port %u", n_served(s),
+               n_served(s) == 1 ? "" : "s", (unsigned)tern_io_port(s->io));
+}
+
 int main(int argc, char **argv) {
     app_log_set_name("tern-server");
-    static server_opts o = {.alarm = true, .bind_host = "::", .port = 5683};
-    static state_res res[MAX_STATE_RES];
-    int status = parse_args(argc, argv, &o);
+    app_log_service_mode();
+    static server s;
+    s.hup_fd = svc_catch_hup();
+    if (s.hup_fd < 0) {
+        app_log(APP_LOG_ERROR, "cannot catch SIGHUP: %s", strerror(errno));
+        return 1;
+    }
+    int status = parse_args(argc, argv, &s);
+    if (status < 0) status = read_config(&s);
+    if (status < 0) status = collect_resources(&s);
     if (status >= 0) return status;
-    long n_res = collect_resources(&o, res);
-    if (n_res < 0) return 2;
-
-    char dir[4096];
-    if (o.state_dir) snprintf(dir, sizeof dir, "%s", o.state_dir);
-    else store_default_dir(dir, sizeof dir);
-    store st;
-    if (store_open(&st, dir) < 0) {
-        app_log(APP_LOG_ERROR, "state directory %s: %s", dir, strerror(errno));
+    s.io = open_server(&s);
+    if (s.io == NULL) {
+        store_close(&s.st);
         return 1;
     }
-    tern_io *io = open_server(&o, res, (size_t)n_res, &st);
-    if (io == NULL) {
-        store_close(&st);
-        return 1;
+    char h[4 * CONF_BIND_MAX], d[1024];
+    app_log_escs(h, sizeof h, s.eff.bind_host);
+    app_log(APP_LOG_INFO, "listening on coap://%s%s%s:%u, state in \"%s\"",
+            strchr(h, ':') ? "[" : "", h, strchr(h, ':') ? "]" : "", (unsigned)tern_io_port(s.io),
+            app_log_escs(d, sizeof d, s.dir));
+    if (s.config_path) {
+        char f[1024];
+        app_log(APP_LOG_INFO, "settings from %s (SIGHUP re-reads it)",
+                app_log_escs(f, sizeof f, s.config_path));
     }
-    const char *h = o.bind_host;
-    app_log(APP_LOG_INFO, "listening on coap://%s%s%s:%u, state in %s", strchr(h, ':') ? "[" : "",
-            h, strchr(h, ':') ? "]" : "", (unsigned)tern_io_port(io), dir);
-    for (long i = 0; i < n_res; i++)
-        app_log(APP_LOG_INFO, "%s = %s (accepted: %s)", res[i].spec.path, res[i].value,
-                res[i].accepted);
-    int rc = tern_io_run(io);
+    for (size_t i = 0; i < CONF_MAX_RESOURCES; i++)
+        if (s.res[i].res)
+            app_log(APP_LOG_INFO, "%s = %s (accepted: %s)", s.res[i].spec.path, s.res[i].value,
+                    s.res[i].accepted);
+    log_limits(&s.eff);
+    svc_notify("READY=1\nSTATUS=serving %zu state resource%s on port %u", n_served(&s),
+               n_served(&s) == 1 ? "" : "s", (unsigned)tern_io_port(s.io));
+    int rc = svc_run(s.io, s.hup_fd, reload, &s);
+    svc_notify("STOPPING=1");
+    if (rc < 0) app_log(APP_LOG_ERROR, "the loop failed: %s", tern_strerror(rc));
     app_log(APP_LOG_INFO, "stopping");
-    tern_io_free(io);
-    if (o.plugtest) plugtest_free();
-    store_close(&st);
+    tern_io_free(s.io);
+    if (s.eff.plugtest) plugtest_free();
+    store_close(&s.st);
     return rc < 0 ? 1 : 0;
 }

@@ -65,16 +65,16 @@ static void show_request(const tern_server_request *req) {
     const tern_msg *m = tern_server_request_msg(req);
     size_t len;
     const uint8_t *p = tern_server_request_payload(req, &len);
-    char from[80] = "?", cf[32] = "", peek[41];
+    char from[80] = "?", cf[32] = "", peek[48];
     tern_io_addr_format(tern_server_request_peer(req), from, sizeof from);
     int32_t f = tern_server_request_content_format(req);
     if (f >= 0) snprintf(cf, sizeof cf, ", Content-Format %d", (int)f);
-    size_t n = len < sizeof peek - 1 ? len : sizeof peek - 1;
-    for (size_t i = 0; i < n; i++) peek[i] = p[i] >= 0x20 && p[i] < 0x7F ? (char)p[i] : '.';
-    peek[n] = 0;
+    /* The start of the payload, escaped: nothing received may forge a log
+     * line (app_log_esc cuts at a whole escape and says so with "..."). */
+    app_log_esc(peek, sizeof peek, p, len < 40 ? len : 40);
     app_log(APP_LOG_INFO, "%s: %s %s from %s%s, %zu bytes%s%s%s", res_path(req),
             tern_type_name(m->type), tern_code_name(tern_server_request_method(req)), from, cf,
-            len, n ? ": \"" : "", peek, n ? (len > n ? "...\"" : "\"") : "");
+            len, len ? ": \"" : "", peek, len ? (len > 40 ? "...\"" : "\"") : "");
 }
 
 /* An ETag from a version counter (RFC 7252 5.10.6: opaque, 1 to 8 bytes).

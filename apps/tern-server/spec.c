@@ -4,10 +4,11 @@
  * surface later as a client's puzzling 4.00. */
 #include "spec.h"
 
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "app_log.h"
 
 static bool value_char(int c) {
     return c > 0x20 && c < 0x7F && c != ',' && c != ':' && c != '=';
@@ -15,20 +16,24 @@ static bool value_char(int c) {
 
 int spec_parse(const char *text, state_spec *out, char *err, size_t cap) {
     memset(out, 0, sizeof *out);
+    /* Messages quote the declaration escaped: it may come from a file. */
+    char text_esc[256];
+#define ESC(s) app_log_escs(text_esc, sizeof text_esc, (s))
     const char *eq = strchr(text, '=');
     if (text[0] != '/' || eq == NULL) {
-        snprintf(err, cap, "\"%s\": expected /PATH=VALUE,VALUE[:INITIAL]", text);
+        snprintf(err, cap, "\"%s\": expected /PATH=VALUE,VALUE[:INITIAL]", ESC(text));
         return -1;
     }
     size_t plen = (size_t)(eq - text);
     if (plen >= SPEC_PATH_MAX) {
-        snprintf(err, cap, "\"%s\": path too long", text);
+        snprintf(err, cap, "\"%s\": path too long", ESC(text));
         return -1;
     }
     for (size_t i = 0; i < plen; i++) {
         unsigned char c = (unsigned char)text[i];
         if (c <= 0x20 || c >= 0x7F || c == '?' || c == '#') {
-            snprintf(err, cap, "\"%.*s\": bad character in path", (int)plen, text);
+            snprintf(err, cap, "\"%s\": bad character in path",
+                     app_log_esc(text_esc, sizeof text_esc, text, plen));
             return -1;
         }
     }
@@ -41,16 +46,19 @@ int spec_parse(const char *text, state_spec *out, char *err, size_t cap) {
         while (q < end && *q != ',') q++;
         size_t n = (size_t)(q - p);
         if (n == 0 || n >= SPEC_VALUE_MAX) {
-            snprintf(err, cap, "\"%s\": values must be 1-%d characters", text, SPEC_VALUE_MAX - 1);
+            snprintf(err, cap, "\"%s\": values must be 1-%d characters", ESC(text),
+                     SPEC_VALUE_MAX - 1);
             return -1;
         }
         if (out->n_values == SPEC_MAX_VALUES) {
-            snprintf(err, cap, "\"%s\": at most %d values", text, SPEC_MAX_VALUES);
+            snprintf(err, cap, "\"%s\": at most %d values", ESC(text), SPEC_MAX_VALUES);
             return -1;
         }
         for (size_t i = 0; i < n; i++) {
             if (!value_char((unsigned char)p[i])) {
-                snprintf(err, cap, "\"%s\": bad character in value \"%.*s\"", text, (int)n, p);
+                char v_esc[4 * SPEC_VALUE_MAX];
+                snprintf(err, cap, "\"%s\": bad character in value \"%s\"", ESC(text),
+                         app_log_esc(v_esc, sizeof v_esc, p, n));
                 return -1;
             }
         }
@@ -58,19 +66,19 @@ int spec_parse(const char *text, state_spec *out, char *err, size_t cap) {
         memcpy(v, p, n);
         for (unsigned i = 0; i < out->n_values; i++) {
             if (strcmp(out->values[i], v) == 0) {
-                snprintf(err, cap, "\"%s\": value \"%s\" given twice", text, v);
+                snprintf(err, cap, "\"%s\": value \"%s\" given twice", ESC(text), v);
                 return -1;
             }
         }
         out->n_values++;
         p = q < end ? q + 1 : q;
         if (q < end && p == end) {
-            snprintf(err, cap, "\"%s\": empty value after ','", text);
+            snprintf(err, cap, "\"%s\": empty value after ','", ESC(text));
             return -1;
         }
     }
     if (out->n_values == 0) {
-        snprintf(err, cap, "\"%s\": no values", text);
+        snprintf(err, cap, "\"%s\": no values", ESC(text));
         return -1;
     }
     if (colon) {
@@ -78,46 +86,13 @@ int spec_parse(const char *text, state_spec *out, char *err, size_t cap) {
         unsigned i = 0;
         while (i < out->n_values && strcmp(out->values[i], init) != 0) i++;
         if (i == out->n_values) {
-            snprintf(err, cap, "\"%s\": initial value \"%s\" is not one of the values", text, init);
+            char i_esc[4 * SPEC_VALUE_MAX];
+            snprintf(err, cap, "\"%s\": initial value \"%s\" is not one of the values",
+                     ESC(text), app_log_escs(i_esc, sizeof i_esc, init));
             return -1;
         }
         out->initial = i;
     }
     return 0;
-}
-
-int spec_read_file(const char *file, state_spec *specs, size_t max, size_t *n, char *err,
-                   size_t cap) {
-    FILE *f = fopen(file, "r");
-    if (f == NULL) {
-        snprintf(err, cap, "%s: %s", file, strerror(errno));
-        return -1;
-    }
-    char line[1024], why[512];
-    int lineno = 0, rc = 0;
-    while (rc == 0 && fgets(line, sizeof line, f)) {
-        lineno++;
-        char *s = line;
-        while (*s == ' ' || *s == '\t') s++;
-        size_t len = strlen(s);
-        while (len && (s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == ' ' ||
-                       s[len - 1] == '\t'))
-            s[--len] = '\0';
-        if (*s == '\0' || *s == '#') continue;
-        if (strncmp(s, "resource", 8) == 0 && (s[8] == ' ' || s[8] == '\t')) {
-            s += 8;
-            while (*s == ' ' || *s == '\t') s++;
-        }
-        if (*n == max) {
-            snprintf(err, cap, "%s:%d: more than %zu resources", file, lineno, max);
-            rc = -1;
-        } else if (spec_parse(s, &specs[*n], why, sizeof why) < 0) {
-            snprintf(err, cap, "%s:%d: %s", file, lineno, why);
-            rc = -1;
-        } else {
-            (*n)++;
-        }
-    }
-    fclose(f);
-    return rc;
+#undef ESC
 }

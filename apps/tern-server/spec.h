@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* spec.h - state resources declared without writing C: the
- * "--resource /door=OPEN,CLOSED:CLOSED" flag and the config file. */
+ * "--resource /door=OPEN,CLOSED:CLOSED" flag and the "resource" lines of
+ * the config file (conf.h). */
 #ifndef TERN_SERVER_SPEC_H
 #define TERN_SERVER_SPEC_H
 
@@ -20,13 +21,7 @@ typedef struct state_spec {
 /* Parse "PATH=V1,V2[,...][:INITIAL]": PATH starts with '/', values are 1-31
  * printable characters without blanks, ',', ':' or '=', at least one, all
  * different; INITIAL must be one of them (default: the first).
- * 0, or -1 with a message in err. */
+ * 0, or -1 with a message in err (what it quotes, escaped). */
 int spec_parse(const char *text, state_spec *out, char *err, size_t cap);
-
-/* Read a config file: one resource per line, as "resource SPEC" or just
- * SPEC; blank lines and lines starting with '#' are skipped. Appends to
- * specs[*n..max). 0, or -1 with "FILE:LINE: why" in err. */
-int spec_read_file(const char *file, state_spec *specs, size_t max, size_t *n, char *err,
-                   size_t cap);
 
 #endif

@@ -7,8 +7,10 @@
  * `coap-client -e` send none. Another Content-Format is refused with 4.15 by
  * the server layer, because the resource declares ct=0. The new state is
  * written to the state directory before the 2.04 leaves: if the write fails
- * the client gets 5.00 and the state stays as it was, so a 2.04 always means
- * "on disk". */
+ * the client gets 5.03 (disk full: try later) or 5.00 and the state stays
+ * as it was, so a 2.04 always means "on disk". A PUT of the state already
+ * held answers 2.04 without writing anything and notifies nobody: the state
+ * did not change (RFC 7641 section 4.2 notifies changes of state). */
 #include "state_res.h"
 
 #include <errno.h>
@@ -17,6 +19,10 @@
 
 #include "app_log.h"
 #include "tern/io.h"
+
+/* How long a client should wait before it retries a PUT refused for a full
+ * disk (Max-Age on 5.03, RFC 7252 section 5.9.3.4). */
+#define FULL_RETRY_S 30
 
 static uint8_t state_get(tern_server_request *req, tern_server_response *resp) {
     state_res *sr = tern_server_request_ctx(req);
@@ -33,53 +39,96 @@ static uint8_t state_put(tern_server_request *req, tern_server_response *resp) {
         const char *v = sr->spec.values[i];
         if (strlen(v) == len && memcmp(v, p, len) == 0) next = v;
     }
-    if (next == NULL) {
-        tern_server_response_diag(resp, "accepted values: %s", sr->accepted);
-        return TERN_CODE_BAD_REQUEST;
-    }
-    if (store_save(sr->st, sr->spec.path, next) < 0) {
-        app_log(APP_LOG_ERROR, "%s: cannot store state in %s: %s", sr->spec.path, sr->st->dir,
-                strerror(errno));
-        tern_server_response_diag(resp, "cannot store the new state");
-        return TERN_CODE_INTERNAL_SERVER_ERROR;
-    }
     char from[80] = "?";
     tern_io_addr_format(tern_server_request_peer(req), from, sizeof from);
-    app_log(APP_LOG_INFO, "%s: %s -> %s from %s", sr->spec.path + 1, sr->value, next, from);
-    if (strcmp(sr->value, next) != 0) {
-        snprintf(sr->value, sizeof sr->value, "%s", next);
-        tern_resource_changed(tern_server_request_resource(req));
+    if (next == NULL) {
+        /* Escaped: the diagnostic is text for people (RFC 7252 5.5.2), the
+         * payload anything; at most 64 bytes of it are quoted. */
+        char got[4 * 64 + 4];
+        app_log_esc(got, sizeof got, p, len);
+        tern_server_response_diag(resp, "got \"%s\"; accepted: %s", got, sr->accepted);
+        app_log(APP_LOG_DEBUG, "%s: refused \"%s\" from %s (4.00)", sr->spec.path, got, from);
+        return TERN_CODE_BAD_REQUEST;
     }
+    if (strcmp(sr->value, next) == 0) {
+        app_log(APP_LOG_INFO, "%s: %s unchanged (PUT from %s; nothing written)", sr->spec.path + 1,
+                sr->value, from);
+        tern_server_response_text(resp, sr->value);
+        return TERN_CODE_CHANGED;
+    }
+    if (store_save(sr->st, sr->spec.path, next) < 0) {
+        int e = errno;
+        char dir[1024];
+        app_log(APP_LOG_ERROR,
+                "%s: cannot store %s (PUT from %s) in \"%s\": %s; the state stays %s",
+                sr->spec.path, next, from, app_log_escs(dir, sizeof dir, sr->st->dir), strerror(e),
+                sr->value);
+        tern_server_response_diag(resp, "cannot store the new state: %s", strerror(e));
+        if (e == ENOSPC || e == EDQUOT) {
+            tern_server_response_add_uint(resp, TERN_OPT_MAX_AGE, FULL_RETRY_S);
+            return TERN_CODE_SERVICE_UNAVAILABLE;
+        }
+        return TERN_CODE_INTERNAL_SERVER_ERROR;
+    }
+    app_log(APP_LOG_INFO, "%s: %s -> %s from %s", sr->spec.path + 1, sr->value, next, from);
+    snprintf(sr->value, sizeof sr->value, "%s", next);
+    tern_resource_changed(tern_server_request_resource(req));
     tern_server_response_text(resp, sr->value);
     return TERN_CODE_CHANGED;
 }
 
-int state_res_add(tern_server *srv, state_res *sr, store *st) {
-    sr->st = st;
-    const state_spec *sp = &sr->spec;
-    snprintf(sr->value, sizeof sr->value, "%s", sp->values[sp->initial]);
+static void set_accepted(state_res *sr) {
     size_t n = 0;
-    for (unsigned i = 0; i < sp->n_values; i++) {
+    sr->accepted[0] = '\0';
+    for (unsigned i = 0; i < sr->spec.n_values; i++) {
         int w = snprintf(sr->accepted + n, sizeof sr->accepted - n, "%s%s", i ? ", " : "",
-                         sp->values[i]);
+                         sr->spec.values[i]);
         if (w > 0) n += (size_t)w;
     }
-    char saved[SPEC_VALUE_MAX + 8];
-    int rc = store_load(st, sp->path, saved, sizeof saved);
-    if (rc < 0) {
-        app_log(APP_LOG_WARN, "%s: cannot read saved state: %s", sp->path, strerror(errno));
-    } else if (rc == 1) {
-        unsigned i = 0;
-        while (i < sp->n_values && strcmp(sp->values[i], saved) != 0) i++;
-        if (i < sp->n_values)
-            memcpy(sr->value, sp->values[i], sizeof sr->value);
-        else
-            app_log(APP_LOG_WARN, "%s: saved state \"%s\" is not an accepted value; using %s",
-                    sp->path, saved, sr->value);
-    }
+}
+
+static int value_index(const state_spec *sp, const char *v, size_t len) {
+    for (unsigned i = 0; i < sp->n_values; i++)
+        if (strlen(sp->values[i]) == len && memcmp(sp->values[i], v, len) == 0) return (int)i;
+    return -1;
+}
+
+int state_res_init(state_res *sr, const state_spec *spec, store *st) {
+    memset(sr, 0, sizeof *sr);
+    sr->st = st;
+    sr->spec = *spec;
+    const state_spec *sp = &sr->spec;
+    snprintf(sr->value, sizeof sr->value, "%s", sp->values[sp->initial]);
+    set_accepted(sr);
     /* rt: the last path segment ("/alarm" -> "alarm"), for ?rt= filtering. */
     const char *last = strrchr(sp->path, '/');
     snprintf(sr->rt, sizeof sr->rt, "%s", last[1] ? last + 1 : "state");
+
+    char saved[SPEC_VALUE_MAX + 32], why[1400];
+    size_t len;
+    int rc = store_load(st, sp->path, saved, sizeof saved, &len, why, sizeof why);
+    if (rc < 0) {
+        app_log(APP_LOG_ERROR, "%s: %s", sp->path, why);
+        return -1;
+    }
+    if (rc == 0) return 0;
+    int i = value_index(sp, saved, len);
+    if (i < 0) {
+        char file[4700], f[1024], v[4 * sizeof saved];
+        store_file(st, sp->path, file, sizeof file);
+        app_log(APP_LOG_ERROR,
+                "%s: state file \"%s\" holds \"%s\", which is not one of its values (%s); "
+                "correct the file, or remove it to start from %s",
+                sp->path, app_log_escs(f, sizeof f, file), app_log_esc(v, sizeof v, saved, len),
+                sr->accepted, sp->values[sp->initial]);
+        return -1;
+    }
+    memcpy(sr->value, sp->values[i], sizeof sr->value);
+    return 0;
+}
+
+int state_res_add(tern_server *srv, state_res *sr) {
+    const state_spec *sp = &sr->spec;
     tern_resource_def def = {.path = sp->path,
                              .get = state_get,
                              .put = state_put,
@@ -91,11 +140,52 @@ int state_res_add(tern_server *srv, state_res *sr, store *st) {
                              .notify_con = true,
                              .rt = sr->rt,
                              .ct = "0"};
-    rc = tern_server_add_resource(srv, &def, &sr->res);
-    if (rc < 0)
+    int rc = tern_server_add_resource(srv, &def, &sr->res);
+    if (rc < 0) {
+        sr->res = NULL;
         app_log(APP_LOG_ERROR, "%s: cannot add resource: %s", sp->path,
                 rc == TERN_E_STATE ? "declared twice" : tern_strerror(rc));
-    else
+    } else {
         app_log(APP_LOG_DEBUG, "%s: %s (accepted: %s)", sp->path, sr->value, sr->accepted);
+    }
     return rc;
+}
+
+void state_res_remove(tern_server *srv, state_res *sr, uint64_t now_ms) {
+    if (sr->res == NULL) return;
+    tern_server_remove_resource(srv, sr->res, now_ms);
+    sr->res = NULL;
+}
+
+bool state_spec_same_values(const state_spec *a, const state_spec *b) {
+    if (a->n_values != b->n_values || a->initial != b->initial) return false;
+    for (unsigned i = 0; i < a->n_values; i++)
+        if (strcmp(a->values[i], b->values[i]) != 0) return false;
+    return true;
+}
+
+int state_res_update(state_res *sr, const state_spec *spec) {
+    bool kept = value_index(spec, sr->value, strlen(sr->value)) >= 0;
+    const char *next = kept ? sr->value : spec->values[spec->initial];
+    if (!kept && store_save(sr->st, spec->path, next) < 0) {
+        app_log(APP_LOG_ERROR,
+                "%s: its state %s is no longer accepted, and %s cannot be stored: %s; "
+                "keeping the old declaration", spec->path, sr->value, next, strerror(errno));
+        return -1;
+    }
+    char old[sizeof sr->value];
+    memcpy(old, sr->value, sizeof old);
+    if (!kept) snprintf(sr->value, sizeof sr->value, "%s", next);
+    sr->spec = *spec;
+    set_accepted(sr);
+    if (kept) {
+        app_log(APP_LOG_INFO, "%s: accepted values now %s; state %s kept", spec->path, sr->accepted,
+                sr->value);
+    } else {
+        app_log(APP_LOG_WARN,
+                "%s: accepted values now %s; its state %s is not among them, so it is "
+                "now %s (the initial value)", spec->path, sr->accepted, old, sr->value);
+        if (sr->res) tern_resource_changed(sr->res);
+    }
+    return 0;
 }

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* state_res.h - an observable state resource of tern-server (the alarm and
- * those declared with --resource): GET the state, PUT one of the allowed
- * values, persisted before the answer. */
+ * those declared with --resource or in the config file): GET the state,
+ * PUT one of the allowed values, persisted before the answer. */
 #ifndef TERN_SERVER_STATE_RES_H
 #define TERN_SERVER_STATE_RES_H
+
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "spec.h"
 #include "store.h"
@@ -15,11 +18,30 @@ typedef struct state_res {
     char rt[SPEC_PATH_MAX];
     char accepted[SPEC_MAX_VALUES * (SPEC_VALUE_MAX + 2)]; /* "ON, OFF" */
     store *st;
-    tern_resource *res;
+    tern_resource *res; /* NULL while it is not served */
 } state_res;
 
-/* Load the persisted state (or take the initial value) and add the resource
- * to srv. 0, or a TERN_E_* value (with a message logged). */
-int state_res_add(tern_server *srv, state_res *sr, store *st);
+/* Take spec and the saved state (or the initial value when there is none).
+ * 0, or -1 after logging why: a state file that is not a regular file, is
+ * unreadable, or holds a value the resource does not accept. The server
+ * then refuses to start (or a reload to add the resource) rather than
+ * silently replace a state it cannot read. */
+int state_res_init(state_res *sr, const state_spec *spec, store *st);
+
+/* Serve it on srv. 0, or a TERN_E_* value (with a message logged). */
+int state_res_add(tern_server *srv, state_res *sr);
+
+/* Stop serving it: its observers get a final 4.04 (RFC 7641 section 3.2).
+ * Its state file stays, for when it comes back. */
+void state_res_remove(tern_server *srv, state_res *sr, uint64_t now_ms);
+
+/* Do a and b declare the same values and initial value? (Paths aside.) */
+bool state_spec_same_values(const state_spec *a, const state_spec *b);
+
+/* A reload changed the values of a served resource: keep serving it (and
+ * its observers) with the new list. A state no longer accepted becomes the
+ * new initial value, written first and notified. 0, or -1 (logged) when
+ * that write fails: the old declaration stays. */
+int state_res_update(state_res *sr, const state_spec *spec);
 
 #endif

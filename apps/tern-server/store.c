@@ -6,7 +6,13 @@
  * visible; rename(2) replaces the old file in one step; fsync(dir) makes the
  * rename itself durable. Only then does the caller send 2.04. A file name
  * is the resource path percent-encoded ("/a/b" -> "a%2Fb.state"), so every
- * path has its own file and none can climb out of the directory. */
+ * path has its own file and none can climb out of the directory.
+ *
+ * At start the directory is proven writable by doing what a PUT does (a
+ * probe file written, fsync'd, removed), so a read-only mount, a full disk
+ * or a wrong owner stops the start with a reason instead of turning every
+ * later PUT into 5.03. A state file is looked at before it is opened: a
+ * FIFO or a device would block the start or act on being opened. */
 #include "store.h"
 
 #include <errno.h>
@@ -17,6 +23,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "app_log.h"
+
+/* The probe written at start: as large as the largest state file. */
+#define STORE_PROBE_BYTES 64
 
 void store_default_dir(char *out, size_t cap) {
     const char *env = getenv("STATE_DIRECTORY");
@@ -34,11 +45,76 @@ void store_default_dir(char *out, size_t cap) {
     snprintf(out, cap, "./tern-state");
 }
 
-int store_open(store *st, const char *dir) {
+/* Why a write into the directory failed, in words. */
+static const char *write_failure(int e, char *buf, size_t cap) {
+    switch (e) {
+    case EROFS: return "is on a read-only file system";
+    case ENOSPC: return "is full (no space left on its file system)";
+    case EDQUOT: return "is full (disk quota exceeded)";
+    case EACCES:
+    case EPERM:
+        snprintf(buf, cap, "is not writable by uid %u (%s)", (unsigned)geteuid(), strerror(e));
+        return buf;
+    default: snprintf(buf, cap, "cannot be written to: %s", strerror(e)); return buf;
+    }
+}
+
+int store_open(store *st, const char *dir, char *why, size_t cap) {
+    char d[1024], reason[160];
+    app_log_escs(d, sizeof d, dir);
+    st->dirfd = -1;
     snprintf(st->dir, sizeof st->dir, "%s", dir);
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST) return -1;
+    if (*dir == '\0') {
+        snprintf(why, cap, "the state directory is an empty string");
+        return -1;
+    }
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+        int e = errno;
+        if (e == EROFS || e == EACCES || e == EPERM || e == ENOSPC || e == EDQUOT)
+            snprintf(why, cap,
+                     "state directory \"%s\" does not exist and cannot be created: its parent %s",
+                     d, write_failure(e, reason, sizeof reason));
+        else
+            snprintf(why, cap, "state directory \"%s\" does not exist and cannot be created: %s", d,
+                     e == ENOENT ? "its parent directory does not exist" : strerror(e));
+        return -1;
+    }
+    struct stat sb;
+    if (stat(dir, &sb) < 0) {
+        snprintf(why, cap, "state directory \"%s\": %s", d, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        snprintf(why, cap, "state directory \"%s\" is not a directory", d);
+        return -1;
+    }
     st->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    return st->dirfd < 0 ? -1 : 0;
+    if (st->dirfd < 0) {
+        snprintf(why, cap, "state directory \"%s\" cannot be opened: %s", d, strerror(errno));
+        return -1;
+    }
+    /* The proof: what a PUT will do, on a file of the size of a state.
+     * Hidden, so it can never be a state file ("." is encoded there). */
+    char probe[64], data[STORE_PROBE_BYTES];
+    snprintf(probe, sizeof probe, ".tern-server-probe.%ld.tmp", (long)getpid());
+    memset(data, '-', sizeof data);
+    int fd = openat(st->dirfd, probe, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int e = fd < 0 ? errno : 0;
+    if (fd >= 0) {
+        ssize_t n = write(fd, data, sizeof data);
+        if (n < 0) e = errno;
+        else if (n != (ssize_t)sizeof data) e = ENOSPC; /* a short write: no room for more */
+        else if (fsync(fd) < 0) e = errno;
+        if (close(fd) < 0 && e == 0) e = errno;
+        unlinkat(st->dirfd, probe, 0);
+        if (e == 0 && fsync(st->dirfd) < 0 && errno != EINVAL) e = errno;
+    }
+    if (e != 0) {
+        snprintf(why, cap, "state directory \"%s\" %s", d, write_failure(e, reason, sizeof reason));
+        store_close(st);
+        return -1;
+    }
+    return 0;
 }
 
 void store_close(store *st) {
@@ -65,19 +141,79 @@ static void file_name(const char *path, const char *suffix, char *out, size_t ca
     snprintf(out + n, cap - n, "%s", suffix);
 }
 
-int store_load(store *st, const char *path, char *out, size_t cap) {
+void store_file(const store *st, const char *path, char *out, size_t cap) {
     char name[512];
     file_name(path, ".state", name, sizeof name);
-    int fd = openat(st->dirfd, name, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return errno == ENOENT ? 0 : -1;
-    ssize_t n = read(fd, out, cap - 1);
-    int e = errno;
-    close(fd);
-    if (n < 0) {
-        errno = e;
+    snprintf(out, cap, "%s/%s", st->dir, name);
+}
+
+static const char *kind_of(mode_t m) {
+    if (S_ISDIR(m)) return "a directory";
+    if (S_ISFIFO(m)) return "a FIFO";
+    if (S_ISCHR(m)) return "a character device";
+    if (S_ISBLK(m)) return "a block device";
+    if (S_ISSOCK(m)) return "a socket";
+    if (S_ISLNK(m)) return "a symbolic link";
+    return "not a regular file";
+}
+
+int store_load(store *st, const char *path, char *out, size_t cap, size_t *len, char *why,
+               size_t why_cap) {
+    char name[512], full[4700], f[1024];
+    file_name(path, ".state", name, sizeof name);
+    store_file(st, path, full, sizeof full);
+    app_log_escs(f, sizeof f, full);
+    *len = 0;
+    out[0] = '\0';
+    /* Look first: opening a FIFO or a device may block or act. */
+    struct stat sb;
+    if (fstatat(st->dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno == ENOENT) return 0;
+        snprintf(why, why_cap, "state file \"%s\": %s", f, strerror(errno));
         return -1;
     }
+    if (!S_ISREG(sb.st_mode)) {
+        snprintf(why, why_cap, "state file \"%s\" is %s, not a regular file", f,
+                 kind_of(sb.st_mode));
+        return -1;
+    }
+    /* Then open without blocking and look again at what was opened (it may
+     * have been replaced in between). */
+    int fd = openat(st->dirfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return 0;
+        snprintf(why, why_cap, "state file \"%s\": %s", f,
+                 errno == ELOOP ? "is a symbolic link, not a regular file" : strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+        snprintf(why, why_cap, "state file \"%s\" is %s, not a regular file", f,
+                 kind_of(sb.st_mode));
+        close(fd);
+        return -1;
+    }
+    if (sb.st_size < 0 || (size_t)sb.st_size >= cap) {
+        snprintf(why, why_cap,
+                 "state file \"%s\" holds %lld bytes, more than any value (at most %zu)", f,
+                 (long long)sb.st_size, cap - 1);
+        close(fd);
+        return -1;
+    }
+    size_t n = 0;
+    while (n < cap - 1) {
+        ssize_t r = read(fd, out + n, cap - 1 - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            snprintf(why, why_cap, "state file \"%s\" cannot be read: %s", f, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    close(fd);
     out[n] = '\0';
+    *len = n;
     return 1;
 }
 
@@ -85,7 +221,7 @@ int store_save(store *st, const char *path, const char *value) {
     char name[512], tmp[520];
     file_name(path, ".state", name, sizeof name);
     snprintf(tmp, sizeof tmp, "%s.tmp", name);
-    int fd = openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) return -1;
     size_t len = strlen(value);
     ssize_t n = write(fd, value, len);
