@@ -45,6 +45,9 @@
 #include "io/group.h"
 #include "io/io_int.h"
 
+_Static_assert(TERN_IOP_CMSG_SPACE % _Alignof(struct cmsghdr) == 0,
+               "each datagram's control data starts aligned");
+
 #define IO_BATCH 32          /* datagrams per recvmmsg/sendmmsg call */
 #define IO_RX_ROUNDS 8       /* recvmmsg calls per step before timers run */
 #define IO_DGRAM_MAX 1500    /* largest datagram read; bigger ones are cut */
@@ -64,7 +67,9 @@ struct tern_io {
     bool proxied;     /* tern_io_config.proxy: */
     tern_addr proxy;  /* its address */
     uint8_t rx[IO_BATCH][IO_DGRAM_MAX];
-    uint8_t cmsg[IO_BATCH][TERN_IOP_CMSG_SPACE]; /* each datagram's destination */
+    /* Each datagram's destination. Aligned for the struct cmsghdr read
+     * from it (TERN_IOP_CMSG_SPACE keeps every row so). */
+    _Alignas(struct cmsghdr) uint8_t cmsg[IO_BATCH][TERN_IOP_CMSG_SPACE];
 };
 
 uint64_t tern_io_now(void) {
