@@ -13,6 +13,13 @@
  * answer. A peer is verified by a valid Echo, or by acknowledging (or
  * resetting) a confirmable message of ours, which the endpoint notes.
  *
+ * An unsafe request (PUT, POST, ...) has acted by the time its answer is
+ * found too large: run again on the repeat, a POST would act twice. So its
+ * answer is kept (block1.c, in an upload slot) under the Echo value sent,
+ * and the repeat carrying that Echo and the same body gets it without the
+ * handler running. With every slot taken the answer is not kept and the
+ * repeat runs the handler again, as it would for a safe method.
+ *
  * The Echo value is stateless: 4 bytes of time (seconds) and 4 bytes of a
  * keyed hash of the peer's address and that time, under the server's
  * random key; a value is valid for ECHO_LIFETIME_S and only for the address
@@ -59,21 +66,31 @@ size_t tern_srv_request_len(const tern_msg *m) { return request_len(m); }
 bool tern_srv_amplifies(tern_server *srv, const srv_reqinfo *ri, const tern_msgb *b) {
     uint32_t limit = srv->cfg.amplification_limit;
     if (limit == TERN_AMPLIFICATION_UNLIMITED || ri->req_len == 0) return false;
-    if ((uint64_t)TERN_HEADER_LEN + b->token_len + b->payload_len + b->n_opts <=
-        (uint64_t)limit * ri->req_len / 2)
-        return false; /* clearly small: no need to encode */
+    /* At most this large (an option's header takes 1 to 5 bytes): when
+     * that is within the bound, there is no need to encode. */
+    uint64_t most = TERN_HEADER_LEN + b->token_len + (b->payload_len ? 1 + b->payload_len : 0);
+    for (size_t i = 0; i < b->n_opts; i++) most += 5u + b->opts[i].len;
+    if (most <= (uint64_t)limit * ri->req_len) return false;
     if (tern_endpoint_peer_verified(srv->ep, ri->peer)) return false;
     int n = tern_msgb_encode(b, srv->scratch, TERN_SRV_SCRATCH);
     /* Too large for any datagram: the endpoint says so (TERN_E_NOSPACE). */
     return n > 0 && (uint64_t)n > (uint64_t)limit * ri->req_len;
 }
 
-void tern_srv_echo_challenge(tern_server *srv, tern_server_response *r, const tern_addr *peer,
-                             uint64_t now_ms) {
-    uint8_t echo[ECHO_LEN];
+void tern_srv_echo_make(const tern_server *srv, const tern_addr *peer, uint64_t now_ms,
+                        uint8_t echo[ECHO_LEN]) {
     put32(echo, (uint32_t)(now_ms / 1000u));
     put32(echo + 4, echo_mac(srv, peer, echo));
+}
+
+uint64_t tern_srv_body_hash(const tern_server *srv, const uint8_t *body, size_t len) {
+    static const uint8_t none[1] = {0};
+    return tern_siphash13(&srv->hkey, len ? body : none, len);
+}
+
+void tern_srv_echo_challenge(tern_server *srv, tern_server_response *r,
+                             const uint8_t echo[ECHO_LEN]) {
     tern_srv_response_reset(r);
-    (void)tern_server_response_add_opt(r, TERN_OPT_ECHO, echo, sizeof echo);
+    (void)tern_server_response_add_opt(r, TERN_OPT_ECHO, echo, ECHO_LEN);
     srv->st.echo_challenges++;
 }

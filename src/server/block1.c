@@ -23,7 +23,9 @@
  * one block (Block2), the slot keeps the whole answer, so that the client's
  * requests for its next blocks (the same method and resource, Block2
  * NUM > 0) are served from it instead of running the handler again: a
- * second POST would act twice. */
+ * second POST would act twice. For the same reason a slot also keeps the
+ * answer to an unsafe request withheld from an unverified address
+ * (amplification.c), for the repeat that carries the Echo. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +52,7 @@ void tern_srv_block1_free(tern_server *srv) {
 static void release(srv_upload *u) {
     u->used = false;
     u->answered = false;
+    u->once = false;
     u->len = 0;
 }
 
@@ -74,6 +77,7 @@ static srv_upload *claim(tern_server *srv, const tern_server_request *req) {
         srv_upload *u = &srv->uploads[i];
         if (!u->used || u->expires <= req->now_ms) {
             memset(u, 0, offsetof(srv_upload, buf));
+            u->once = false;
             u->used = true;
             u->res = req->res->index;
             u->method = req->method;
@@ -119,7 +123,9 @@ static bool serve_kept(tern_server *srv, tern_server_request *req, srv_upload *u
     ri.observe = false;
     ri.block1 = block1;
     u->expires = req->now_ms + srv->cfg.upload_timeout_ms;
+    srv->serving = u;
     tern_srv_answer(srv, req->id, r, kept.code, &ri, req->now_ms);
+    srv->serving = NULL;
     return true;
 }
 
@@ -142,6 +148,7 @@ int tern_srv_block1_take(tern_server *srv, tern_server_request *req, srv_upload 
             return SRV_B1_ANSWERED;
         }
         u->answered = false;
+        u->once = false;
         u->len = 0;
         if (req->ro->size1 > (int64_t)max) {
             /* Section 2.9.3 / RFC 7252 5.10.9: refuse up front, say what
@@ -214,6 +221,47 @@ void tern_srv_block1_keep(tern_server *srv, srv_upload *slot, const tern_server_
     slot->answered = true;
     slot->len = (size_t)n;
     slot->expires = now_ms + srv->cfg.upload_timeout_ms;
+}
+
+void tern_srv_block1_keep_once(tern_server *srv, const srv_reqinfo *ri,
+                               const tern_server_response *r, const uint8_t echo[8],
+                               uint64_t now_ms) {
+    tern_server_request key = {.res = ri->res, .method = ri->method, .peer = ri->peer,
+                               .now_ms = now_ms};
+    srv_upload *u = find(srv, &key);
+    if (u != NULL && u == srv->serving) {
+        /* Withheld again, from where it is kept (r points into it). */
+        u->once = true;
+        memcpy(u->echo, echo, sizeof u->echo);
+        u->body_hash = ri->body_hash;
+        return;
+    }
+    if (u == NULL && (u = claim(srv, &key)) == NULL) return; /* the repeat runs again */
+    u->len = 0;
+    u->last_num = 0;
+    tern_srv_block1_keep(srv, u, r, now_ms);
+    if (!u->answered) {
+        release(u);
+        return;
+    }
+    u->once = true;
+    memcpy(u->echo, echo, sizeof u->echo);
+    u->body_hash = ri->body_hash;
+}
+
+bool tern_srv_block1_serve_once(tern_server *srv, tern_server_request *req) {
+    const srv_reqopts *ro = req->ro;
+    srv_upload *u = find(srv, req);
+    if (u == NULL || !u->once || !tern_endpoint_peer_verified(srv->ep, req->peer) ||
+        ro->echo_len != sizeof u->echo ||
+        memcmp(ro->echo, u->echo, sizeof u->echo) != 0 ||
+        u->body_hash != tern_srv_body_hash(srv, req->body, req->body_len))
+        return false;
+    /* Served once: a later request with the same Echo (a client may reuse
+     * it, RFC 9175 2.3) is a new request. The slot stays for the answer's
+     * Block2 continuations, if it has any. */
+    u->once = false;
+    return serve_kept(srv, req, u, -1);
 }
 
 bool tern_srv_block1_continue(tern_server *srv, tern_server_request *req) {

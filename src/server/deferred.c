@@ -35,6 +35,8 @@ int tern_server_request_defer(tern_server_request *req, tern_endpoint_req_id *id
     d->block2 = req->block2;
     d->size2 = req->ro && req->ro->size2;
     d->req_len = tern_srv_request_len(req->msg);
+    d->body_hash = srv_method_unsafe(d->method) ? tern_srv_body_hash(srv, req->body, req->body_len)
+                                                : 0;
     d->deadline_ms = req->now_ms + srv->cfg.deferred_timeout_ms;
     d->peer = *req->peer;
     d->token_len = req->msg->token_len;
@@ -58,22 +60,30 @@ tern_server_response *tern_server_respond_begin(tern_server *srv, tern_endpoint_
     return &srv->resp_def;
 }
 
+/* What the answer needs to know of the request d took. */
+static srv_reqinfo deferred_info(tern_server *srv, srv_deferred *d) {
+    return (srv_reqinfo){.res = d->res != SRV_NIL ? &srv->res[d->res] : NULL,
+                         .peer = &d->peer,
+                         .token = d->token,
+                         .token_len = d->token_len,
+                         .observe = d->observe,
+                         .accept = d->accept,
+                         .block2 = d->block2,
+                         .get = d->method == TERN_CODE_GET,
+                         .size2 = d->size2,
+                         .block1 = -1,
+                         .req_len = d->req_len,
+                         .method = d->method,
+                         .unsafe = srv_method_unsafe(d->method),
+                         .body_hash = d->body_hash};
+}
+
 int tern_server_respond(tern_server *srv, tern_server_response *resp, uint8_t code, uint64_t now_ms) {
     if (resp != &srv->resp_def || srv->respond_slot == SRV_NIL) return TERN_E_STATE;
     srv_deferred *d = &srv->def[srv->respond_slot];
     srv->respond_slot = SRV_NIL;
     if (!d->used) return TERN_E_NOTFOUND;
-    srv_reqinfo ri = {.res = d->res != SRV_NIL ? &srv->res[d->res] : NULL,
-                      .peer = &d->peer,
-                      .token = d->token,
-                      .token_len = d->token_len,
-                      .observe = d->observe,
-                      .accept = d->accept,
-                      .block2 = d->block2,
-                      .get = d->method == TERN_CODE_GET,
-                      .size2 = d->size2,
-                      .block1 = -1,
-                      .req_len = d->req_len};
+    srv_reqinfo ri = deferred_info(srv, d);
     d->used = false;
     /* The endpoint may have given the request up (its own timers); the
      * answer is then dropped, and the observer not registered. */
@@ -104,7 +114,9 @@ void tern_srv_deferred_tick(tern_server *srv, uint64_t now_ms) {
          * error answer to a registration ends any observation under its
          * key, which the client now considers over. */
         if (d->observe) tern_srv_observe_deregister(srv, &d->peer, d->token, d->token_len);
-        tern_srv_answer_error(srv, d->id, TERN_CODE_SERVICE_UNAVAILABLE, "no answer in time", now_ms);
+        srv_reqinfo ri = deferred_info(srv, d);
+        tern_srv_answer_error(srv, d->id, TERN_CODE_SERVICE_UNAVAILABLE, "no answer in time", &ri,
+                              now_ms);
     }
 }
 

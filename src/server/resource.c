@@ -285,7 +285,12 @@ srv_reqinfo tern_srv_reqinfo(const tern_server_request *req) {
                          .get = msg->code == TERN_CODE_GET,
                          .size2 = req->ro->size2,
                          .block1 = -1,
-                         .req_len = tern_srv_request_len(msg)};
+                         .req_len = tern_srv_request_len(msg),
+                         .method = msg->code,
+                         .unsafe = srv_method_unsafe(msg->code),
+                         .body_hash = srv_method_unsafe(msg->code)
+                                          ? tern_srv_body_hash(req->srv, req->body, req->body_len)
+                                          : 0};
 }
 
 /* Section 5.10.6.2: a GET naming the current ETag of a resource that knows
@@ -315,10 +320,12 @@ static void run_handler(tern_server *srv, tern_server_request *req, tern_handler
     tern_srv_response_reset(resp);
     uint8_t code = h(req, resp);
     if (code == TERN_DEFER) {
-        if (!req->deferred)
+        if (!req->deferred) {
+            srv_reqinfo ri = tern_srv_reqinfo(req);
             tern_srv_answer_error(srv, req->id, TERN_CODE_INTERNAL_SERVER_ERROR,
-                                  "handler deferred without tern_server_request_defer",
+                                  "handler deferred without tern_server_request_defer", &ri,
                                   req->now_ms);
+        }
     } else {
         srv_reqinfo ri = tern_srv_reqinfo(req);
         if (upload) {
@@ -361,11 +368,15 @@ void tern_server_handle_request(tern_server *srv, tern_endpoint_req_id id, const
         if (code != 0) {
             if (msg->code == TERN_CODE_GET && ro.observe == TERN_OBSERVE_REGISTER)
                 observe_end(srv, &req);
-            tern_srv_answer_error(srv, id, code, diag, now_ms);
+            srv_reqinfo ri = tern_srv_reqinfo(&req);
+            tern_srv_answer_error(srv, id, code, diag, &ri, now_ms);
         } else {
             srv_upload *upload = NULL;
             observe_intent(srv, &req);
             if (ro.has_block1 && tern_srv_block1_take(srv, &req, &upload) == SRV_B1_ANSWERED)
+                ;
+            else if (!ro.has_block1 && ro.echo_len && srv_method_unsafe(msg->code) &&
+                     tern_srv_block1_serve_once(srv, &req))
                 ;
             else if (!validate(srv, &req) && !tern_srv_block1_continue(srv, &req))
                 run_handler(srv, &req, h, upload);

@@ -218,13 +218,17 @@ void tern_srv_answer(tern_server *srv, tern_endpoint_req_id id, tern_server_resp
         rc = answer(srv, id, &r->b, ri, registered, now_ms);
     if (rc == SRV_E_AMPLIFIES) {
         /* RFC 9175 section 2.4: prove your address first (amplification.c).
-         * An upload's answer is kept: the last block, sent again with the
-         * Echo, gets it without the handler running twice. */
-        if (ri->keep) {
-            tern_msgb_set_payload(&r->b, blk.full, blk.total);
+         * An upload's answer is kept (the last block, sent again with the
+         * Echo, gets it), and so is an unsafe request's: the handler must
+         * not run twice. */
+        uint8_t echo[8];
+        tern_srv_echo_make(srv, ri->peer, now_ms, echo);
+        tern_msgb_set_payload(&r->b, blk.full, blk.total);
+        if (ri->keep)
             tern_srv_block1_keep(srv, ri->keep, r, now_ms);
-        }
-        tern_srv_echo_challenge(srv, r, ri->peer, now_ms);
+        else if (ri->unsafe && ri->res)
+            tern_srv_block1_keep_once(srv, ri, r, echo, now_ms);
+        tern_srv_echo_challenge(srv, r, echo);
         code = r->b.code = TERN_CODE_UNAUTHORIZED;
         ok = false;
         rc = tern_endpoint_respond(srv->ep, id, &r->b, now_ms);
@@ -251,9 +255,13 @@ void tern_srv_answer(tern_server *srv, tern_endpoint_req_id id, tern_server_resp
 }
 
 void tern_srv_answer_error(tern_server *srv, tern_endpoint_req_id id, uint8_t code, const char *diag,
-                      uint64_t now_ms) {
+                           const srv_reqinfo *ri, uint64_t now_ms) {
     tern_server_response *r = &srv->resp_req;
     rewrite(r, code, diag);
     r->b.code = code;
+    /* RFC 7252 section 11.3: the diagnostic is optional (5.5.2); to an
+     * unverified address it goes only within the amplification bound.
+     * Without it the error is no larger than the request. */
+    if (ri && tern_srv_amplifies(srv, ri, &r->b)) tern_msgb_set_payload(&r->b, NULL, 0);
     if (tern_endpoint_respond(srv->ep, id, &r->b, now_ms) == 0) count(srv, code);
 }

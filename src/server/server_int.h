@@ -140,6 +140,12 @@ typedef struct srv_upload {
     uint64_t expires;  /* reclaimed lazily once past */
     uint8_t *buf;      /* max_upload_bytes */
     tern_addr peer;
+    /* The answer to an unsafe request withheld from an unverified peer
+     * (amplification.c): served, once, to the same request repeated with
+     * this Echo, instead of running the handler again. */
+    bool once;
+    uint8_t echo[8];
+    uint64_t body_hash;
 } srv_upload;
 
 /* A request taken for a later answer. */
@@ -155,6 +161,7 @@ typedef struct srv_deferred {
     int64_t block2;
     bool size2;
     size_t req_len;
+    uint64_t body_hash; /* unsafe methods: see srv_reqinfo */
     uint64_t deadline_ms;
     tern_addr peer;
 } srv_deferred;
@@ -187,7 +194,8 @@ struct tern_server {
     tern_server_response resp_req, resp_def, resp_notify;
     uint8_t *notify_req_buf; /* the GET synthesised for a notification */
 
-    srv_upload *uploads;     /* block1.c */
+    srv_upload *uploads;
+    srv_upload *serving; /* the slot a kept answer is being sent from */     /* block1.c */
     uint8_t *upload_bytes;   /* max_uploads * max_upload_bytes */
 
     uint8_t *scratch;        /* TERN_SRV_SCRATCH bytes: sizing an answer */
@@ -222,6 +230,11 @@ int tern_srv_response_init(tern_server_response *r, tern_server *srv, size_t cap
 void tern_srv_response_reset(tern_server_response *r);
 void tern_srv_response_free(tern_server_response *r);
 bool tern_srv_response_cf(const tern_server_response *r, uint32_t *cf);
+/* RFC 7252 section 5.8: GET and FETCH (RFC 8132) are safe; every other
+ * method may act. */
+static inline bool srv_method_unsafe(uint8_t code) {
+    return code != TERN_CODE_GET && code != TERN_CODE_FETCH;
+}
 /* What an answer needs to know of its request. */
 typedef struct srv_reqinfo {
     tern_resource *res;
@@ -236,14 +249,21 @@ typedef struct srv_reqinfo {
     int64_t block1; /* Block1 value to echo (RFC 7959 2.5), -1: none */
     size_t req_len;  /* bytes of the request on the wire (amplification) */
     srv_upload *keep; /* a completed upload: keep a block-wise answer here */
+    uint8_t method;
+    /* An unsafe method (RFC 7252 5.8: not GET or FETCH): its answer,
+     * withheld for amplification, is kept rather than made again. */
+    bool unsafe;
+    uint64_t body_hash; /* of the request body, for unsafe methods */
 } srv_reqinfo;
 /* What the answer to req needs to know of it (resource.c). */
 srv_reqinfo tern_srv_reqinfo(const tern_server_request *req);
 /* Finish r with code (see response.c) and send it as the answer to id. */
 void tern_srv_answer(tern_server *srv, tern_endpoint_req_id id, tern_server_response *r, uint8_t code,
                 const srv_reqinfo *ri, uint64_t now_ms);
+/* Answer id with code and the diagnostic diag; ri (the request's peer and
+ * size, NULL: none) bounds it for amplification. */
 void tern_srv_answer_error(tern_server *srv, tern_endpoint_req_id id, uint8_t code, const char *diag,
-                      uint64_t now_ms);
+                           const srv_reqinfo *ri, uint64_t now_ms);
 /* RFC 7641 section 4.3.1: Max-Age on an observation's answer and its
  * notifications (the resource's, else the server's), unless the handler set
  * one. */
@@ -299,6 +319,16 @@ bool tern_srv_block1_continue(tern_server *srv, tern_server_request *req);
 /* tern_srv_answer: keep r's whole answer in slot for its continuations. */
 void tern_srv_block1_keep(tern_server *srv, srv_upload *slot, const tern_server_response *r,
                           uint64_t now_ms);
+/* tern_srv_answer: keep r, the answer to ri's unsafe request withheld for
+ * the Echo challenge echo, in a slot of its own (none free: not kept). */
+void tern_srv_block1_keep_once(tern_server *srv, const srv_reqinfo *ri,
+                               const tern_server_response *r, const uint8_t echo[8],
+                               uint64_t now_ms);
+/* An unsafe request repeated with the Echo of a kept answer: true when it
+ * was answered from there (the handler does not run again). */
+bool tern_srv_block1_serve_once(tern_server *srv, tern_server_request *req);
+/* What a withheld answer is matched by: the request body's hash. */
+uint64_t tern_srv_body_hash(const tern_server *srv, const uint8_t *body, size_t len);
 
 /* amplification.c (RFC 7252 11.3, RFC 9175 2.4) */
 #define TERN_SRV_SCRATCH 65536u
@@ -307,9 +337,11 @@ void tern_srv_echo_check(tern_server *srv, const tern_addr *peer, const srv_reqo
                          uint64_t now_ms);
 /* Would b, to ri's unverified peer, exceed the amplification limit? */
 bool tern_srv_amplifies(tern_server *srv, const srv_reqinfo *ri, const tern_msgb *b);
-/* r becomes a 4.01 with a fresh Echo for peer (its code is the caller's). */
-void tern_srv_echo_challenge(tern_server *srv, tern_server_response *r, const tern_addr *peer,
-                             uint64_t now_ms);
+/* A fresh Echo value for peer. */
+void tern_srv_echo_make(const tern_server *srv, const tern_addr *peer, uint64_t now_ms,
+                        uint8_t echo[8]);
+/* r becomes a 4.01 carrying echo (its code is the caller's). */
+void tern_srv_echo_challenge(tern_server *srv, tern_server_response *r, const uint8_t echo[8]);
 size_t tern_srv_request_len(const tern_msg *m);
 
 /* deferred.c */

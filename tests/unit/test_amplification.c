@@ -16,12 +16,13 @@ static uint8_t big_get(tern_server_request *req, tern_server_response *resp) {
     return TERN_CODE_CONTENT;
 }
 
-static void setup(sfx *f) {
+static void setup_limit(sfx *f, uint32_t limit) {
     memset(f, 0, sizeof *f);
     tern_endpoint_config_default(&f->ecfg);
     f->ecfg.random = tt_random_fixed;
     f->ecfg.random_ctx = &f->rnd;
     tern_server_config_default(&f->scfg);
+    if (limit) f->scfg.amplification_limit = limit;
     f->amplification = true;
     sfx_start(f);
     f->now = 5000000;
@@ -32,8 +33,49 @@ static void setup(sfx *f) {
     assert_int_equal(tern_server_add_resource(f->srv, &def, NULL), 0);
 }
 
+static void setup(sfx *f) { setup_limit(f, 0); }
+
 static size_t wire_len(const tern_msg *m) {
     return 4 + m->token_len + m->opts_len + (m->payload_len ? 1 + m->payload_len : 0);
+}
+
+static uint8_t located_post(tern_server_request *req, tern_server_response *resp) {
+    (void)req;
+    static const char *const where[] = {"location1", "location2", "location3"};
+    for (size_t i = 0; i < 3; i++)
+        tern_server_response_add_opt(resp, TERN_OPT_LOCATION_PATH, where[i], strlen(where[i]));
+    return TERN_CODE_CREATED;
+}
+
+/* The bound counts the options too: a 2.01 whose Location-Path options
+ * make it 3x a small POST is withheld at the limit 2 (RFC 9175 2.4). An
+ * error the server makes itself (4.04 here) keeps its code but loses its
+ * diagnostic (optional, RFC 7252 5.5.2) when that would break the bound. */
+static void test_rfc7252_s11_3_options_and_diagnostics_count(void **state) {
+    (void)state;
+    sfx f;
+    setup_limit(&f, 2);
+    tern_resource_def def = {.path = "/p", .post = located_post};
+    assert_int_equal(tern_server_add_resource(f.srv, &def, NULL), 0);
+    tern_msgb b;
+    sfx_req(&b, TERN_TYPE_CON, TERN_CODE_POST, 1, "t", "/p");
+    assert_int_equal(sfx_ask(&f, &f.a, &b)->code, TERN_CODE_UNAUTHORIZED);
+    sfx_free(&f);
+
+    setup_limit(&f, 1);
+    uint8_t req[64];
+    sfx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, 2, "t", "/nowhere-at-all");
+    const tern_msg *m = sfx_ask(&f, &f.a, &b);
+    assert_int_equal(m->code, TERN_CODE_NOT_FOUND);
+    assert_int_equal(m->payload_len, 0);
+    assert_true(wire_len(m) <= (size_t)tern_msgb_encode(&b, req, sizeof req));
+    /* A verified peer gets the diagnostic. */
+    tern_endpoint_peer_set_verified(f.ep, &f.a);
+    sfx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, 3, "t", "/nowhere-at-all");
+    m = sfx_ask(&f, &f.a, &b);
+    assert_int_equal(m->code, TERN_CODE_NOT_FOUND);
+    assert_true(m->payload_len > 0);
+    sfx_free(&f);
 }
 
 /* The bound: a 300-byte representation to an 11-byte GET from an unproven
@@ -71,6 +113,88 @@ static void test_rfc9175_s2_4_large_answer_to_unverified_gets_echo(void **state)
     sfx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, 4, "w", "/big");
     tern_msgb_add_opt(&b, TERN_OPT_ECHO, ev, 8);
     assert_int_equal(sfx_ask(&f, &f.b, &b)->code, TERN_CODE_UNAUTHORIZED);
+    sfx_free(&f);
+}
+
+/* A POST that acts (counts) and answers with a large body, and with a
+ * large diagnostic when its body is "bad". */
+static int posts;
+static uint8_t counting_post(tern_server_request *req, tern_server_response *resp) {
+    size_t len;
+    const uint8_t *p = tern_server_request_payload(req, &len);
+    posts++;
+    if (len == 3 && memcmp(p, "bad", 3) == 0) {
+        tern_server_response_diag(resp, "%s", "a diagnostic much longer than the request was, "
+                                              "three times over and more");
+        return TERN_CODE_BAD_REQUEST;
+    }
+    tern_server_response_payload_ref(resp, TERN_CF_TEXT_PLAIN, big, sizeof big);
+    return TERN_CODE_CHANGED;
+}
+
+static const tern_msg *post(sfx *f, uint16_t mid, const char *tok, const char *body,
+                            const uint8_t *echo) {
+    tern_msgb b;
+    sfx_req(&b, TERN_TYPE_CON, TERN_CODE_POST, mid, tok, "/act");
+    tern_msgb_set_payload(&b, body, strlen(body));
+    if (echo) tern_msgb_add_opt(&b, TERN_OPT_ECHO, echo, 8);
+    return sfx_ask(f, &f->a, &b);
+}
+
+/* RFC 9175 section 2.4 and RFC 7252 section 5.8: an unsafe request has
+ * acted by the time its answer proves too large for an unverified address.
+ * The answer is withheld behind the Echo challenge but kept: the request
+ * repeated with that Echo gets it, and the handler does not run twice (a
+ * second POST would act again). A repeat with another body is a new
+ * request; so is a later one reusing the Echo (RFC 9175 2.3 lets a client
+ * reuse it). An error answer with a long diagnostic is kept the same way. */
+static void test_rfc9175_s2_4_unsafe_request_acts_once(void **state) {
+    (void)state;
+    sfx f;
+    setup(&f);
+    tern_resource_def def = {.path = "/act", .post = counting_post};
+    assert_int_equal(tern_server_add_resource(f.srv, &def, NULL), 0);
+    posts = 0;
+    const tern_msg *m = post(&f, 1, "t", "go", NULL);
+    assert_int_equal(m->code, TERN_CODE_UNAUTHORIZED);
+    assert_int_equal(posts, 1);
+    tern_opt echo;
+    assert_int_equal(tern_msg_find_opt(m, TERN_OPT_ECHO, &echo), 0);
+    uint8_t ev[8];
+    memcpy(ev, echo.val, 8);
+    m = post(&f, 2, "u", "go", ev);
+    assert_int_equal(m->code, TERN_CODE_CHANGED);
+    assert_int_equal(m->payload_len, sizeof big);
+    assert_int_equal(posts, 1); /* the kept answer, not a second run */
+    /* The Echo reused by a new request: that one acts. */
+    m = post(&f, 3, "v", "go", ev);
+    assert_int_equal(m->code, TERN_CODE_CHANGED);
+    assert_int_equal(posts, 2);
+    sfx_free(&f);
+
+    setup(&f);
+    assert_int_equal(tern_server_add_resource(f.srv, &def, NULL), 0);
+    posts = 0;
+    m = post(&f, 1, "t", "bad", NULL);
+    assert_int_equal(m->code, TERN_CODE_UNAUTHORIZED);
+    assert_int_equal(tern_msg_find_opt(m, TERN_OPT_ECHO, &echo), 0);
+    memcpy(ev, echo.val, 8);
+    /* Another body with that Echo: not the request that was withheld. */
+    m = post(&f, 2, "u", "go", ev);
+    assert_int_equal(m->code, TERN_CODE_CHANGED);
+    assert_int_equal(posts, 2);
+    sfx_free(&f);
+
+    setup(&f);
+    assert_int_equal(tern_server_add_resource(f.srv, &def, NULL), 0);
+    posts = 0;
+    m = post(&f, 1, "t", "bad", NULL);
+    assert_int_equal(tern_msg_find_opt(m, TERN_OPT_ECHO, &echo), 0);
+    memcpy(ev, echo.val, 8);
+    m = post(&f, 2, "u", "bad", ev);
+    assert_int_equal(m->code, TERN_CODE_BAD_REQUEST);
+    assert_true(m->payload_len > 40); /* the diagnostic, whole */
+    assert_int_equal(posts, 1);
     sfx_free(&f);
 }
 
@@ -159,6 +283,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc9175_s2_4_large_answer_to_unverified_gets_echo),
         cmocka_unit_test(test_rfc9175_s2_4_stale_echo_and_small_answers),
+        cmocka_unit_test(test_rfc9175_s2_4_unsafe_request_acts_once),
+        cmocka_unit_test(test_rfc7252_s11_3_options_and_diagnostics_count),
         cmocka_unit_test(test_rfc9175_s2_4_ack_verifies),
         cmocka_unit_test(test_rfc9175_s2_4_client_repeats_with_echo),
     };
