@@ -50,7 +50,7 @@ static void usage(FILE *out) {
             "      --max-observers-per-peer N     observers one client (address and\n"
             "                        port) may hold (default 64: every state resource)\n"
             "      --max-observers-per-address N  observers one address may hold, all\n"
-            "                        ports together (default: --max-observers)\n"
+            "                        ports together (default: half --max-observers)\n"
             "      --liveness SECONDS  an observer idle that long gets a confirmable\n"
             "                        notification; one that does not answer is removed\n"
             "                        (default 120; Max-Age is this plus 60)\n"

@@ -24,7 +24,13 @@ run_node() {  # run_node LABEL ARGS...: run the node checks, count their lines
 }
 
 start_tern_server "$tmp/server.log" --state-dir "$tmp/state"
-run_node "150 observers, default limit" "$port" 150 256
+run_node "150 observers from one address, default limits" "$port" 150 128
+stop_bg "$server_pid"
 
-start_tern_server "$tmp/server2.log" --state-dir "$tmp/state2" --max-observers 20
+start_tern_server "$tmp/server1.log" --state-dir "$tmp/state1" --max-observers-per-address 256
+run_node "150 observers, 256 per address" "$port" 150 256
+stop_bg "$server_pid"
+
+start_tern_server "$tmp/server2.log" --state-dir "$tmp/state2" --max-observers 20 \
+  --max-observers-per-address 20
 run_node "30 observers, limit 20" "$port" 30 20
