@@ -165,6 +165,29 @@ const char *app_log_escs(char *out, size_t cap, const char *s) {
     return app_log_esc(out, cap, s, strlen(s));
 }
 
+void app_log_icmp(void *ctx, const tern_addr *peer, const uint8_t *quote, size_t quote_len,
+                  int result) {
+    (void)ctx;
+    if (app_log_get_level() < APP_LOG_DEBUG) return;
+    char addr[64], named[64] = "no CoAP header";
+    if (tern_io_addr_format(peer, addr, sizeof addr) < 0) snprintf(addr, sizeof addr, "?");
+    if (quote_len >= TERN_HEADER_LEN) {
+        static const char *const types[] = {"CON", "NON", "ACK", "RST"};
+        size_t n = (size_t)snprintf(named, sizeof named, "%s mid=0x%04x",
+                                    types[(quote[0] >> 4) & 3], (unsigned)(quote[2] << 8 | quote[3]));
+        size_t tkl = quote[0] & 0x0Fu;
+        if (tkl <= TERN_TOKEN_MAX && quote_len >= TERN_HEADER_LEN + tkl && n < sizeof named) {
+            n += (size_t)snprintf(named + n, sizeof named - n, " tok=");
+            for (size_t i = 0; i < tkl && n + 3 <= sizeof named; i++)
+                n += (size_t)snprintf(named + n, sizeof named - n, "%02x", quote[TERN_HEADER_LEN + i]);
+        }
+    }
+    const char *what = result == TERN_ICMP_MATCHED ? "ended that exchange"
+                                                   : "ignored: it names nothing current of ours";
+    app_log(APP_LOG_DEBUG, "ICMP unreachable for our datagram to %s, quoting %zu bytes (%s): %s",
+            addr, quote_len, named, what);
+}
+
 void app_log_trace(void *ctx, bool outgoing, const tern_addr *peer, const tern_msg *msg) {
     (void)ctx;
     char addr[64], line[1400];

@@ -64,4 +64,10 @@ const char *app_log_escs(char *out, size_t cap, const char *s);
  * forms with the debug prefix or a timestamp). */
 void app_log_trace(void *ctx, bool outgoing, const tern_addr *peer, const tern_msg *msg);
 
+/* A tern_io_config.icmp_trace callback: at debug level, each ICMP
+ * destination unreachable, what it quoted of our datagram and what came of
+ * it (RFC 8085 section 5.2: one that names nothing we sent is ignored). */
+void app_log_icmp(void *ctx, const tern_addr *peer, const uint8_t *quote, size_t quote_len,
+                  int result);
+
 #endif

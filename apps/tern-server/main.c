@@ -283,6 +283,7 @@ static tern_io *open_server(server *s) {
     cfg.server = &sc;
     cfg.endpoint = &ec;
     cfg.trace = trace;
+    cfg.icmp_trace = app_log_icmp; /* RFC 8085 5.2: each one, at debug level */
     tern_io *io = NULL;
     int rc = tern_io_new(&io, &cfg);
     if (rc < 0) {

@@ -373,6 +373,7 @@ static tern_io *open_io(const cli_opts *o, int *status) {
     cfg.proxy = o->proxy;
     if (o->verbose) {
         cfg.trace = cli_trace;
+        cfg.icmp_trace = app_log_icmp;
         app_log_set_level(APP_LOG_DEBUG);
     }
     static tern_client_config client;

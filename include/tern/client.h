@@ -78,9 +78,10 @@ TERN_API void tern_client_handle_reset(tern_client *cli, const tern_addr *peer, 
                               uint64_t now_ms);
 /* The endpoint's on_unreachable: an ICMP error quoted a NON request of
  * this client (its MID, and token when quoted): that request ends with
- * TERN_E_UNREACHABLE (a deregistration with TERN_E_CANCELLED). A CON's
- * error ends it through its exchange (TERN_E_UNREACHABLE too). */
-TERN_API void tern_client_handle_unreachable(tern_client *cli, const tern_addr *peer, uint16_t mid,
+ * TERN_E_UNREACHABLE (a deregistration with TERN_E_CANCELLED); true when
+ * there was one. A CON's error ends it through its exchange
+ * (TERN_E_UNREACHABLE too). */
+TERN_API bool tern_client_handle_unreachable(tern_client *cli, const tern_addr *peer, uint16_t mid,
                                              const uint8_t *token, size_t token_len,
                                              uint64_t now_ms);
 /* Timers (request timeouts, Observe re-registration). */

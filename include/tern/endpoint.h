@@ -109,9 +109,9 @@ typedef struct tern_endpoint_callbacks {
     /* An ICMP error names a datagram of ours to peer that the endpoint does
      * not track (a NON, tern_endpoint_unreachable): mid is its MID, token
      * its token (NULL when the error did not quote that far). The place to
-     * end the NON request or the observation that datagram belonged to.
-     * May be NULL. */
-    void (*on_unreachable)(void *user, tern_endpoint *ep, const tern_addr *peer, uint16_t mid,
+     * end the NON request or the observation that datagram belonged to;
+     * true when it named one (and so ended it). May be NULL. */
+    bool (*on_unreachable)(void *user, tern_endpoint *ep, const tern_addr *peer, uint16_t mid,
                            const uint8_t *token, size_t token_len, uint64_t now_ms);
 } tern_endpoint_callbacks;
 
@@ -309,10 +309,11 @@ TERN_API int tern_endpoint_reject(tern_endpoint *ep, tern_endpoint_req_id id, ui
  * TERN_TX_UNREACHABLE instead of being retransmitted until
  * MAX_TRANSMIT_WAIT; a quoted NON goes to on_unreachable for its owner to
  * match. An error that quotes no CoAP header ends nothing.
- * Returns TERN_ICMP_MATCHED (a CON ended), TERN_ICMP_PASSED (handed to
- * on_unreachable) or TERN_ICMP_IGNORED (nothing quoted to match, or no such
- * CON), for the caller's log. Not from inside a callback. */
-enum { TERN_ICMP_IGNORED = 0, TERN_ICMP_MATCHED = 1, TERN_ICMP_PASSED = 2 };
+ * Returns TERN_ICMP_MATCHED (it named an exchange, a CON of ours or a NON
+ * its owner knew, which ended) or TERN_ICMP_IGNORED (it named nothing
+ * current: forged, or late), for the caller's log. Not from inside a
+ * callback. */
+enum { TERN_ICMP_IGNORED = 0, TERN_ICMP_MATCHED = 1 };
 TERN_API int tern_endpoint_unreachable(tern_endpoint *ep, const tern_addr *peer,
                                        const uint8_t *quote, size_t quote_len, uint64_t now_ms);
 

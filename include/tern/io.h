@@ -59,9 +59,9 @@ typedef struct tern_io_config {
     void *trace_ctx;
     /* [NULL: none] Every ICMP destination-unreachable error read, with what
      * it quoted of our datagram and what came of it (TERN_ICMP_MATCHED: the
-     * exchange it names ended; _PASSED: a NON, handed to its owner;
-     * _IGNORED: it named nothing of ours, e.g. a forgery quoting only the
-     * IP and UDP headers), for a debug log. ctx is trace_ctx. */
+     * exchange it names ended; TERN_ICMP_IGNORED: it named nothing current
+     * of ours, e.g. a forgery quoting only the IP and UDP headers), for a
+     * debug log. ctx is trace_ctx. */
     tern_io_icmp_fn icmp_trace;
     /* [NULL: none] A forward proxy, coap://HOST[:PORT] (RFC 7252 section
      * 5.7.2). The requests of tern_io_request*, tern_io_observe* then go to

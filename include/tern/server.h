@@ -130,9 +130,9 @@ TERN_API void tern_server_handle_reset(tern_server *srv, const tern_addr *peer, 
                               uint64_t now_ms);
 /* The endpoint's on_unreachable: an ICMP error quoted a NON notification
  * of ours (its MID, and token when quoted): that observer is gone (RFC 7641
- * section 4.5), removed at once. A CON notification's error comes through
- * its exchange instead. */
-TERN_API void tern_server_handle_unreachable(tern_server *srv, const tern_addr *peer, uint16_t mid,
+ * section 4.5), removed at once; true when there was one. A CON
+ * notification's error comes through its exchange instead. */
+TERN_API bool tern_server_handle_unreachable(tern_server *srv, const tern_addr *peer, uint16_t mid,
                                              const uint8_t *token, size_t token_len,
                                              uint64_t now_ms);
 /* Send notifications for changed resources, liveness notifications that are

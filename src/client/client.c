@@ -468,9 +468,10 @@ void tern_client_handle_reset(tern_client *cli, const tern_addr *peer, uint16_t 
 /* An ICMP error quoted a NON of ours to peer (mid; token when quoted): the
  * request that sent it ends with TERN_E_UNREACHABLE (a deregistration in
  * progress with TERN_E_CANCELLED). CONs end through their exchange. */
-void tern_client_handle_unreachable(tern_client *cli, const tern_addr *peer, uint16_t mid,
+bool tern_client_handle_unreachable(tern_client *cli, const tern_addr *peer, uint16_t mid,
                                     const uint8_t *token, size_t token_len, uint64_t now_ms) {
-    if (!cli || !peer) return;
+    if (!cli || !peer) return false;
+    bool named = false;
     cli->in_endpoint++;
     for (uint32_t i = 0; i < cli->cfg.max_requests; i++) {
         client_slot *s = &cli->slots[i];
@@ -485,9 +486,11 @@ void tern_client_handle_unreachable(tern_client *cli, const tern_addr *peer, uin
         }
         tern_cl_finish(s, s->state == SLOT_OBS_DEREGISTER ? TERN_E_CANCELLED : TERN_E_UNREACHABLE,
                        NULL, now_ms);
+        named = true;
         break;
     }
     cli->in_endpoint--;
+    return named;
 }
 
 /* ---- timers ---------------------------------------------------------------- */

@@ -367,12 +367,11 @@ int tern_endpoint_unreachable(tern_endpoint *ep, const tern_addr *peer, const ui
     /* A NON (request, response, notification): not tracked here; its owner
      * matches it (the client fails a NON request, the server drops the
      * observer it was notifying). */
-    if (type != TERN_TYPE_NON || ep->cb.on_unreachable == NULL) {
-        ep->stats.icmp_ignored++;
-        return TERN_ICMP_IGNORED;
-    }
-    ep->cb.on_unreachable(ep->user, ep, &to, mid, token, token ? tkl : 0, now_ms);
-    return TERN_ICMP_PASSED;
+    if (type == TERN_TYPE_NON && ep->cb.on_unreachable &&
+        ep->cb.on_unreachable(ep->user, ep, &to, mid, token, token ? tkl : 0, now_ms))
+        return TERN_ICMP_MATCHED;
+    ep->stats.icmp_ignored++;
+    return TERN_ICMP_IGNORED;
 }
 
 /* ---- timers and output -------------------------------------------------- */

@@ -66,14 +66,18 @@ static void eng_on_reset(void *user, tern_endpoint *ep, const tern_addr *peer, u
     if (eng->client) tern_client_handle_reset(eng->client, peer, mid, now_ms);
 }
 
-static void eng_on_unreachable(void *user, tern_endpoint *ep, const tern_addr *peer, uint16_t mid,
+static bool eng_on_unreachable(void *user, tern_endpoint *ep, const tern_addr *peer, uint16_t mid,
                                const uint8_t *token, size_t token_len, uint64_t now_ms) {
     (void)ep;
     tern_engine *eng = user;
     /* A NON of ours drew an ICMP error: a notification (the server's) or a
      * request (the client's). */
-    if (eng->server) tern_server_handle_unreachable(eng->server, peer, mid, token, token_len, now_ms);
-    if (eng->client) tern_client_handle_unreachable(eng->client, peer, mid, token, token_len, now_ms);
+    bool named = false;
+    if (eng->server)
+        named |= tern_server_handle_unreachable(eng->server, peer, mid, token, token_len, now_ms);
+    if (eng->client)
+        named |= tern_client_handle_unreachable(eng->client, peer, mid, token, token_len, now_ms);
+    return named;
 }
 
 static void eng_on_trace(void *user, bool outgoing, const tern_addr *peer, const tern_msg *msg) {

@@ -555,12 +555,13 @@ void tern_srv_observe_reset(tern_server *srv, const tern_addr *peer, uint16_t mi
     }
 }
 
-void tern_srv_observe_unreachable(tern_server *srv, const tern_addr *peer, uint16_t mid,
+bool tern_srv_observe_unreachable(tern_server *srv, const tern_addr *peer, uint16_t mid,
                                   const uint8_t *token, size_t token_len) {
     /* Section 4.5: an observer that cannot be reached is gone. The error
      * must name the NON notification it was sent (a forged one quoting
      * nothing ends nothing); a CON's error ended its exchange already
      * (obs_done). ICMP errors are rare: a scan. */
+    bool named = false;
     for (uint32_t i = 0; i < srv->cfg.max_observers; i++) {
         srv_observer *o = &srv->obs[i];
         if (!o->used || !o->non_mid_valid || o->non_mid != mid || !tern_addr_equal(&o->peer, peer))
@@ -569,7 +570,9 @@ void tern_srv_observe_unreachable(tern_server *srv, const tern_addr *peer, uint1
             continue;
         srv->st.observers_removed_unreachable++;
         obs_remove(srv, o);
+        named = true;
     }
+    return named;
 }
 
 void tern_srv_observe_tick(tern_server *srv, uint64_t now_ms) {

@@ -129,11 +129,12 @@ void tern_server_handle_reset(tern_server *srv, const tern_addr *peer, uint16_t 
     tern_srv_observe_flush(srv, now_ms);
 }
 
-void tern_server_handle_unreachable(tern_server *srv, const tern_addr *peer, uint16_t mid,
+bool tern_server_handle_unreachable(tern_server *srv, const tern_addr *peer, uint16_t mid,
                                     const uint8_t *token, size_t token_len, uint64_t now_ms) {
-    if (srv == NULL || peer == NULL) return;
-    tern_srv_observe_unreachable(srv, peer, mid, token, token_len);
+    if (srv == NULL || peer == NULL) return false;
+    bool named = tern_srv_observe_unreachable(srv, peer, mid, token, token_len);
     tern_srv_observe_flush(srv, now_ms);
+    return named;
 }
 
 void tern_server_tick(tern_server *srv, uint64_t now_ms) {

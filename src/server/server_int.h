@@ -381,7 +381,7 @@ void tern_srv_observe_remove_all(tern_server *srv, tern_resource *res, uint8_t c
 void tern_srv_observe_reset(tern_server *srv, const tern_addr *peer, uint16_t mid);
 /* An ICMP error quoted the NON (mid, token) we sent to peer: remove the
  * observer it notified. */
-void tern_srv_observe_unreachable(tern_server *srv, const tern_addr *peer, uint16_t mid,
+bool tern_srv_observe_unreachable(tern_server *srv, const tern_addr *peer, uint16_t mid,
                                   const uint8_t *token, size_t token_len);
 void tern_srv_observe_tick(tern_server *srv, uint64_t now_ms);
 uint64_t tern_srv_observe_deadline(const tern_server *srv);

@@ -21,10 +21,17 @@ if [ "$(id -u)" != 0 ]; then
 fi
 command -v node >/dev/null || skip "node is not installed"
 
-start_tern_server "$tmp/server.log" --state-dir "$tmp/state"
+start_tern_server "$tmp/server.log" --state-dir "$tmp/state" --log-level debug
 timeout -k 3 60 node "$interop_dir/node/icmp_observer.js" "$port" "$forge" >"$tmp/node.out" 2>&1
 rc=$?
 cat "$tmp/node.out"
 passed=$((passed + $(grep -c '^ok   - ' "$tmp/node.out")))
 failed=$((failed + $(grep -c '^FAIL - ' "$tmp/node.out")))
 check "node/icmp_observer.js exits 0 (exit $rc)" test "$rc" = 0
+
+# Each error is logged at debug level, with what it quoted and its fate.
+n=$(grep -c 'ICMP unreachable .*ignored: it names nothing current of ours' "$tmp/server.log")
+expect_eq "the four forgeries logged as ignored" 4 "$n"
+check "the error quoting the notification logged as acted on" \
+  grep -qE 'ICMP unreachable .*quoting [0-9]+ bytes \((NON|CON) mid=0x[0-9a-f]{4} tok=6f62\): ended' \
+  "$tmp/server.log"

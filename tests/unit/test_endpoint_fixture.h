@@ -63,6 +63,7 @@ typedef struct fx {
     uint64_t unreach_at;
     uint16_t unreach_mid;
     size_t unreach_token_len; /* SIZE_MAX: the error quoted no token */
+    bool unreach_named;       /* what fx_on_unreachable answers */
 
     char log[FX_MAX_EV]; /* q request, r response, d done, x reset, u unreachable */
     size_t log_n;
@@ -123,7 +124,7 @@ static inline void fx_on_reset(void *user, tern_endpoint *ep, const tern_addr *p
     f->reset_mid = mid;
 }
 
-static inline void fx_on_unreachable(void *user, tern_endpoint *ep, const tern_addr *peer,
+static inline bool fx_on_unreachable(void *user, tern_endpoint *ep, const tern_addr *peer,
                                      uint16_t mid, const uint8_t *token, size_t token_len,
                                      uint64_t now) {
     (void)ep;
@@ -134,6 +135,7 @@ static inline void fx_on_unreachable(void *user, tern_endpoint *ep, const tern_a
     f->unreach_at = now;
     f->unreach_mid = mid;
     f->unreach_token_len = token ? token_len : SIZE_MAX;
+    return f->unreach_named;
 }
 
 static inline void fx_on_trace(void *user, bool outgoing, const tern_addr *peer,

@@ -494,7 +494,8 @@ static void test_rfc8085_s5_2_icmp_must_name_the_con(void **state) {
 
 /* A NON is not tracked here: the error goes to on_unreachable with the
  * quoted MID and token, for the owner (the client's NON request, the
- * server's notification) to match. Nothing the endpoint tracks changes. */
+ * server's notification) to match; the result says whether it did.
+ * Nothing the endpoint tracks changes. */
 static void test_rfc7252_s4_3_unreachable_non_goes_to_its_owner(void **state) {
     (void)state;
     fx f;
@@ -505,7 +506,8 @@ static void test_rfc7252_s4_3_unreachable_non_goes_to_its_owner(void **state) {
     assert_int_equal(fx_send(&f, &f.b, TERN_TYPE_CON, 0xb1, &t, NULL), 0);
     fx_drain(&f);
     f.now = 10;
-    assert_int_equal(fx_icmp(&f, &f.a, "51 01 00 00 | a1 | b1 78"), TERN_ICMP_PASSED);
+    f.unreach_named = true; /* the owner knew that NON */
+    assert_int_equal(fx_icmp(&f, &f.a, "51 01 00 00 | a1 | b1 78"), TERN_ICMP_MATCHED);
     assert_int_equal(f.n_done, 0);
     assert_int_equal(f.n_unreach, 1);
     assert_true(tern_addr_equal(&f.unreach_peer, &f.a));
@@ -513,7 +515,9 @@ static void test_rfc7252_s4_3_unreachable_non_goes_to_its_owner(void **state) {
     assert_int_equal(f.unreach_token_len, 1);
     assert_int_equal(f.unreach_at, 10);
     /* Cut before the token: the owner hears of the MID alone. */
-    assert_int_equal(fx_icmp(&f, &f.a, "51 01 00 00"), TERN_ICMP_PASSED);
+    f.unreach_named = false; /* ... and not this time: counted as ignored */
+    assert_int_equal(fx_icmp(&f, &f.a, "51 01 00 00"), TERN_ICMP_IGNORED);
+    assert_int_equal(fx_stats(&f).icmp_ignored, 1);
     assert_int_equal(f.unreach_token_len, SIZE_MAX);
     assert_int_equal(tern_endpoint_next_deadline(f.ep), 2000);
     fx_end(&f);

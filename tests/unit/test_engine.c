@@ -143,7 +143,7 @@ static void test_unreachable_reaches_the_client(void **state) {
     tern_msg m = efx_one(&f, sent);
     assert_int_equal(m.type, TERN_TYPE_NON);
     assert_int_equal(tern_engine_unreachable(f.eng, &f.peer, sent, 4 + m.token_len, f.now + 10),
-                     TERN_ICMP_PASSED);
+                     TERN_ICMP_MATCHED);
     assert_int_equal(calls, 1);
     assert_int_equal(last_err, TERN_E_UNREACHABLE);
     tern_engine_free(f.eng);
