@@ -4,8 +4,7 @@
  * section 12.3): JSON (RFC 8259; json-patch, merge-patch and SenML+JSON,
  * RFC 8428, too) pretty-printed by cJSON, CBOR (RFC 8949; SenML+CBOR too)
  * in diagnostic notation (cbor_diag.c, on libcbor), link-format (RFC 6690)
- * one link a line on a terminal; anything else, and everything with --raw,
- * as received.
+ * one link a line; anything else, and everything with --raw, as received.
  *
  * stdout carries payloads only; the trace, the head and warnings go to
  * stderr. */
@@ -15,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "app_log.h"
 #include "tern/io.h"
@@ -331,11 +329,9 @@ void cli_print_body(const cli_opts *o, const tern_msg *m, const uint8_t *body, s
     if (!o->raw && len > 0) {
         if (cf_is_json(cf)) done = print_json(o, cf, body, len, line);
         else if (cf_is_cbor(cf)) done = print_cbor(o, cf, body, len, line);
-        /* Link-format goes one link a line to a person (a terminal); to a
-         * pipe as it came, the form scripts (and tests/interop's plugtest
-         * checks) read; `tern discover URI` splits it always. A
-         * notification stays one line. */
-        else if (cf == TERN_CF_LINK_FORMAT && !line && isatty(STDOUT_FILENO))
+        /* Link-format one link a line (grep and while-read take it so; the
+         * bytes as received with --raw). A notification stays one line. */
+        else if (cf == TERN_CF_LINK_FORMAT && !line)
             done = print_links(o, cf, body, len);
     }
     if (!done) print_raw(cf, body, len);

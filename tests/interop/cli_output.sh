@@ -169,11 +169,13 @@ expect_rc 0 "GET /badcbor" -- tt get "$fmt/badcbor"
 expect_eq "truncated CBOR: the bytes as received, no newline" a2616101 "$(hex "$tmp/out")"
 check "...with a warning" grep -q "^tern: warning: the payload is not one well-formed CBOR data item" "$tmp/err"
 
-# Link-format: one link a line on a terminal (script(1) makes one), as
-# received in a pipe (what scripts read); discover splits it always.
+# Link-format: one link a line, into a pipe and on a terminal (script(1)
+# makes one); --raw gives the bytes as received.
 links="$(printf '%s\n' '</sensors/temp>;rt="temperature";if="sensor"' '</sensors/light>;ct=0')"
 expect_rc 0 "GET /links into a pipe" -- tt get "$fmt/links"
-expect_eq "link-format into a pipe: as received" \
+expect_eq "link-format into a pipe: one link a line" "$links" "$(cat "$tmp/out")"
+expect_rc 0 "--raw GET /links" -- tt --raw get "$fmt/links"
+expect_eq "--raw link-format: as received" \
   '</sensors/temp>;rt="temperature";if="sensor",</sensors/light>;ct=0' "$(cat "$tmp/out")"
 if command -v script >/dev/null; then
   timeout -k 3 10 script -qefc "'$T' get '$fmt/links'" /dev/null </dev/null >"$tmp/out" 2>&1

@@ -103,7 +103,7 @@ expect_eq "LINK_02 discover ?rt=Type1" \
   "$(printf '%s\n' '</link1>;rt="Type1 Type2";if="If1"' '</link3>;rt="Type1 Type3";if="foo"')" \
   "$(tn discover "coap://127.0.0.1:$port?rt=Type1")"
 expect_eq "LINK_09 discover ?ct=40" "</path>;ct=40" "$(tn discover "coap://127.0.0.1:$port?ct=40")"
-expect_eq "LINK_09 GET /path" "</path/sub1>,</path/sub2>,</path/sub3>" "$(tn get "$uri/path")"
+expect_eq "LINK_09 GET /path" "</path/sub1>,</path/sub2>,</path/sub3>" "$(tn --raw get "$uri/path")"
 
 # ---- BLOCK --------------------------------------------------------------------------
 for i in $(seq 1 40); do
