@@ -282,7 +282,8 @@ static tern_io *open_server(server *s) {
     cfg.port = (uint16_t)o->port;
     cfg.server = &sc;
     cfg.endpoint = &ec;
-    cfg.trace = trace;
+    /* Only at debug level: tracing parses every datagram sent again. */
+    cfg.trace = o->log_level >= APP_LOG_DEBUG ? trace : NULL;
     cfg.icmp_trace = app_log_icmp; /* RFC 8085 5.2: each one, at debug level */
     tern_io *io = NULL;
     int rc = tern_io_new(&io, &cfg);
@@ -417,6 +418,7 @@ static void reload_config(server *s) {
     /* What a reload can change, changed; the rest waits for a restart. */
     if (ne.log_level != s->eff.log_level) {
         app_log_set_level(ne.log_level);
+        tern_io_set_trace(s->io, ne.log_level >= APP_LOG_DEBUG ? trace : NULL, NULL);
         app_log(APP_LOG_INFO, "log level now %s", app_log_level_name(ne.log_level));
     }
     s->eff.log_level = ne.log_level;

@@ -317,6 +317,14 @@ enum { TERN_ICMP_IGNORED = 0, TERN_ICMP_MATCHED = 1 };
 TERN_API int tern_endpoint_unreachable(tern_endpoint *ep, const tern_addr *peer,
                                        const uint8_t *quote, size_t quote_len, uint64_t now_ms);
 
+/* Replace the on_trace callback (NULL: none), e.g. when a log level
+ * changes: tracing costs a parse of every datagram sent, so an endpoint
+ * that need not trace should have none. */
+TERN_API void tern_endpoint_set_on_trace(tern_endpoint *ep,
+                                         void (*on_trace)(void *user, bool outgoing,
+                                                          const tern_addr *peer,
+                                                          const tern_msg *msg));
+
 /* Details of a request still awaiting its answer: peer and token (its type
  * and options are in the tern_msg given to on_request). 0 or
  * TERN_E_NOTFOUND; NULL outputs are skipped. */

@@ -111,6 +111,10 @@ TERN_API int tern_engine_recv_flags(tern_engine *eng, const tern_addr *peer, con
 TERN_API int tern_engine_unreachable(tern_engine *eng, const tern_addr *peer, const uint8_t *quote,
                                      size_t quote_len, uint64_t now_ms);
 
+/* Trace every datagram in and out to fn (NULL: stop), from now on: the
+ * trace and trace_ctx of tern_engine_config, changed at run time. */
+TERN_API void tern_engine_set_trace(tern_engine *eng, tern_trace_fn fn, void *ctx);
+
 /* Run every timer due at now_ms in every layer: retransmissions, empty
  * ACKs, notifications of changed resources, Observe liveness, deferred
  * answers that ran out, client deadlines and re-registrations. */

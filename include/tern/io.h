@@ -113,6 +113,9 @@ TERN_API int tern_io_step(tern_io *io, int timeout_ms);
 /* Loop tern_io_step until tern_io_stop() is called or, once
  * tern_io_catch_signals() was called, SIGINT or SIGTERM arrives. */
 TERN_API int tern_io_run(tern_io *io);
+/* The trace of tern_io_config (every datagram in and out), changed at run
+ * time: NULL stops it. It costs a parse of every datagram sent. */
+TERN_API void tern_io_set_trace(tern_io *io, tern_trace_fn fn, void *ctx);
 TERN_API void tern_io_stop(tern_io *io);
 TERN_API bool tern_io_stopped(const tern_io *io);
 

@@ -43,6 +43,16 @@ static inline tern_hkey tern_hkey_from(const uint8_t b[16]) {
         v2 += v1; v1 = TERN_SIP_ROTL(v1, 17); v1 ^= v2; v2 = TERN_SIP_ROTL(v2, 32); \
     } while (0)
 
+/* in[0, 8) as a little-endian word (SipHash reads its message so). */
+static inline uint64_t tern_load64_le(const uint8_t *in) {
+    uint64_t m;
+    memcpy(&m, in, sizeof m);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    m = __builtin_bswap64(m);
+#endif
+    return m;
+}
+
 /* SipHash-c-d of in[0, len): c compression rounds per 8-byte word, d
  * finalisation rounds. tern uses c = 1, d = 3 (tern_siphash13); the
  * parameters exist so that a test can check the construction against the
@@ -55,14 +65,22 @@ static inline uint64_t tern_siphash(const tern_hkey *k, const uint8_t *in, size_
     uint64_t v3 = 0x7465646279746573ull ^ k->k1;
     size_t full = len & ~(size_t)7;
     for (size_t i = 0; i < full; i += 8) {
-        uint64_t m = 0;
-        for (int j = 0; j < 8; j++) m |= (uint64_t)in[i + (size_t)j] << (8 * j);
+        uint64_t m = tern_load64_le(in + i);
         v3 ^= m;
         for (int r = 0; r < c; r++) TERN_SIP_ROUND(v0, v1, v2, v3);
         v0 ^= m;
     }
     uint64_t b = (uint64_t)len << 56;
-    for (size_t j = 0; j < (len & 7); j++) b |= (uint64_t)in[full + j] << (8 * j);
+    switch (len & 7) { /* the last 0 to 7 bytes, little-endian */
+    case 7: b |= (uint64_t)in[full + 6] << 48; /* fall through */
+    case 6: b |= (uint64_t)in[full + 5] << 40; /* fall through */
+    case 5: b |= (uint64_t)in[full + 4] << 32; /* fall through */
+    case 4: b |= (uint64_t)in[full + 3] << 24; /* fall through */
+    case 3: b |= (uint64_t)in[full + 2] << 16; /* fall through */
+    case 2: b |= (uint64_t)in[full + 1] << 8;  /* fall through */
+    case 1: b |= (uint64_t)in[full];           /* fall through */
+    default: break;
+    }
     v3 ^= b;
     for (int r = 0; r < c; r++) TERN_SIP_ROUND(v0, v1, v2, v3);
     v0 ^= b;

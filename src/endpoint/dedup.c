@@ -21,9 +21,11 @@
 
 #include "endpoint/endpoint_int.h"
 
-static uint32_t d_bucket(const tern_endpoint *ep, const tern_addr *peer, uint16_t mid) {
+/* The keyed hash of (peer, MID): computed once per message received
+ * (tern_ep_dedup_hash), kept in the entry for its removal. */
+uint32_t tern_ep_dedup_hash(const tern_endpoint *ep, const tern_addr *peer, uint16_t mid) {
     const uint8_t m[2] = {(uint8_t)(mid >> 8), (uint8_t)mid};
-    return ep_hash_addr(&ep->hkey, peer, m, sizeof m) & ep->d.mask;
+    return ep_hash_addr(&ep->hkey, peer, m, sizeof m);
 }
 
 void tern_ep_dedups_init(ep_dedups *t) {
@@ -46,7 +48,7 @@ static bool d_expired(const ep_dedup *e, uint64_t now) { return !d_pinned(e) && 
 
 static void d_unhash(tern_endpoint *ep, uint32_t di) {
     ep_dedups *t = &ep->d;
-    uint32_t *link = &t->buckets[d_bucket(ep, &t->v[di].peer, t->v[di].mid)];
+    uint32_t *link = &t->buckets[t->v[di].hash & t->mask];
     while (*link != di) link = &t->v[*link].hnext;
     *link = t->v[di].hnext;
     t->v[di].kind = EP_D_DEAD;
@@ -74,11 +76,12 @@ static void d_free(ep_dedups *t, uint32_t di) {
     t->free_head = di;
 }
 
-uint32_t tern_ep_dedup_lookup(tern_endpoint *ep, const tern_addr *peer, uint16_t mid, uint64_t now) {
+uint32_t tern_ep_dedup_lookup(tern_endpoint *ep, const tern_addr *peer, uint16_t mid, uint32_t hash,
+                              uint64_t now) {
     ep_dedups *t = &ep->d;
-    for (uint32_t i = t->buckets[d_bucket(ep, peer, mid)]; i != EP_NONE; i = t->v[i].hnext) {
+    for (uint32_t i = t->buckets[hash & t->mask]; i != EP_NONE; i = t->v[i].hnext) {
         ep_dedup *e = &t->v[i];
-        if (e->mid != mid || !tern_addr_equal(&e->peer, peer)) continue;
+        if (e->hash != hash || e->mid != mid || !tern_addr_equal(&e->peer, peer)) continue;
         if (d_expired(e, now)) {
             /* Past its lifetime the (peer, MID) may be a new message
              * (section 4.4); the slot leaves the ring when it gets there. */
@@ -102,8 +105,8 @@ void tern_ep_dedup_tick(tern_endpoint *ep, uint64_t now) {
     }
 }
 
-uint32_t tern_ep_dedup_insert(tern_endpoint *ep, const tern_addr *peer, uint16_t mid, uint8_t kind,
-                         uint64_t lifetime, uint64_t now) {
+uint32_t tern_ep_dedup_insert(tern_endpoint *ep, const tern_addr *peer, uint16_t mid, uint32_t hash,
+                              uint8_t kind, uint64_t lifetime, uint64_t now) {
     ep_dedups *t = &ep->d;
     tern_ep_dedup_tick(ep, now);
     for (uint32_t k = 0; t->ring_n == t->cap && k < t->cap; k++) {
@@ -129,7 +132,8 @@ uint32_t tern_ep_dedup_insert(tern_endpoint *ep, const tern_addr *peer, uint16_t
     e->kind = kind;
     e->pending = EP_NONE;
     e->expires = ep_add_sat(now, lifetime);
-    uint32_t b = d_bucket(ep, peer, mid);
+    e->hash = hash;
+    uint32_t b = hash & t->mask;
     e->hnext = t->buckets[b];
     t->buckets[b] = di;
     ring_push(t, di);

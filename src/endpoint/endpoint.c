@@ -238,7 +238,8 @@ int tern_ep_send_non(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m) {
 static void recv_response(tern_endpoint *ep, const tern_addr *peer, const tern_msg *msg,
                           uint64_t now) {
     bool con = msg->type == TERN_TYPE_CON;
-    uint32_t di = tern_ep_dedup_lookup(ep, peer, msg->mid, now);
+    uint32_t hash = tern_ep_dedup_hash(ep, peer, msg->mid);
+    uint32_t di = tern_ep_dedup_lookup(ep, peer, msg->mid, hash, now);
     if (di != EP_NONE) {
         /* Section 4.5: ACK the copy again, do not deliver it twice. */
         ep->stats.duplicates++;
@@ -254,7 +255,7 @@ static void recv_response(tern_endpoint *ep, const tern_addr *peer, const tern_m
         if (con) tern_ep_emit_empty(ep, peer, TERN_TYPE_RST, msg->mid);
         return;
     }
-    (void)tern_ep_dedup_insert(ep, peer, msg->mid, con ? EP_D_EMPTY_ACK : EP_D_SEEN,
+    (void)tern_ep_dedup_insert(ep, peer, msg->mid, hash, con ? EP_D_EMPTY_ACK : EP_D_SEEN,
                           con ? ep->cfg.exchange_lifetime_ms : ep->cfg.non_lifetime_ms, now);
     if (con) tern_ep_emit_empty(ep, peer, TERN_TYPE_ACK, msg->mid);
 }
@@ -372,6 +373,12 @@ int tern_endpoint_unreachable(tern_endpoint *ep, const tern_addr *peer, const ui
         return TERN_ICMP_MATCHED;
     ep->stats.icmp_ignored++;
     return TERN_ICMP_IGNORED;
+}
+
+void tern_endpoint_set_on_trace(tern_endpoint *ep,
+                                void (*on_trace)(void *user, bool outgoing, const tern_addr *peer,
+                                                 const tern_msg *msg)) {
+    if (ep) ep->cb.on_trace = on_trace;
 }
 
 /* ---- timers and output -------------------------------------------------- */

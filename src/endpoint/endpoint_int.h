@@ -158,6 +158,7 @@ enum {
 
 typedef struct ep_dedup {
     tern_addr peer;
+    uint32_t hash; /* tern_ep_dedup_hash(peer, mid) */
     uint16_t mid;
     uint8_t kind;
     uint16_t len;      /* cached bytes for EP_D_RESPONSE */
@@ -267,13 +268,16 @@ bool tern_ep_xch_unreachable(tern_endpoint *ep, const tern_addr *peer, uint16_t 
 
 /* dedup.c */
 void tern_ep_dedups_init(ep_dedups *t);
+/* The keyed hash of (peer, mid) the two calls below take: one per message. */
+uint32_t tern_ep_dedup_hash(const tern_endpoint *ep, const tern_addr *peer, uint16_t mid);
 /* The live entry for (peer, mid), or EP_NONE (expired entries are dropped
  * here, lazily). */
-uint32_t tern_ep_dedup_lookup(tern_endpoint *ep, const tern_addr *peer, uint16_t mid, uint64_t now);
+uint32_t tern_ep_dedup_lookup(tern_endpoint *ep, const tern_addr *peer, uint16_t mid, uint32_t hash,
+                              uint64_t now);
 /* A new entry of kind, evicting the oldest unpinned one if the table is full;
  * EP_NONE when every entry is pinned by a pending request. */
-uint32_t tern_ep_dedup_insert(tern_endpoint *ep, const tern_addr *peer, uint16_t mid, uint8_t kind,
-                         uint64_t lifetime, uint64_t now);
+uint32_t tern_ep_dedup_insert(tern_endpoint *ep, const tern_addr *peer, uint16_t mid, uint32_t hash,
+                              uint8_t kind, uint64_t lifetime, uint64_t now);
 static inline uint8_t *ep_dedup_buf(tern_endpoint *ep, uint32_t di) {
     return ep->d.bytes + (size_t)di * ep->cfg.max_message;
 }

@@ -106,7 +106,8 @@ void tern_ep_request_recv(tern_endpoint *ep, const tern_addr *peer, const tern_m
     ep_pends *t = &ep->p;
     bool con = msg->type == TERN_TYPE_CON;
 
-    uint32_t di = tern_ep_dedup_lookup(ep, peer, msg->mid, now);
+    uint32_t hash = tern_ep_dedup_hash(ep, peer, msg->mid);
+    uint32_t di = tern_ep_dedup_lookup(ep, peer, msg->mid, hash, now);
     if (di != EP_NONE) {
         /* Section 4.5: process once, answer every CON copy the same way;
          * a duplicate NON is silently dropped. */
@@ -118,7 +119,7 @@ void tern_ep_request_recv(tern_endpoint *ep, const tern_addr *peer, const tern_m
         pend_busy(ep, peer, msg, multicast);
         return;
     }
-    di = tern_ep_dedup_insert(ep, peer, msg->mid, con ? EP_D_NOACK : EP_D_SEEN,
+    di = tern_ep_dedup_insert(ep, peer, msg->mid, hash, con ? EP_D_NOACK : EP_D_SEEN,
                          con ? ep->cfg.exchange_lifetime_ms : ep->cfg.non_lifetime_ms, now);
     if (di == EP_NONE) {
         pend_busy(ep, peer, msg, multicast);

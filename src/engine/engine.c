@@ -163,6 +163,13 @@ int tern_engine_recv_flags(tern_engine *eng, const tern_addr *peer, const uint8_
     return tern_endpoint_recv_flags(eng->ep, peer, data, len, now_ms, flags);
 }
 
+void tern_engine_set_trace(tern_engine *eng, tern_trace_fn fn, void *ctx) {
+    if (!eng) return;
+    eng->trace = fn;
+    eng->trace_ctx = ctx;
+    tern_endpoint_set_on_trace(eng->ep, fn ? eng_on_trace : NULL);
+}
+
 int tern_engine_unreachable(tern_engine *eng, const tern_addr *peer, const uint8_t *quote,
                             size_t quote_len, uint64_t now_ms) {
     return tern_endpoint_unreachable(eng->ep, peer, quote, quote_len, now_ms);

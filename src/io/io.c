@@ -224,6 +224,12 @@ fail:
     return e;
 }
 
+void tern_io_set_trace(tern_io *io, tern_trace_fn fn, void *ctx) {
+    if (!io) return;
+    io->trace_ctx = ctx; /* icmp_trace shares it */
+    tern_engine_set_trace(io->eng, fn, ctx);
+}
+
 const tern_addr *tern_iop_proxy(const tern_io *io) { return io->proxied ? &io->proxy : NULL; }
 
 void tern_io_free(tern_io *io) {

@@ -15,10 +15,16 @@
 #include <string.h>
 
 void tern_msgb_init(tern_msgb *b, tern_type type, uint8_t code, uint16_t mid) {
-    memset(b, 0, sizeof *b);
+    /* The header fields only: the option and token arrays are read no
+     * further than n_opts and token_len, and clearing their 800 bytes was a
+     * tenth of the work of answering a GET. */
     b->type = (uint8_t)type;
     b->code = code;
     b->mid = mid;
+    b->token_len = 0;
+    b->n_opts = 0;
+    b->payload = NULL;
+    b->payload_len = 0;
 }
 
 int tern_msgb_set_token(tern_msgb *b, const uint8_t *token, size_t len) {

@@ -17,6 +17,7 @@
  *  - Block1 or Block2 with SZX 7 (reserved, RFC 7959 section 2.2) is a
  *    malformed request: 4.00.
  *  - Proxy-Uri or Proxy-Scheme: this server is no proxy, 5.05 (5.7.2). */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -92,9 +93,10 @@ static uint8_t take(srv_reqopts *ro, const tern_opt *o, char *diag, size_t cap) 
 }
 
 uint8_t tern_srv_read_options(const tern_msg *req, srv_reqopts *ro, char *diag, size_t cap) {
-    memset(ro, 0, sizeof *ro);
+    memset(ro, 0, offsetof(srv_reqopts, if_match));
     ro->cf = ro->accept = -1;
     ro->observe = ro->size1 = -1;
+    ro->path_hash = SRV_PATH_HASH_INIT;
     tern_opt_iter it;
     tern_opt o;
     uint16_t prev = 0;
@@ -118,6 +120,12 @@ uint8_t tern_srv_read_options(const tern_msg *req, srv_reqopts *ro, char *diag, 
             return TERN_CODE_BAD_OPTION;
         }
         if (why) continue; /* section 5.4.3: an elective one is ignored */
+        if (o.num == TERN_OPT_URI_PATH) {
+            ro->path_hash = tern_srv_seg_hash(ro->path_hash, o.val, o.len);
+            if (ro->n_path < SRV_MAX_SEGS) ro->path[ro->n_path] = o;
+            ro->n_path++;
+            continue;
+        }
         uint8_t code = take(ro, &o, diag, cap);
         if (code) return code;
     }

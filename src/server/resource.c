@@ -2,10 +2,10 @@
 /* resource.c - the resource tree and request dispatch (RFC 7252 sections
  * 5.7, 5.8, 5.9 and 6.5).
  *
- * Resources sit in a fixed table. A request's path is the sequence of its
- * Uri-Path options (section 6.5); each resource keeps a hash of its own
- * segments, so a lookup compares one 32-bit number per resource and the
- * segments only on a hash hit.
+ * Resources sit in a fixed table, indexed by the hash of their path (open
+ * addressing, at most half full). A request's path is the sequence of its
+ * Uri-Path options (section 6.5), hashed as options.c reads them, so a
+ * lookup is one probe and a comparison of the segments on a hash hit.
  *
  * Dispatch (tern_server_handle_request) goes in four steps, each a function
  * below: a malformed or unrecognised critical option first (4.02 for a
@@ -20,12 +20,13 @@
 #include "tern/uri.h"
 
 /* FNV-1a over the segments, each followed by a 0xFF byte (which UTF-8 text
- * never contains), so "/a/b" and "/ab" differ. */
-static uint32_t seg_hash(uint32_t h, const uint8_t *p, size_t n) {
+ * never contains), so "/a/b" and "/ab" differ. Unkeyed: the index holds
+ * only the server's own resources, so a colliding request path costs one
+ * segment comparison, never a longer probe. */
+uint32_t tern_srv_seg_hash(uint32_t h, const uint8_t *p, size_t n) {
     for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
     return (h ^ 0xFFu) * 16777619u;
 }
-#define HASH_INIT 2166136261u
 
 /* Next segment of a "/a/b" path: returns false at the end. A path of "/"
  * has no segments (a request without Uri-Path). */
@@ -42,32 +43,58 @@ bool tern_srv_path_next(const char **pos, const char **seg, size_t *len) {
 }
 
 static uint32_t path_hash(const char *path) {
-    uint32_t h = HASH_INIT;
+    uint32_t h = SRV_PATH_HASH_INIT;
     const char *pos = path, *seg = NULL;
     size_t len;
-    while (tern_srv_path_next(&pos, &seg, &len)) h = seg_hash(h, (const uint8_t *)seg, len);
+    while (tern_srv_path_next(&pos, &seg, &len))
+        h = tern_srv_seg_hash(h, (const uint8_t *)seg, len);
     return h;
 }
 
-static bool path_matches(const char *path, const tern_msg *msg) {
+/* Does the request's path (ro; msg for a path deeper than ro keeps) equal
+ * the resource path "/a/b"? */
+static bool path_matches(const char *path, const tern_msg *msg, const srv_reqopts *ro) {
     const char *pos = path, *seg = NULL;
     size_t len;
+    uint32_t i = 0;
     tern_opt_iter it;
     tern_opt o;
-    tern_opt_iter_init(&it, msg);
-    bool have = tern_opt_next(&it, &o);
-    while (have && o.num < TERN_OPT_URI_PATH) have = tern_opt_next(&it, &o);
+    bool deep = ro->n_path > SRV_MAX_SEGS; /* the segments are read from msg */
+    if (deep) tern_opt_iter_init(&it, msg);
     while (tern_srv_path_next(&pos, &seg, &len)) {
-        if (!have || o.num != TERN_OPT_URI_PATH || o.len != len || memcmp(o.val, seg, len) != 0)
-            return false;
-        have = tern_opt_next(&it, &o);
+        if (i == ro->n_path) return false;
+        if (!deep) {
+            o = ro->path[i];
+        } else {
+            do {
+                if (!tern_opt_next(&it, &o)) return false;
+            } while (o.num != TERN_OPT_URI_PATH);
+        }
+        if (o.len != len || memcmp(o.val, seg, len) != 0) return false;
+        i++;
     }
-    return !have || o.num != TERN_OPT_URI_PATH;
+    return i == ro->n_path;
 }
 
 int tern_srv_resources_init(tern_server *srv) {
     srv->res = calloc(srv->cfg.max_resources, sizeof *srv->res);
-    return srv->res ? 0 : TERN_E_FULL;
+    uint32_t slots = 4;
+    while (slots < 2 * srv->cfg.max_resources) slots *= 2;
+    srv->res_slots = calloc(slots, sizeof *srv->res_slots);
+    srv->res_mask = slots - 1;
+    return srv->res && srv->res_slots ? 0 : TERN_E_FULL;
+}
+
+/* Put every resource in use into the index again (after a removal: linear
+ * probing has no cheap delete, and removals are rare). */
+static void index_rebuild(tern_server *srv) {
+    memset(srv->res_slots, 0, ((size_t)srv->res_mask + 1) * sizeof *srv->res_slots);
+    for (uint32_t i = 0; i < srv->n_res; i++) {
+        if (!srv->res[i].used) continue;
+        uint32_t s = srv->res[i].path_hash & srv->res_mask;
+        while (srv->res_slots[s]) s = (s + 1) & srv->res_mask;
+        srv->res_slots[s] = i + 1;
+    }
 }
 
 /* "0 50" -> {0, 50}; false for anything else. */
@@ -112,11 +139,15 @@ int tern_server_add_resource(tern_server *srv, const tern_resource_def *def,
     r->index = i;
     r->path_hash = path_hash(def->path);
     r->n_ct = n_ct;
+    uint32_t s = r->path_hash & srv->res_mask;
+    while (srv->res_slots[s]) s = (s + 1) & srv->res_mask;
+    srv->res_slots[s] = i + 1;
     memcpy(r->ct, ct, sizeof ct);
     tern_ilist_init(&r->obs);
     if (i >= srv->n_res) srv->n_res = i + 1;
     if (tern_srv_wkc_fit(srv) < 0) {
         r->used = false;
+        index_rebuild(srv);
         return TERN_E_NOMEM;
     }
     if (out) *out = r;
@@ -126,9 +157,9 @@ int tern_server_add_resource(tern_server *srv, const tern_resource_def *def,
 tern_resource *tern_server_find_resource(tern_server *srv, const char *path) {
     if (path == NULL) return NULL;
     uint32_t h = path_hash(path);
-    for (uint32_t i = 0; i < srv->n_res; i++) {
-        tern_resource *r = &srv->res[i];
-        if (!r->used || r->path_hash != h) continue;
+    for (uint32_t s = h & srv->res_mask; srv->res_slots[s]; s = (s + 1) & srv->res_mask) {
+        tern_resource *r = &srv->res[srv->res_slots[s] - 1];
+        if (r->path_hash != h) continue;
         /* Compare segment by segment: "/a" and "/a/" differ. */
         const char *p1 = path, *p2 = r->def.path, *s1 = NULL, *s2 = NULL;
         size_t l1, l2;
@@ -148,19 +179,16 @@ void tern_server_remove_resource(tern_server *srv, tern_resource *res, uint64_t 
     tern_srv_observe_remove_all(srv, res, TERN_CODE_NOT_FOUND, "resource removed", now_ms);
     tern_srv_deferred_forget_resource(srv, res);
     res->used = false;
+    index_rebuild(srv);
     res->dirty = false;
 }
 
-tern_resource *tern_srv_resource_lookup(tern_server *srv, const tern_msg *msg) {
-    uint32_t h = HASH_INIT;
-    tern_opt_iter it;
-    tern_opt o;
-    tern_opt_iter_init(&it, msg);
-    while (tern_opt_next(&it, &o) && o.num <= TERN_OPT_URI_PATH)
-        if (o.num == TERN_OPT_URI_PATH) h = seg_hash(h, o.val, o.len);
-    for (uint32_t i = 0; i < srv->n_res; i++) {
-        tern_resource *r = &srv->res[i];
-        if (r->used && r->path_hash == h && path_matches(r->def.path, msg)) return r;
+tern_resource *tern_srv_resource_lookup(tern_server *srv, const tern_msg *msg,
+                                        const srv_reqopts *ro) {
+    uint32_t h = ro->path_hash;
+    for (uint32_t s = h & srv->res_mask; srv->res_slots[s]; s = (s + 1) & srv->res_mask) {
+        tern_resource *r = &srv->res[srv->res_slots[s] - 1];
+        if (r->path_hash == h && path_matches(r->def.path, msg, ro)) return r;
     }
     return NULL;
 }
@@ -222,7 +250,7 @@ static bool reject_bad_non(tern_server *srv, tern_endpoint_req_id id, const tern
 static uint8_t route(tern_server *srv, tern_server_request *req, tern_handler *h, char *diag,
                      size_t cap) {
     const tern_msg *msg = req->msg;
-    tern_resource *res = tern_srv_resource_lookup(srv, msg);
+    tern_resource *res = tern_srv_resource_lookup(srv, msg, req->ro);
     if (res == NULL) {
         char path[64];
         if (tern_uri_path_format(msg, path, sizeof path) < 0) snprintf(path, sizeof path, "...");

@@ -120,6 +120,7 @@ void tern_server_free(tern_server *srv) {
     free(srv->wkc_buf);
     free(srv->def);
     free(srv->res);
+    free(srv->res_slots);
     free(srv);
 }
 

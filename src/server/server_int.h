@@ -55,6 +55,7 @@ struct tern_resource {
 
 /* A request's options as the server uses them, read once (options.c). */
 #define SRV_MAX_ETAGS 4
+#define SRV_MAX_SEGS 8
 typedef struct srv_reqopts {
     int32_t cf, accept;      /* -1: absent (or ignored, RFC 7252 5.4.3) */
     int64_t observe, size1;  /* -1: absent */
@@ -64,11 +65,19 @@ typedef struct srv_reqopts {
     uint32_t block2_raw;
     bool if_none_match, has_if_match, if_match_any;
     uint8_t n_if_match, n_etag; /* counted; the first SRV_MAX_ETAGS kept */
-    tern_opt if_match[SRV_MAX_ETAGS];
-    tern_opt etag[SRV_MAX_ETAGS];
     bool proxy;
     const uint8_t *echo; /* RFC 9175 Echo, echo_len bytes (0: none) */
     uint16_t echo_len;
+    /* The path (section 6.5): its hash (resource.c), its segment count and
+     * the first SRV_MAX_SEGS segments, so that the lookup reads no option
+     * again. */
+    uint32_t path_hash;
+    uint32_t n_path;
+    /* The arrays stay last: they are read only as far as their counts, so
+     * tern_srv_read_options clears the struct up to here. */
+    tern_opt if_match[SRV_MAX_ETAGS];
+    tern_opt etag[SRV_MAX_ETAGS];
+    tern_opt path[SRV_MAX_SEGS];
 } srv_reqopts;
 
 struct tern_server_request {
@@ -172,6 +181,10 @@ struct tern_server {
 
     tern_resource *res;
     uint32_t n_res; /* high-water mark of res[] */
+    /* Open addressing on path_hash: index + 1 of a resource, 0 empty;
+     * res_mask + 1 slots, at least twice max_resources. */
+    uint32_t *res_slots;
+    uint32_t res_mask;
 
     srv_observer *obs;
     uint32_t *obs_hash;
@@ -211,7 +224,12 @@ struct tern_server {
 /* Walk the segments of a "/a/b" path; *seg starts NULL. "/" has none. */
 bool tern_srv_path_next(const char **pos, const char **seg, size_t *len);
 int tern_srv_resources_init(tern_server *srv);
-tern_resource *tern_srv_resource_lookup(tern_server *srv, const tern_msg *msg);
+/* The resource at the path of a request (its options read into ro). */
+tern_resource *tern_srv_resource_lookup(tern_server *srv, const tern_msg *msg,
+                                        const srv_reqopts *ro);
+/* FNV-1a path hashing, segment by segment (resource.c). */
+#define SRV_PATH_HASH_INIT 2166136261u
+uint32_t tern_srv_seg_hash(uint32_t h, const uint8_t *p, size_t n);
 tern_handler tern_srv_resource_handler(const tern_resource *res, uint8_t method);
 bool tern_srv_ct_allows(const tern_resource *res, int32_t cf);
 

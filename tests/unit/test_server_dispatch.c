@@ -569,6 +569,45 @@ static void test_rfc7252_s6_5_paths_match_segment_by_segment(void **state) {
     sfx_free(&f);
 }
 
+/* Section 6.5 with deep paths (more segments than the server keeps from
+ * one reading of the options) and a full table of resources found through
+ * the path index, one removed and the rest still found. */
+static void test_rfc7252_s6_5_deep_paths_and_many_resources(void **state) {
+    (void)state;
+    tern_server_config cfg;
+    tern_server_config_default(&cfg);
+    cfg.max_resources = 41; /* 40 and /.well-known/core */
+    sfx f;
+    sfx_init(&f, &cfg);
+    static const char *deep = "/a/b/c/d/e/f/g/h/i/j";
+    tern_resource_def d = {.path = deep, .get = root_get};
+    assert_int_equal(tern_server_add_resource(f.srv, &d, NULL), 0);
+    static char paths[39][16];
+    for (int i = 0; i < 39; i++) {
+        snprintf(paths[i], sizeof paths[i], "/r%d/x", i);
+        tern_resource_def r = {.path = paths[i], .get = root_get};
+        assert_int_equal(tern_server_add_resource(f.srv, &r, NULL), 0);
+    }
+    tern_msgb b;
+    uint16_t mid = 1;
+    sfx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, mid++, "x", deep);
+    assert_int_equal(sfx_ask(&f, &f.a, &b)->code, TERN_CODE_CONTENT);
+    sfx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, mid++, "x", "/a/b/c/d/e/f/g/h/i");
+    assert_int_equal(sfx_ask(&f, &f.a, &b)->code, TERN_CODE_NOT_FOUND);
+    sfx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, mid++, "x", "/a/b/c/d/e/f/g/h/i/j/k");
+    assert_int_equal(sfx_ask(&f, &f.a, &b)->code, TERN_CODE_NOT_FOUND);
+    sfx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, mid++, "x", "/a/b/c/d/e/f/g/h/i/J");
+    assert_int_equal(sfx_ask(&f, &f.a, &b)->code, TERN_CODE_NOT_FOUND);
+    tern_server_remove_resource(f.srv, tern_server_find_resource(f.srv, paths[7]), f.now);
+    for (int i = 0; i < 39; i++) {
+        sfx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, mid++, "x", paths[i]);
+        assert_int_equal(sfx_ask(&f, &f.a, &b)->code,
+                         i == 7 ? TERN_CODE_NOT_FOUND : TERN_CODE_CONTENT);
+    }
+    assert_non_null(tern_server_find_resource(f.srv, deep));
+    sfx_free(&f);
+}
+
 static void test_server_add_resource_errors(void **state) {
     (void)state;
     tern_server_config cfg;
@@ -674,6 +713,7 @@ int main(void) {
         cmocka_unit_test(test_rfc7252_s5_2_2_separate_response),
         cmocka_unit_test(test_rfc7252_s5_2_2_answer_before_ack_is_piggybacked),
         cmocka_unit_test(test_rfc7252_s5_2_2_deferred_never_answered_gets_5_03),
+        cmocka_unit_test(test_rfc7252_s6_5_deep_paths_and_many_resources),
         cmocka_unit_test(test_rfc7959_s2_4_block2_late_negotiation),
         cmocka_unit_test(test_rfc7959_s2_4_too_large_for_a_datagram_goes_blockwise),
         cmocka_unit_test(test_rfc7252_s6_5_paths_match_segment_by_segment),
