@@ -32,6 +32,8 @@ void tern_ep_dedups_init(ep_dedups *t) {
     for (uint32_t i = 0; i <= t->mask; i++) t->buckets[i] = EP_NONE;
     for (uint32_t i = 0; i < t->cap; i++) {
         memset(&t->v[i], 0, sizeof t->v[i]);
+        tern_ilink_init(&t->v[i].dlink);
+        t->v[i].kind = EP_D_FREE;
         t->v[i].pending = EP_NONE;
         t->v[i].hnext = i + 1 < t->cap ? i + 1 : EP_NONE;
     }
@@ -125,8 +127,7 @@ uint32_t tern_ep_dedup_insert(tern_endpoint *ep, const tern_addr *peer, uint16_t
     uint32_t di = t->free_head;
     ep_dedup *e = &t->v[di];
     t->free_head = e->hnext;
-    memset(e, 0, sizeof *e);
-    tern_ilink_init(&e->dlink);
+    /* A free entry is clean (tern_ep_dedups_init, d_free). */
     e->peer = *peer;
     e->mid = mid;
     e->kind = kind;

@@ -47,7 +47,7 @@ static inline uint64_t ep_add_sat(uint64_t a, uint64_t b) {
 static inline uint32_t ep_hash_addr(const tern_hkey *k, const tern_addr *a, const uint8_t *more,
                                     size_t more_len) {
     size_t n = a->len <= TERN_ADDR_MAX ? a->len : TERN_ADDR_MAX;
-    return tern_keyhash2(k, a->bytes, n, more, more_len);
+    return tern_tablehash2(k, a->bytes, n, more, more_len);
 }
 
 /* Keys of our own making (a slot index, our MID, a pointer) cannot be

@@ -129,11 +129,10 @@ void tern_ep_request_recv(tern_endpoint *ep, const tern_addr *peer, const tern_m
     uint32_t pi = t->free_head;
     ep_pend *p = &t->v[pi];
     t->free_head = p->free_next;
-    uint16_t gen = p->gen;
-    memset(p, 0, sizeof *p);
+    /* A free slot is clean (tern_ep_pends_init, pend_free): set what this
+     * request needs. */
     p->used = true;
     p->multicast = multicast;
-    p->gen = gen;
     p->type = msg->type;
     p->ack = con ? EP_ACK_OWED : EP_ACK_NONE;
     p->token_len = msg->token_len;
@@ -142,7 +141,6 @@ void tern_ep_request_recv(tern_endpoint *ep, const tern_addr *peer, const tern_m
     p->peer = *peer;
     p->dedup = di;
     p->created = now;
-    tern_ilink_init(&p->ack_link);
     TERN_ILIST_APPEND(&t->age, t->v, age_link, pi);
     ep->d.v[di].pending = pi;
 

@@ -32,6 +32,7 @@ static void read_nets(tern_iop_nets *nets, uint64_t now) {
     struct ifaddrs *ifs = NULL;
     nets->n = 0;
     nets->read_at = now;
+    nets->plain_valid = false;
     if (getifaddrs(&ifs) < 0) return;
     for (struct ifaddrs *i = ifs; i && nets->n < TERN_IOP_MAX_NETS; i = i->ifa_next) {
         if (!i->ifa_addr || !i->ifa_netmask || i->ifa_addr->sa_family != AF_INET) continue;
@@ -50,12 +51,16 @@ static bool ipv4_broadcast(tern_iop_nets *nets, uint32_t dst, unsigned ifindex, 
     if (dst == 0xFFFFFFFFu) return true;
     /* Interfaces come and go: read them again at most once a second. */
     if (nets->read_at == 0 || now >= nets->read_at + 1000) read_nets(nets, now);
+    if (nets->plain_valid && nets->plain_dst == dst && nets->plain_ifindex == ifindex) return false;
     for (unsigned k = 0; k < nets->n; k++) {
         uint32_t mask = nets->v[k].mask;
         if (ifindex && nets->v[k].ifindex != ifindex) continue;
         if (mask == 0xFFFFFFFFu || mask == 0xFFFFFFFEu) continue; /* /32, /31: no broadcast */
         if ((dst & mask) == (nets->v[k].addr & mask) && (dst | mask) == 0xFFFFFFFFu) return true;
     }
+    nets->plain_valid = true;
+    nets->plain_dst = dst;
+    nets->plain_ifindex = ifindex;
     return false;
 }
 

@@ -16,6 +16,11 @@
 typedef struct tern_iop_nets {
     unsigned n;
     uint64_t read_at; /* when last read, ms */
+    /* The last destination found to be no broadcast (a server's datagrams
+     * mostly come to one address): asked again, no scan. */
+    bool plain_valid;
+    uint32_t plain_dst;
+    unsigned plain_ifindex;
     struct {
         unsigned ifindex;
         uint32_t addr, mask; /* host order */

@@ -4,8 +4,10 @@
  * section 2.1 and 4; RFC 7967; RFC 8613 section 2; RFC 8768; RFC 9175;
  * RFC 9177).
  *
- * Two small constant tables, searched linearly: they hold a few dozen rows,
- * and a linear scan keeps them readable as copies of the RFC tables. The
+ * Two small constant tables, kept readable as copies of the RFC tables: the
+ * options sorted by number (found by a direct index below 64 and a binary
+ * search above, for every option of every message), the Content-Formats
+ * searched linearly. The
  * critical / unsafe / no-cache-key properties are not stored: section 5.4.6
  * encodes them in the option number (see tern_opt_is_critical() and friends
  * in tern/msg.h). Name matching is ASCII case-insensitive by hand so that
@@ -60,9 +62,43 @@ static bool ascii_case_equal(const char *a, const char *b) {
     return *a == *b;
 }
 
+/* opt_table's row + 1 of each number below 64, 0 for none: the options of
+ * almost every message, found in one step (the rest by binary search). */
+static const uint8_t small_row[64] = {
+    [TERN_OPT_IF_MATCH] = 1,
+    [TERN_OPT_URI_HOST] = 2,
+    [TERN_OPT_ETAG] = 3,
+    [TERN_OPT_IF_NONE_MATCH] = 4,
+    [TERN_OPT_OBSERVE] = 5,
+    [TERN_OPT_URI_PORT] = 6,
+    [TERN_OPT_LOCATION_PATH] = 7,
+    [TERN_OPT_OSCORE] = 8,
+    [TERN_OPT_URI_PATH] = 9,
+    [TERN_OPT_CONTENT_FORMAT] = 10,
+    [TERN_OPT_MAX_AGE] = 11,
+    [TERN_OPT_URI_QUERY] = 12,
+    [TERN_OPT_HOP_LIMIT] = 13,
+    [TERN_OPT_ACCEPT] = 14,
+    [TERN_OPT_Q_BLOCK1] = 15,
+    [TERN_OPT_LOCATION_QUERY] = 16,
+    [TERN_OPT_BLOCK2] = 17,
+    [TERN_OPT_BLOCK1] = 18,
+    [TERN_OPT_SIZE2] = 19,
+    [TERN_OPT_Q_BLOCK2] = 20,
+    [TERN_OPT_PROXY_URI] = 21,
+    [TERN_OPT_PROXY_SCHEME] = 22,
+    [TERN_OPT_SIZE1] = 23,
+};
+
 const tern_opt_def *tern_opt_lookup(uint16_t num) {
-    for (size_t i = 0; i < sizeof opt_table / sizeof opt_table[0]; i++)
-        if (opt_table[i].num == num) return &opt_table[i];
+    if (num < 64) return small_row[num] ? &opt_table[small_row[num] - 1] : NULL;
+    size_t lo = 0, hi = sizeof opt_table / sizeof opt_table[0];
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (opt_table[mid].num == num) return &opt_table[mid];
+        if (opt_table[mid].num < num) lo = mid + 1;
+        else hi = mid;
+    }
     return NULL;
 }
 

@@ -35,7 +35,8 @@ static uint32_t echo_mac(const tern_server *srv, const tern_addr *peer, const ui
     /* Domain-separated from the observer table's use of the same key. */
     uint8_t msg[5] = {'E', t[0], t[1], t[2], t[3]};
     size_t n = peer->len <= TERN_ADDR_MAX ? peer->len : TERN_ADDR_MAX;
-    return tern_keyhash2(&srv->hkey, peer->bytes, n, msg, sizeof msg);
+    uint64_t h = tern_keyhash2(&srv->hkey, peer->bytes, n, msg, sizeof msg);
+    return (uint32_t)(h ^ (h >> 32));
 }
 
 static void put32(uint8_t *p, uint32_t v) {

@@ -44,7 +44,7 @@ tern_addr tern_srv_host_of(const tern_addr *a) {
 
 static uint32_t *slot_of(const tern_server *srv, srv_counts *c, const tern_addr *key) {
     size_t n = key->len <= TERN_ADDR_MAX ? key->len : TERN_ADDR_MAX;
-    uint32_t *p = &c->buckets[tern_keyhash2(&srv->hkey, key->bytes, n, (const uint8_t *)"C", 1) &
+    uint32_t *p = &c->buckets[tern_tablehash2(&srv->hkey, key->bytes, n, (const uint8_t *)"C", 1) &
                               c->mask];
     while (*p != SRV_NIL && !tern_addr_equal(&c->v[*p].key, key)) p = &c->v[*p].next;
     return p;

@@ -7,7 +7,9 @@
  * the GET registers an observer, Accept and Block2, peer and token. A fixed
  * table holds that. A handler that never answers would leak its slot and
  * leave the client waiting, so each slot has a deadline after which the
- * server answers 5.03 Service Unavailable itself. */
+ * server answers 5.03 Service Unavailable itself. The slots in use are
+ * listed in the order they were taken, which is the order of their
+ * deadlines: the next one is the head's, found without a scan. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,17 +17,33 @@
 
 int tern_srv_deferred_init(tern_server *srv) {
     srv->def = calloc(srv->cfg.max_deferred, sizeof *srv->def);
-    return srv->def ? 0 : TERN_E_FULL;
+    if (srv->def == NULL) return TERN_E_FULL;
+    tern_ilist_init(&srv->def_live);
+    tern_ilist_init(&srv->def_free);
+    for (uint32_t i = 0; i < srv->cfg.max_deferred; i++)
+        TERN_ILIST_APPEND(&srv->def_free, srv->def, link, i);
+    return 0;
+}
+
+/* Slot i is done with: back to the free list (its contents stay readable
+ * until it is taken again). */
+static void release(tern_server *srv, uint32_t i) {
+    srv->def[i].used = false;
+    TERN_ILIST_UNLINK(&srv->def_live, srv->def, link, i);
+    TERN_ILIST_APPEND(&srv->def_free, srv->def, link, i);
 }
 
 int tern_server_request_defer(tern_server_request *req, tern_endpoint_req_id *id) {
     if (req->notification) return TERN_E_STATE;
     tern_server *srv = req->srv;
-    srv_deferred *d = NULL;
-    for (uint32_t i = 0; i < srv->cfg.max_deferred && d == NULL; i++)
-        if (!srv->def[i].used) d = &srv->def[i];
-    if (d == NULL) return TERN_E_FULL;
+    uint32_t i = srv->def_free.head;
+    if (i == TERN_NIL) return TERN_E_FULL;
+    TERN_ILIST_UNLINK(&srv->def_free, srv->def, link, i);
+    TERN_ILIST_APPEND(&srv->def_live, srv->def, link, i);
+    srv_deferred *d = &srv->def[i];
+    tern_ilink link = d->link;
     memset(d, 0, sizeof *d);
+    d->link = link;
     d->used = true;
     d->id = req->id;
     d->res = req->res->index;
@@ -47,8 +65,8 @@ int tern_server_request_defer(tern_server_request *req, tern_endpoint_req_id *id
 }
 
 static srv_deferred *find(tern_server *srv, tern_endpoint_req_id id) {
-    for (uint32_t i = 0; i < srv->cfg.max_deferred; i++)
-        if (srv->def[i].used && srv->def[i].id == id) return &srv->def[i];
+    for (uint32_t i = srv->def_live.head; i != TERN_NIL; i = srv->def[i].link.next)
+        if (srv->def[i].id == id) return &srv->def[i];
     return NULL;
 }
 
@@ -84,7 +102,7 @@ int tern_server_respond(tern_server *srv, tern_server_response *resp, uint8_t co
     srv->respond_slot = SRV_NIL;
     if (!d->used) return TERN_E_NOTFOUND;
     srv_reqinfo ri = deferred_info(srv, d);
-    d->used = false;
+    release(srv, (uint32_t)(d - srv->def));
     /* The endpoint may have given the request up (its own timers); the
      * answer is then dropped, and the observer not registered. */
     uint8_t tok[TERN_TOKEN_MAX];
@@ -100,15 +118,15 @@ void tern_srv_deferred_forget_resource(tern_server *srv, const tern_resource *re
     /* By index alone, a later answer would find whatever resource took the
      * slot since, and register its observer there (RFC 7641 section 3.1:
      * the client asked to observe the resource it named). */
-    for (uint32_t i = 0; i < srv->cfg.max_deferred; i++)
-        if (srv->def[i].used && srv->def[i].res == res->index) srv->def[i].res = SRV_NIL;
+    for (uint32_t i = srv->def_live.head; i != TERN_NIL; i = srv->def[i].link.next)
+        if (srv->def[i].res == res->index) srv->def[i].res = SRV_NIL;
 }
 
 void tern_srv_deferred_tick(tern_server *srv, uint64_t now_ms) {
-    for (uint32_t i = 0; i < srv->cfg.max_deferred; i++) {
+    uint32_t i;
+    while ((i = srv->def_live.head) != TERN_NIL && srv->def[i].deadline_ms <= now_ms) {
         srv_deferred *d = &srv->def[i];
-        if (!d->used || d->deadline_ms > now_ms) continue;
-        d->used = false;
+        release(srv, i);
         srv->st.deferred_timeouts++;
         /* RFC 7641 section 3.1/4.1, as for every answer (tern_srv_answer): an
          * error answer to a registration ends any observation under its
@@ -121,8 +139,6 @@ void tern_srv_deferred_tick(tern_server *srv, uint64_t now_ms) {
 }
 
 uint64_t tern_srv_deferred_deadline(const tern_server *srv) {
-    uint64_t t = UINT64_MAX;
-    for (uint32_t i = 0; i < srv->cfg.max_deferred; i++)
-        if (srv->def[i].used && srv->def[i].deadline_ms < t) t = srv->def[i].deadline_ms;
-    return t;
+    uint32_t i = srv->def_live.head;
+    return i == TERN_NIL ? UINT64_MAX : srv->def[i].deadline_ms;
 }

@@ -49,7 +49,7 @@
 static uint32_t key_hash(const tern_server *srv, const tern_addr *peer, const uint8_t *tok,
                          uint8_t len) {
     size_t n = peer->len <= TERN_ADDR_MAX ? peer->len : TERN_ADDR_MAX;
-    return tern_keyhash2(&srv->hkey, peer->bytes, n, tok, len);
+    return tern_tablehash2(&srv->hkey, peer->bytes, n, tok, len);
 }
 
 static uint64_t add_sat(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }

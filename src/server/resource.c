@@ -52,9 +52,17 @@ static uint32_t path_hash(const char *path) {
 }
 
 /* Does the request's path (ro; msg for a path deeper than ro keeps) equal
- * the resource path "/a/b"? */
-static bool path_matches(const char *path, const tern_msg *msg, const srv_reqopts *ro) {
-    const char *pos = path, *seg = NULL;
+ * the resource's? */
+static bool path_matches(const tern_resource *r, const tern_msg *msg, const srv_reqopts *ro) {
+    if (r->n_segs != ro->n_path) return false;
+    if (r->segs_kept) {
+        for (uint32_t i = 0; i < ro->n_path; i++)
+            if (ro->path[i].len != r->seg_len[i] ||
+                memcmp(ro->path[i].val, r->def.path + r->seg_off[i], r->seg_len[i]) != 0)
+                return false;
+        return true;
+    }
+    const char *pos = r->def.path, *seg = NULL;
     size_t len;
     uint32_t i = 0;
     tern_opt_iter it;
@@ -138,6 +146,19 @@ int tern_server_add_resource(tern_server *srv, const tern_resource_def *def,
     r->def = *def;
     r->index = i;
     r->path_hash = path_hash(def->path);
+    const char *pos = def->path, *seg = NULL;
+    size_t len;
+    r->segs_kept = true;
+    while (tern_srv_path_next(&pos, &seg, &len)) {
+        size_t off = (size_t)(seg - def->path);
+        if (r->n_segs < SRV_MAX_SEGS && off <= UINT16_MAX && len <= UINT16_MAX) {
+            r->seg_off[r->n_segs] = (uint16_t)off;
+            r->seg_len[r->n_segs] = (uint16_t)len;
+        } else {
+            r->segs_kept = false; /* path_matches walks the string */
+        }
+        r->n_segs++;
+    }
     r->n_ct = n_ct;
     uint32_t s = r->path_hash & srv->res_mask;
     while (srv->res_slots[s]) s = (s + 1) & srv->res_mask;
@@ -188,7 +209,7 @@ tern_resource *tern_srv_resource_lookup(tern_server *srv, const tern_msg *msg,
     uint32_t h = ro->path_hash;
     for (uint32_t s = h & srv->res_mask; srv->res_slots[s]; s = (s + 1) & srv->res_mask) {
         tern_resource *r = &srv->res[srv->res_slots[s] - 1];
-        if (r->path_hash == h && path_matches(r->def.path, msg, ro)) return r;
+        if (r->path_hash == h && path_matches(r, msg, ro)) return r;
     }
     return NULL;
 }

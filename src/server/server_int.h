@@ -39,6 +39,10 @@ struct tern_server_response {
     bool failed;
 };
 
+/* Path segments a request and a resource keep at hand (more are read from
+ * the message or the string). */
+#define SRV_MAX_SEGS 8
+
 struct tern_resource {
     tern_server *srv;
     bool used;
@@ -46,6 +50,11 @@ struct tern_resource {
     tern_resource_def def;
     uint32_t index;
     uint32_t path_hash;
+    /* The path's segments, where def.path holds them (its first
+     * SRV_MAX_SEGS; n_segs counts all), for a lookup without a string walk. */
+    uint32_t n_segs;
+    bool segs_kept; /* all of them, in seg_off and seg_len */
+    uint16_t seg_off[SRV_MAX_SEGS], seg_len[SRV_MAX_SEGS];
     uint8_t n_ct;
     uint16_t ct[SRV_MAX_CT];
     uint32_t seq;       /* RFC 7641 section 4.4: 24-bit Observe value */
@@ -55,7 +64,6 @@ struct tern_resource {
 
 /* A request's options as the server uses them, read once (options.c). */
 #define SRV_MAX_ETAGS 4
-#define SRV_MAX_SEGS 8
 typedef struct srv_reqopts {
     int32_t cf, accept;      /* -1: absent (or ignored, RFC 7252 5.4.3) */
     int64_t observe, size1;  /* -1: absent */
@@ -173,6 +181,7 @@ typedef struct srv_deferred {
     uint64_t body_hash; /* unsafe methods: see srv_reqinfo */
     uint64_t deadline_ms;
     tern_addr peer;
+    tern_ilink link; /* in def_live (oldest first) or def_free */
 } srv_deferred;
 
 struct tern_server {
@@ -199,6 +208,9 @@ struct tern_server {
     uint64_t retry_at; /* UINT64_MAX: no observer waits for table space */
 
     srv_deferred *def;
+    /* Deferred requests in the order taken, which is their deadlines'
+     * (each gets now + deferred_timeout_ms); free slots. */
+    tern_ilist def_live, def_free;
     uint32_t respond_slot; /* between respond_begin and respond */
 
     /* One response per context, so that a handler may answer a deferred

@@ -29,36 +29,55 @@ static void test_siphash24_reference_vectors(void **state) {
         assert_true(tern_siphash(&k, msg, len, 2, 4) == want[len]);
 }
 
-/* What the tables rely on: the same parts hash the same; another key, or
- * the same bytes split differently, hashes differently. */
+/* What the tables rely on, for both keyed hashes (the tables' multiply-fold
+ * and the SipHash MAC): the same parts hash the same; another key, or the
+ * same bytes split differently, hashes differently. */
 static void test_keyhash_depends_on_key_and_split(void **state) {
     (void)state;
     uint8_t k1b[16] = {1}, k2b[16] = {2};
     tern_hkey k1 = tern_hkey_from(k1b), k2 = tern_hkey_from(k2b);
     const uint8_t addr[6] = {10, 0, 0, 1, 0x16, 0x33}, mid[2] = {0x12, 0x34};
-    uint32_t h = tern_keyhash2(&k1, addr, 6, mid, 2);
-    assert_int_equal(h, tern_keyhash2(&k1, addr, 6, mid, 2));
-    assert_int_not_equal(h, tern_keyhash2(&k2, addr, 6, mid, 2));
     const uint8_t joined[8] = {10, 0, 0, 1, 0x16, 0x33, 0x12, 0x34};
-    assert_int_not_equal(h, tern_keyhash2(&k1, joined, 8, NULL, 0));
-    assert_int_not_equal(h, tern_keyhash2(&k1, joined, 7, joined + 7, 1));
+    uint32_t h = tern_tablehash2(&k1, addr, 6, mid, 2);
+    assert_int_equal(h, tern_tablehash2(&k1, addr, 6, mid, 2));
+    assert_int_not_equal(h, tern_tablehash2(&k2, addr, 6, mid, 2));
+    assert_int_not_equal(h, tern_tablehash2(&k1, joined, 8, NULL, 0));
+    assert_int_not_equal(h, tern_tablehash2(&k1, joined, 7, joined + 7, 1));
+    uint64_t m = tern_keyhash2(&k1, addr, 6, mid, 2);
+    assert_true(m == tern_keyhash2(&k1, addr, 6, mid, 2));
+    assert_true(m != tern_keyhash2(&k2, addr, 6, mid, 2));
+    assert_true(m != tern_keyhash2(&k1, joined, 8, NULL, 0));
+    assert_true(m != tern_keyhash2(&k1, joined, 7, joined + 7, 1));
 }
 
-/* A peer that controls its port and MIDs but not the key: 4096 MIDs from
- * one address spread over 256 buckets without a pile-up (the largest
- * bucket of a uniform hash holds about 30 here). */
+/* A peer that controls its port and MIDs (or tokens) but not the key: 4096
+ * MIDs from one address, or 4096 ports of one IPv6 address with an 8-byte
+ * token, spread over 256 buckets without a pile-up (the largest bucket of
+ * a uniform hash holds about 30 here), under several keys. */
 static void test_keyhash_spreads_one_peers_mids(void **state) {
     (void)state;
-    uint8_t kb[16] = {0x5a, 0xa5, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-    tern_hkey k = tern_hkey_from(kb);
-    const uint8_t addr[6] = {10, 0, 0, 1, 0x16, 0x33};
-    unsigned count[256] = {0}, most = 0;
-    for (unsigned m = 0; m < 4096; m++) {
-        uint8_t mb[2] = {(uint8_t)(m >> 8), (uint8_t)m};
-        unsigned b = tern_keyhash2(&k, addr, 6, mb, 2) & 255u;
-        if (++count[b] > most) most = count[b];
+    for (uint8_t key = 0; key < 4; key++) {
+        uint8_t kb[16] = {0x5a, 0xa5, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, key};
+        tern_hkey k = tern_hkey_from(kb);
+        const uint8_t addr[6] = {10, 0, 0, 1, 0x16, 0x33};
+        unsigned count[256] = {0}, most = 0;
+        for (unsigned m = 0; m < 4096; m++) {
+            uint8_t mb[2] = {(uint8_t)(m >> 8), (uint8_t)m};
+            unsigned b = tern_tablehash2(&k, addr, 6, mb, 2) & 255u;
+            if (++count[b] > most) most = count[b];
+        }
+        assert_true(most < 40);
+        uint8_t a6[18] = {0x20, 0x01, 0x0d, 0xb8};
+        const uint8_t tok[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+        memset(count, 0, sizeof count);
+        most = 0;
+        for (unsigned p = 0; p < 4096; p++) {
+            a6[16] = (uint8_t)(p >> 8), a6[17] = (uint8_t)p;
+            unsigned b = tern_tablehash2(&k, a6, 18, tok, 8) & 255u;
+            if (++count[b] > most) most = count[b];
+        }
+        assert_true(most < 40);
     }
-    assert_true(most < 40);
 }
 
 /* ---- index lists -------------------------------------------------------- */

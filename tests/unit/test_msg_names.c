@@ -50,6 +50,27 @@ static void test_rfc7252_s12_1_code_names(void **state) {
     assert_null(tern_code_name(TERN_CODE(7, 31)));
 }
 
+/* Every registered option number is found with its own definition, and
+ * none other: tern_opt_lookup searches the table by number (a binary
+ * search, so this also checks the table stays sorted). */
+static void test_rfc7252_s12_2_option_lookup_by_number(void **state) {
+    (void)state;
+    static const uint16_t known[] = {1, 3, 4, 5, 6, 7, 8, 9, 11, 12, 14, 15, 16, 17,
+                                     19, 20, 23, 27, 28, 31, 35, 39, 60, 252, 258, 292};
+    size_t k = 0, found = 0;
+    for (uint32_t num = 0; num <= 65535; num++) {
+        const tern_opt_def *d = tern_opt_lookup((uint16_t)num);
+        bool want = k < sizeof known / sizeof known[0] && known[k] == num;
+        if (want) k++;
+        assert_int_equal(d != NULL, want);
+        if (d) {
+            assert_int_equal(d->num, num);
+            found++;
+        }
+    }
+    assert_int_equal(found, sizeof known / sizeof known[0]);
+}
+
 static void test_rfc7252_s12_1_code_format(void **state) {
     (void)state;
     char s[5];
@@ -204,6 +225,7 @@ static void test_strerror(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rfc7252_s12_2_option_lookup_by_number),
         cmocka_unit_test(test_rfc7252_s3_type_names),
         cmocka_unit_test(test_rfc7252_s12_1_code_names),
         cmocka_unit_test(test_rfc7252_s12_1_code_format),
