@@ -293,6 +293,14 @@ static tern_io *open_server(server *s) {
                 app_log_escs(h, sizeof h, o->bind_host), o->port, tern_strerror(rc));
         return NULL;
     }
+    /* A burst of requests, or of acknowledgements from many observers,
+     * waits in the socket's buffer: too small, and the kernel drops it. */
+    uint32_t buffer = tern_io_socket_buffer(io);
+    if (buffer && buffer < (4u << 20))
+        app_log(APP_LOG_WARN,
+                "the kernel granted a socket buffer of %u KiB, not the 4096 asked: bursts may "
+                "be dropped; raise net.core.rmem_max and wmem_max (sysctl) to 4194304",
+                (unsigned)(buffer >> 10));
     tern_server *srv = tern_io_server(io);
     rc = srv ? 0 : TERN_E_NOMEM;
     for (size_t i = 0; i < CONF_MAX_RESOURCES && rc == 0; i++)

@@ -71,6 +71,13 @@ typedef struct tern_io_config {
      * target is 1 to 1034 bytes. tern_io_new fails with TERN_E_URI for a
      * proxy URI with a path or query, TERN_E_NOTFOUND for an unknown host. */
     const char *proxy;
+    /* [0: 4 MiB] Kernel buffer of the socket each way (SO_RCVBUF,
+     * SO_SNDBUF): room for a burst of requests, or of notifications to
+     * many observers, that the loop has not read or the network not yet
+     * taken. With CAP_NET_ADMIN (root) the size is forced
+     * (SO_RCVBUFFORCE); otherwise Linux caps it at net.core.rmem_max and
+     * wmem_max (tern_io_socket_buffer says what was granted). */
+    uint32_t socket_buffer;
 } tern_io_config;
 
 /* Fill cfg with the defaults above. */
@@ -113,6 +120,10 @@ TERN_API int tern_io_step(tern_io *io, int timeout_ms);
 /* Loop tern_io_step until tern_io_stop() is called or, once
  * tern_io_catch_signals() was called, SIGINT or SIGTERM arrives. */
 TERN_API int tern_io_run(tern_io *io);
+/* The receive buffer the kernel granted the socket, in bytes (see
+ * tern_io_config.socket_buffer), or 0 if unknown. */
+TERN_API uint32_t tern_io_socket_buffer(const tern_io *io);
+
 /* The trace of tern_io_config (every datagram in and out), changed at run
  * time: NULL stops it. It costs a parse of every datagram sent. */
 TERN_API void tern_io_set_trace(tern_io *io, tern_trace_fn fn, void *ctx);

@@ -100,6 +100,7 @@ void tern_io_config_default(tern_io_config *cfg) {
     cfg->size = (uint32_t)sizeof *cfg;
     cfg->bind_host = "::";
     cfg->port = 5683;
+    cfg->socket_buffer = 4u << 20;
 }
 
 /* What the operating system said, as a TERN_E_* value (tern/config.h:
@@ -117,7 +118,24 @@ static int io_errno(int e) {
     }
 }
 
-static int io_open_socket(tern_io *io, const char *host, uint16_t port) {
+/* Ask for size bytes of kernel buffer each way: forced where the process
+ * may (CAP_NET_ADMIN), else as much as net.core.{r,w}mem_max allow. */
+static void io_set_buffers(int fd, uint32_t size) {
+    int v = size > INT32_MAX ? INT32_MAX : (int)size;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof v) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof v) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
+}
+
+uint32_t tern_io_socket_buffer(const tern_io *io) {
+    int v = 0;
+    socklen_t len = sizeof v;
+    if (!io || getsockopt(io->fd, SOL_SOCKET, SO_RCVBUF, &v, &len) < 0 || v <= 0) return 0;
+    return (uint32_t)v / 2; /* Linux reports twice what it grants the data */
+}
+
+static int io_open_socket(tern_io *io, const char *host, uint16_t port, uint32_t buffer) {
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_DGRAM;
@@ -148,6 +166,7 @@ static int io_open_socket(tern_io *io, const char *host, uint16_t port) {
         setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof on);
         /* Each datagram's destination, to know a group request (group.c). */
         tern_iop_group_setup(fd, ai->ai_family);
+        io_set_buffers(fd, buffer);
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
             struct sockaddr_storage ss;
             socklen_t sl = sizeof ss;
@@ -178,9 +197,10 @@ int tern_io_new(tern_io **out, const tern_io_config *in) {
     io->fd = io->epfd = io->sigfd = -1;
 
     const char *host = cfg.bind_host ? cfg.bind_host : "::";
-    e = io_open_socket(io, host, cfg.port);
+    uint32_t buffer = cfg.socket_buffer ? cfg.socket_buffer : 4u << 20;
+    e = io_open_socket(io, host, cfg.port, buffer);
     /* A machine without IPv6 still serves IPv4 when asked for "::". */
-    if (e < 0 && strcmp(host, "::") == 0) e = io_open_socket(io, "0.0.0.0", cfg.port);
+    if (e < 0 && strcmp(host, "::") == 0) e = io_open_socket(io, "0.0.0.0", cfg.port, buffer);
     if (e < 0) goto fail;
 
     io->epfd = epoll_create1(EPOLL_CLOEXEC);

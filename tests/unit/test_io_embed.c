@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static uint8_t get_hello(tern_server_request *req, tern_server_response *resp) {
     (void)req;
@@ -158,11 +159,24 @@ static void test_rfc7252_s5_7_2_requests_go_through_the_proxy(void **state) {
     tern_io_free(proxy_io);
 }
 
+/* tern_io_config.socket_buffer: the kernel buffer is sized for bursts (4
+ * MiB by default; forced as root, else within net.core.rmem_max). */
+static void test_io_socket_buffer_sized(void **state) {
+    (void)state;
+    tern_io *io = open_io(0);
+    uint32_t got = tern_io_socket_buffer(io);
+    assert_true(got > 0);
+    if (geteuid() == 0) assert_true(got >= 4u << 20);
+    else printf("# not root: %u bytes granted (net.core.rmem_max caps it)\n", got);
+    tern_io_free(io);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_io_embedded_in_a_foreign_poll_loop),
         cmocka_unit_test(test_io_unknown_path_answers_4_04),
         cmocka_unit_test(test_rfc7252_s5_7_2_requests_go_through_the_proxy),
+        cmocka_unit_test(test_io_socket_buffer_sized),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
