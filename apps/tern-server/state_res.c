@@ -26,7 +26,8 @@
 
 static uint8_t state_get(tern_server_request *req, tern_server_response *resp) {
     state_res *sr = tern_server_request_ctx(req);
-    tern_server_response_text(resp, sr->value);
+    /* By reference: the value stays as it is until the answer is encoded. */
+    tern_server_response_payload_ref(resp, TERN_CF_TEXT_PLAIN, sr->value, strlen(sr->value));
     return TERN_CODE_CONTENT;
 }
 

@@ -247,6 +247,10 @@ typedef struct tern_msgb {
     uint8_t token_len;
     uint8_t token[TERN_TOKEN_MAX];
     size_t n_opts;
+    /* Bit num % 64 set when an option of that number may be present (kept
+     * by the tern_msgb_* calls): a clear bit lets a lookup or a removal of
+     * an absent option skip the scan. */
+    uint64_t present;
     tern_opt opts[TERN_MSGB_MAX_OPTS];
     uint8_t uint_store[TERN_MSGB_MAX_OPTS][4];
     const uint8_t *payload;

@@ -69,12 +69,16 @@ static void ring_push(ep_dedups *t, uint32_t di) {
     t->ring_n++;
 }
 
+/* Back to the free list, clean: what an insert does not set is reset. */
 static void d_free(ep_dedups *t, uint32_t di) {
-    memset(&t->v[di], 0, sizeof t->v[di]);
-    tern_ilink_init(&t->v[di].dlink);
-    t->v[di].kind = EP_D_FREE;
-    t->v[di].pending = EP_NONE;
-    t->v[di].hnext = t->free_head;
+    ep_dedup *e = &t->v[di];
+    tern_ilink_init(&e->dlink);
+    e->kind = EP_D_FREE;
+    e->pending = EP_NONE;
+    e->delayed = false;
+    e->send_at = 0;
+    e->len = 0;
+    e->hnext = t->free_head;
     t->free_head = di;
 }
 
@@ -110,7 +114,9 @@ void tern_ep_dedup_tick(tern_endpoint *ep, uint64_t now) {
 uint32_t tern_ep_dedup_insert(tern_endpoint *ep, const tern_addr *peer, uint16_t mid, uint32_t hash,
                               uint8_t kind, uint64_t lifetime, uint64_t now) {
     ep_dedups *t = &ep->d;
-    tern_ep_dedup_tick(ep, now);
+    /* Expired entries leave from the head; a full table makes room below,
+     * expired or not (the loop looks at the same head). */
+    if (t->ring_n < t->cap) tern_ep_dedup_tick(ep, now);
     for (uint32_t k = 0; t->ring_n == t->cap && k < t->cap; k++) {
         uint32_t di = ring_pop(t);
         ep_dedup *e = &t->v[di];

@@ -43,11 +43,32 @@ static inline uint64_t ep_add_sat(uint64_t a, uint64_t b) {
 /* ---- hashing ----------------------------------------------------------- */
 
 /* Tables keyed by what a peer chooses (its address, its MIDs) use the keyed
- * hash of base/keyhash.h, so that a remote peer cannot aim at one bucket. */
+ * multiply-fold of base/keyhash.h, so that a remote peer cannot aim at one
+ * bucket. This is its form for an address and at most 8 more bytes (a MID,
+ * a token), once per datagram: the address is read in place as words, the
+ * bytes past its length masked off (they need not be zero), and both
+ * lengths go into the last product, so that no two keys share an input. */
+_Static_assert(TERN_ADDR_MAX == 28, "ep_hash_addr reads the address as 3 words and 4 bytes");
 static inline uint32_t ep_hash_addr(const tern_hkey *k, const tern_addr *a, const uint8_t *more,
                                     size_t more_len) {
     size_t n = a->len <= TERN_ADDR_MAX ? a->len : TERN_ADDR_MAX;
-    return tern_tablehash2(k, a->bytes, n, more, more_len);
+    uint64_t w[4] = {tern_load64_le(a->bytes), tern_load64_le(a->bytes + 8),
+                     tern_load64_le(a->bytes + 16), 0};
+    w[3] = (uint64_t)a->bytes[24] | (uint64_t)a->bytes[25] << 8 | (uint64_t)a->bytes[26] << 16 |
+           (uint64_t)a->bytes[27] << 24;
+    for (size_t i = 0; i < 4; i++) { /* keep the first n bytes */
+        size_t have = n > 8 * i ? n - 8 * i : 0;
+        if (have < 8) w[i] &= have ? ~(uint64_t)0 >> (64 - 8 * have) : 0;
+    }
+    uint64_t m = 0;
+    if (more_len > 8) more_len = 8;
+    for (size_t i = 0; i < more_len; i++) m |= (uint64_t)more[i] << (8 * i);
+    uint64_t s1 = k->k1 | 1u;
+    uint64_t h = tern_mum(w[0] ^ s1, w[1] ^ k->k0);
+    h = tern_mum(w[2] ^ s1, w[3] ^ h);
+    h = tern_mum(m ^ s1, h ^ ((uint64_t)n << 8 | more_len));
+    h = tern_mum(h ^ k->k0, s1);
+    return (uint32_t)(h ^ (h >> 32));
 }
 
 /* Keys of our own making (a slot index, our MID, a pointer) cannot be

@@ -62,8 +62,7 @@ uint8_t *tern_ep_out_reserve(tern_endpoint *ep, size_t *cap) {
 void tern_ep_out_commit(tern_endpoint *ep, const tern_addr *peer, size_t len) {
     ep_outbox *q = &ep->out;
     uint8_t *r = q->buf + q->tail;
-    memset(r, 0, TERN_EP_OUT_HDR);
-    memcpy(r, peer, sizeof *peer);
+    memcpy(r, peer, sizeof *peer); /* the header's spare bytes stay as they are */
     r[OUT_LEN_AT] = (uint8_t)(len >> 8);
     r[OUT_LEN_AT + 1] = (uint8_t)len;
     q->tail += TERN_EP_OUT_HDR + len;

@@ -64,8 +64,10 @@ static void pend_free(tern_endpoint *ep, uint32_t pi) {
     TERN_ILIST_UNLINK(&t->age, t->v, age_link, pi);
     TERN_ILIST_UNLINK(&t->ack, t->v, ack_link, pi);
     if (p->dedup != EP_NONE) ep->d.v[p->dedup].pending = EP_NONE;
+    /* No clearing: tern_ep_request_recv sets every field a request uses
+     * (ack_deadline only matters on the ack list, which sets it). */
     uint16_t gen = (uint16_t)(p->gen + 1);
-    memset(p, 0, sizeof *p);
+    p->used = false;
     p->gen = gen ? gen : 1;
     p->dedup = EP_NONE;
     tern_ilink_init(&p->age_link);
@@ -129,8 +131,8 @@ void tern_ep_request_recv(tern_endpoint *ep, const tern_addr *peer, const tern_m
     uint32_t pi = t->free_head;
     ep_pend *p = &t->v[pi];
     t->free_head = p->free_next;
-    /* A free slot is clean (tern_ep_pends_init, pend_free): set what this
-     * request needs. */
+    /* Every field a request uses is set here (a free slot keeps the last
+     * request's values; pend_free clears only the links). */
     p->used = true;
     p->multicast = multicast;
     p->type = msg->type;
@@ -230,8 +232,10 @@ int tern_endpoint_respond_tracked(tern_endpoint *ep, tern_endpoint_req_id id, te
     if (!tern_code_is_response(resp->code)) return TERN_E_INVAL;
     if (now_ms > ep->last_now) ep->last_now = now_ms;
     ep_pend *p = &ep->p.v[pi];
-    int rc = tern_msgb_set_token(resp, p->token, p->token_len);
-    if (rc < 0) return rc;
+    /* The request's token (section 5.3.2), as kept: a fixed-size copy. */
+    memcpy(resp->token, p->token, sizeof p->token);
+    resp->token_len = p->token_len;
+    int rc;
     if (p->multicast) return respond_multicast(ep, pi, resp, now_ms);
 
     if (p->type == TERN_TYPE_CON && p->ack == EP_ACK_OWED) {

@@ -67,6 +67,11 @@ struct tern_io {
     bool proxied;     /* tern_io_config.proxy: */
     tern_addr proxy;  /* its address */
     uint8_t rx[IO_BATCH][IO_DGRAM_MAX];
+    /* recvmmsg's headers over rx, cmsg and rx_from, set up once: after a
+     * call only the lengths the kernel wrote are put back. */
+    struct mmsghdr rx_msgs[IO_BATCH];
+    struct iovec rx_iov[IO_BATCH];
+    struct sockaddr_storage rx_from[IO_BATCH];
     /* Each datagram's destination. Aligned for the struct cmsghdr read
      * from it (TERN_IOP_CMSG_SPACE keeps every row so). */
     _Alignas(struct cmsghdr) uint8_t cmsg[IO_BATCH][TERN_IOP_CMSG_SPACE];
@@ -185,6 +190,8 @@ static int io_open_socket(tern_io *io, const char *host, uint16_t port, uint32_t
     return err;
 }
 
+static void io_rx_init(tern_io *io);
+
 int tern_io_new(tern_io **out, const tern_io_config *in) {
     if (out == NULL) return TERN_E_INVAL;
     *out = NULL;
@@ -195,6 +202,7 @@ int tern_io_new(tern_io **out, const tern_io_config *in) {
     tern_io *io = calloc(1, sizeof *io);
     if (!io) return TERN_E_NOMEM;
     io->fd = io->epfd = io->sigfd = -1;
+    io_rx_init(io);
 
     const char *host = cfg.bind_host ? cfg.bind_host : "::";
     uint32_t buffer = cfg.socket_buffer ? cfg.socket_buffer : 4u << 20;
@@ -405,22 +413,25 @@ static int io_flush(tern_io *io);
 /* Read until the socket is empty or IO_RX_ROUNDS batches were taken, so that
  * timers still run under a flood. Each batch's answers go out before the
  * next batch is read, so the outbox holds one batch's worth at most. */
+/* The receive headers, ready for recvmmsg. */
+static void io_rx_init(tern_io *io) {
+    memset(io->rx_msgs, 0, sizeof io->rx_msgs);
+    for (int i = 0; i < IO_BATCH; i++) {
+        io->rx_iov[i].iov_base = io->rx[i];
+        io->rx_iov[i].iov_len = sizeof io->rx[i];
+        io->rx_msgs[i].msg_hdr.msg_iov = &io->rx_iov[i];
+        io->rx_msgs[i].msg_hdr.msg_iovlen = 1;
+        io->rx_msgs[i].msg_hdr.msg_name = &io->rx_from[i];
+        io->rx_msgs[i].msg_hdr.msg_namelen = sizeof io->rx_from[i];
+        io->rx_msgs[i].msg_hdr.msg_control = io->cmsg[i];
+        io->rx_msgs[i].msg_hdr.msg_controllen = sizeof io->cmsg[i];
+    }
+}
+
 static int io_receive(tern_io *io) {
-    struct mmsghdr msgs[IO_BATCH];
-    struct iovec iov[IO_BATCH];
-    struct sockaddr_storage from[IO_BATCH];
+    struct mmsghdr *msgs = io->rx_msgs;
+    struct sockaddr_storage *from = io->rx_from;
     for (int round = 0; round < IO_RX_ROUNDS; round++) {
-        memset(msgs, 0, sizeof msgs);
-        for (int i = 0; i < IO_BATCH; i++) {
-            iov[i].iov_base = io->rx[i];
-            iov[i].iov_len = sizeof io->rx[i];
-            msgs[i].msg_hdr.msg_iov = &iov[i];
-            msgs[i].msg_hdr.msg_iovlen = 1;
-            msgs[i].msg_hdr.msg_name = &from[i];
-            msgs[i].msg_hdr.msg_namelen = sizeof from[i];
-            msgs[i].msg_hdr.msg_control = io->cmsg[i];
-            msgs[i].msg_hdr.msg_controllen = sizeof io->cmsg[i];
-        }
         int n = recvmmsg(io->fd, msgs, IO_BATCH, MSG_DONTWAIT, NULL);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return 0;
@@ -446,6 +457,10 @@ static int io_receive(tern_io *io) {
             unsigned flags =
                 tern_iop_came_to_group(&io->nets, &msgs[i].msg_hdr, now) ? TERN_RX_MULTICAST : 0;
             tern_engine_recv_flags(io->eng, &peer, io->rx[i], msgs[i].msg_len, now, flags);
+        }
+        for (int i = 0; i < n; i++) { /* what the kernel wrote, back to the full sizes */
+            msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+            msgs[i].msg_hdr.msg_controllen = sizeof io->cmsg[i];
         }
         io_run_due(io);
         io_flush(io);

@@ -23,6 +23,7 @@ void tern_msgb_init(tern_msgb *b, tern_type type, uint8_t code, uint16_t mid) {
     b->mid = mid;
     b->token_len = 0;
     b->n_opts = 0;
+    b->present = 0;
     b->payload = NULL;
     b->payload_len = 0;
 }
@@ -39,6 +40,7 @@ int tern_msgb_add_opt(tern_msgb *b, uint16_t num, const void *val, size_t len) {
     if (len > UINT16_MAX || (val == NULL && len > 0)) return TERN_E_INVAL;
     if (b->n_opts >= TERN_MSGB_MAX_OPTS) return TERN_E_FULL;
     tern_opt *o = &b->opts[b->n_opts++];
+    b->present |= (uint64_t)1 << (num & 63u);
     o->num = num;
     o->len = (uint16_t)len;
     o->val = val;
@@ -62,6 +64,7 @@ int tern_msgb_add_str(tern_msgb *b, uint16_t num, const char *s) {
 void tern_msgb_remove_opt(tern_msgb *b, uint16_t num) { tern_msgb_remove_opt_from(b, 0, num); }
 
 void tern_msgb_remove_opt_from(tern_msgb *b, size_t first, uint16_t num) {
+    if (!(b->present & (uint64_t)1 << (num & 63u))) return; /* none to remove */
     size_t j = first;
     for (size_t i = first; i < b->n_opts; i++) {
         if (b->opts[i].num == num) continue;
@@ -75,6 +78,9 @@ void tern_msgb_remove_opt_from(tern_msgb *b, size_t first, uint16_t num) {
         j++;
     }
     b->n_opts = j;
+    /* Other numbers may share num's bit: count again. */
+    b->present = 0;
+    for (size_t i = 0; i < j; i++) b->present |= (uint64_t)1 << (b->opts[i].num & 63u);
 }
 
 int tern_msgb_set_uint(tern_msgb *b, uint16_t num, uint32_t val) {
@@ -128,7 +134,8 @@ int tern_msgb_encode(const tern_msgb *b, uint8_t *buf, size_t cap) {
     if (b->code == TERN_CODE_EMPTY && (b->token_len || b->n_opts || payload_len))
         return TERN_E_INVAL;
 
-    size_t order[TERN_MSGB_MAX_OPTS];
+    uint8_t order[TERN_MSGB_MAX_OPTS]; /* indices in number order */
+    _Static_assert(TERN_MSGB_MAX_OPTS <= 256, "order[] holds byte indices");
     size_t n = b->n_opts;
     for (size_t i = 0; i < n; i++) {
         size_t k = i;
@@ -136,7 +143,7 @@ int tern_msgb_encode(const tern_msgb *b, uint8_t *buf, size_t cap) {
             order[k] = order[k - 1];
             k--;
         }
-        order[k] = i;
+        order[k] = (uint8_t)i;
     }
 
     size_t need = TERN_HEADER_LEN + (size_t)b->token_len;

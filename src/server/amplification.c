@@ -64,14 +64,8 @@ static size_t request_len(const tern_msg *m) {
 
 size_t tern_srv_request_len(const tern_msg *m) { return request_len(m); }
 
-bool tern_srv_amplifies(tern_server *srv, const srv_reqinfo *ri, const tern_msgb *b) {
+bool tern_srv_amplifies_slow(tern_server *srv, const srv_reqinfo *ri, const tern_msgb *b) {
     uint32_t limit = srv->cfg.amplification_limit;
-    if (limit == TERN_AMPLIFICATION_UNLIMITED || ri->req_len == 0) return false;
-    /* At most this large (an option's header takes 1 to 5 bytes): when
-     * that is within the bound, there is no need to encode. */
-    uint64_t most = TERN_HEADER_LEN + b->token_len + (b->payload_len ? 1 + b->payload_len : 0);
-    for (size_t i = 0; i < b->n_opts; i++) most += 5u + b->opts[i].len;
-    if (most <= (uint64_t)limit * ri->req_len) return false;
     if (tern_endpoint_peer_verified(srv->ep, ri->peer)) return false;
     int n = tern_msgb_encode(b, srv->scratch, TERN_SRV_SCRATCH);
     /* Too large for any datagram: the endpoint says so (TERN_E_NOSPACE). */

@@ -60,8 +60,9 @@ void tern_srv_block2_begin(srv_block2 *st, const tern_server_response *r, bool s
     st->szx = TERN_SRV_NO_BLOCK;
     st->size2 = size2;
     st->has_etag = false;
-    for (size_t i = 0; i < r->b.n_opts; i++)
-        if (r->b.opts[i].num == TERN_OPT_ETAG) st->has_etag = true;
+    if (r->b.present & (uint64_t)1 << TERN_OPT_ETAG) /* else surely none */
+        for (size_t i = 0; i < r->b.n_opts; i++)
+            if (r->b.opts[i].num == TERN_OPT_ETAG) st->has_etag = true;
 }
 
 uint8_t tern_srv_block2_request(srv_block2 *st, tern_server_response *r, uint32_t value) {

@@ -507,7 +507,7 @@ int tern_srv_observe_respond(tern_server *srv, tern_endpoint_req_id id, tern_msg
 void tern_srv_observe_flush(tern_server *srv, uint64_t now_ms) {
     /* A GET handler may itself mark a resource changed: the loop picks
      * that up, and the flag stops a nested flush. */
-    if (srv->flushing) return;
+    if (srv->flushing || !srv->any_dirty) return;
     srv->flushing = true;
     while (srv->any_dirty) {
         srv->any_dirty = false;

@@ -432,7 +432,7 @@ void tern_server_handle_request(tern_server *srv, tern_endpoint_req_id id, const
         }
     }
     /* A handler's tern_resource_changed goes out now, not at the next tick. */
-    tern_srv_observe_flush(srv, now_ms);
+    if (srv->any_dirty) tern_srv_observe_flush(srv, now_ms);
 }
 
 /* ---- request accessors ---------------------------------------------------- */

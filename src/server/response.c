@@ -58,6 +58,7 @@ static void *arena_copy(tern_server_response *r, const void *data, size_t len) {
 }
 
 static bool msgb_has(const tern_msgb *b, uint16_t num) {
+    if (!(b->present & (uint64_t)1 << (num & 63u))) return false;
     for (size_t i = 0; i < b->n_opts; i++)
         if (b->opts[i].num == num) return true;
     return false;

@@ -365,8 +365,18 @@ uint64_t tern_srv_body_hash(const tern_server *srv, const uint8_t *body, size_t 
 /* A valid Echo in ro verifies peer. */
 void tern_srv_echo_check(tern_server *srv, const tern_addr *peer, const srv_reqopts *ro,
                          uint64_t now_ms);
-/* Would b, to ri's unverified peer, exceed the amplification limit? */
-bool tern_srv_amplifies(tern_server *srv, const srv_reqinfo *ri, const tern_msgb *b);
+/* Would b, to ri's unverified peer, exceed the amplification limit? Most
+ * answers are clearly within it, which this finds without a call; the
+ * rest ask whether the peer is verified and encode b (amplification.c). */
+bool tern_srv_amplifies_slow(tern_server *srv, const srv_reqinfo *ri, const tern_msgb *b);
+static inline bool tern_srv_amplifies(tern_server *srv, const srv_reqinfo *ri, const tern_msgb *b) {
+    uint32_t limit = srv->cfg.amplification_limit;
+    if (limit == TERN_AMPLIFICATION_UNLIMITED || ri->req_len == 0) return false;
+    /* At most this large (an option's header takes 1 to 5 bytes). */
+    uint64_t most = TERN_HEADER_LEN + b->token_len + (b->payload_len ? 1 + b->payload_len : 0);
+    for (size_t i = 0; i < b->n_opts; i++) most += 5u + b->opts[i].len;
+    return most > (uint64_t)limit * ri->req_len && tern_srv_amplifies_slow(srv, ri, b);
+}
 /* A fresh Echo value for peer. */
 void tern_srv_echo_make(const tern_server *srv, const tern_addr *peer, uint64_t now_ms,
                         uint8_t echo[8]);

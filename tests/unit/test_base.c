@@ -7,6 +7,7 @@
 
 #include "base/ilist.h"
 #include "base/keyhash.h"
+#include "endpoint/endpoint_int.h"
 
 /* ---- keyed hash --------------------------------------------------------- */
 
@@ -80,6 +81,31 @@ static void test_keyhash_spreads_one_peers_mids(void **state) {
     }
 }
 
+/* The endpoint's address hash reads the address in place: bytes past its
+ * length (whatever a caller left there) do not change it; its length, the
+ * address bytes, the extra bytes and the key do. IPv4 and IPv6 lengths. */
+static void test_ep_hash_addr_reads_only_the_address(void **state) {
+    (void)state;
+    uint8_t kb[16] = {7, 7, 7};
+    tern_hkey k = tern_hkey_from(kb), k2 = tern_hkey_from((uint8_t[16]){8});
+    const uint8_t mid[2] = {0x12, 0x34};
+    for (uint8_t len = 6; len <= 18; len += 12) {
+        tern_addr a, b;
+        memset(&a, 0, sizeof a);
+        memset(&b, 0xee, sizeof b);
+        a.len = b.len = len;
+        for (uint8_t i = 0; i < len; i++) a.bytes[i] = b.bytes[i] = (uint8_t)(i * 37 + 1);
+        uint32_t h = ep_hash_addr(&k, &a, mid, 2);
+        assert_int_equal(h, ep_hash_addr(&k, &b, mid, 2));
+        assert_int_not_equal(h, ep_hash_addr(&k2, &a, mid, 2));
+        assert_int_not_equal(h, ep_hash_addr(&k, &a, mid, 1));
+        b.bytes[len - 1] ^= 1;
+        assert_int_not_equal(h, ep_hash_addr(&k, &b, mid, 2));
+        a.len = (uint8_t)(len - 1); /* a's last byte was not 0: a shorter key */
+        assert_int_not_equal(h, ep_hash_addr(&k, &a, mid, 2));
+    }
+}
+
 /* ---- index lists -------------------------------------------------------- */
 
 typedef struct item {
@@ -143,6 +169,7 @@ int main(void) {
         cmocka_unit_test(test_siphash24_reference_vectors),
         cmocka_unit_test(test_keyhash_depends_on_key_and_split),
         cmocka_unit_test(test_keyhash_spreads_one_peers_mids),
+        cmocka_unit_test(test_ep_hash_addr_reads_only_the_address),
         cmocka_unit_test(test_ilist_append_prepend_unlink),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
