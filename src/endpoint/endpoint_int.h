@@ -56,9 +56,11 @@ static inline uint32_t ep_hash_addr(const tern_hkey *k, const tern_addr *a, cons
                      tern_load64_le(a->bytes + 16), 0};
     w[3] = (uint64_t)a->bytes[24] | (uint64_t)a->bytes[25] << 8 | (uint64_t)a->bytes[26] << 16 |
            (uint64_t)a->bytes[27] << 24;
-    for (size_t i = 0; i < 4; i++) { /* keep the first n bytes */
-        size_t have = n > 8 * i ? n - 8 * i : 0;
-        if (have < 8) w[i] &= have ? ~(uint64_t)0 >> (64 - 8 * have) : 0;
+    /* Keep the first n bytes: whole words below n / 8, then a mask. */
+    size_t full = n / 8, part = n % 8;
+    if (full < 4) {
+        w[full] &= part ? ~(uint64_t)0 >> (64 - 8 * part) : 0;
+        for (size_t i = full + 1; i < 4; i++) w[i] = 0;
     }
     uint64_t m = 0;
     if (more_len > 8) more_len = 8;

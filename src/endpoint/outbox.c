@@ -40,7 +40,9 @@ static size_t rec_len(const uint8_t *r) {
     return (size_t)r[OUT_LEN_AT] << 8 | r[OUT_LEN_AT + 1];
 }
 
-uint8_t *tern_ep_out_reserve(tern_endpoint *ep, size_t *cap) {
+/* Inline in this file (every datagram passes here), exported for the
+ * few callers elsewhere. */
+static inline uint8_t *out_reserve(tern_endpoint *ep, size_t *cap) {
     ep_outbox *q = &ep->out;
     size_t want = TERN_EP_OUT_HDR + ep->cfg.max_message;
     if (q->cap - q->tail < want && q->head > 0) {
@@ -59,7 +61,7 @@ uint8_t *tern_ep_out_reserve(tern_endpoint *ep, size_t *cap) {
     return q->buf + q->tail + TERN_EP_OUT_HDR;
 }
 
-void tern_ep_out_commit(tern_endpoint *ep, const tern_addr *peer, size_t len) {
+static inline void out_commit(tern_endpoint *ep, const tern_addr *peer, size_t len) {
     ep_outbox *q = &ep->out;
     uint8_t *r = q->buf + q->tail;
     memcpy(r, peer, sizeof *peer); /* the header's spare bytes stay as they are */
@@ -75,24 +77,30 @@ void tern_ep_out_commit(tern_endpoint *ep, const tern_addr *peer, size_t len) {
     }
 }
 
+uint8_t *tern_ep_out_reserve(tern_endpoint *ep, size_t *cap) { return out_reserve(ep, cap); }
+
+void tern_ep_out_commit(tern_endpoint *ep, const tern_addr *peer, size_t len) {
+    out_commit(ep, peer, len);
+}
+
 void tern_ep_out_drop(tern_endpoint *ep) { ep->stats.tx_dropped++; }
 
 int tern_ep_emit(tern_endpoint *ep, const tern_addr *peer, const uint8_t *data, size_t len) {
     size_t cap;
-    uint8_t *p = tern_ep_out_reserve(ep, &cap);
+    uint8_t *p = out_reserve(ep, &cap);
     if (p == NULL || len > cap) {
         tern_ep_out_drop(ep);
         return TERN_E_FULL;
     }
     memcpy(p, data, len);
-    tern_ep_out_commit(ep, peer, len);
+    out_commit(ep, peer, len);
     return 0;
 }
 
 int tern_ep_emit_msg(tern_endpoint *ep, const tern_addr *peer, const tern_msgb *m,
                      const uint8_t **wire) {
     size_t cap;
-    uint8_t *p = tern_ep_out_reserve(ep, &cap);
+    uint8_t *p = out_reserve(ep, &cap);
     int n = tern_msgb_encode(m, p ? p : (uint8_t *)"", cap);
     if (n == TERN_E_NOSPACE && cap < ep->cfg.max_message) {
         /* It would fit a datagram, not what is left of the outbox. */
@@ -100,7 +108,7 @@ int tern_ep_emit_msg(tern_endpoint *ep, const tern_addr *peer, const tern_msgb *
         return TERN_E_FULL;
     }
     if (n < 0) return n;
-    tern_ep_out_commit(ep, peer, (size_t)n);
+    out_commit(ep, peer, (size_t)n);
     if (wire) *wire = p;
     return n;
 }

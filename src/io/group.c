@@ -47,7 +47,7 @@ static void read_nets(tern_iop_nets *nets, uint64_t now) {
 }
 
 /* IPv4 dst (host order) a broadcast on ifindex (0: any interface)? */
-static bool ipv4_broadcast(tern_iop_nets *nets, uint32_t dst, unsigned ifindex, uint64_t now) {
+static inline bool ipv4_broadcast(tern_iop_nets *nets, uint32_t dst, unsigned ifindex, uint64_t now) {
     if (dst == 0xFFFFFFFFu) return true;
     /* Interfaces come and go: read them again at most once a second. */
     if (nets->read_at == 0 || now >= nets->read_at + 1000) read_nets(nets, now);
@@ -64,7 +64,7 @@ static bool ipv4_broadcast(tern_iop_nets *nets, uint32_t dst, unsigned ifindex, 
     return false;
 }
 
-static bool ipv4_group(tern_iop_nets *nets, uint32_t dst, unsigned ifindex, uint64_t now) {
+static inline bool ipv4_group(tern_iop_nets *nets, uint32_t dst, unsigned ifindex, uint64_t now) {
     return (dst >> 28) == 0xE || ipv4_broadcast(nets, dst, ifindex, now);
 }
 

@@ -13,7 +13,7 @@
  * carry the value minus 13 or minus 269; 15 is reserved (a bare 0xFF byte is
  * the payload marker and is handled before this is reached). Returns false
  * when the field is reserved or runs past end. */
-static bool read_ext(unsigned nibble, const uint8_t **pos, const uint8_t *end, uint32_t *out) {
+static inline bool read_ext(unsigned nibble, const uint8_t **pos, const uint8_t *end, uint32_t *out) {
     const uint8_t *p = *pos;
     switch (nibble) {
     case 13:
@@ -36,7 +36,7 @@ static bool read_ext(unsigned nibble, const uint8_t **pos, const uint8_t *end, u
 
 /* Decode one option at *pos. The value length is capped at 65535 because
  * tern_opt.len is 16 bits; no UDP datagram can carry a longer one anyway. */
-static bool read_opt(const uint8_t **pos, const uint8_t *end, uint32_t *num, tern_opt *opt) {
+static inline bool read_opt(const uint8_t **pos, const uint8_t *end, uint32_t *num, tern_opt *opt) {
     const uint8_t *p = *pos;
     uint32_t delta, len;
     if (p >= end) return false;

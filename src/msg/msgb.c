@@ -166,7 +166,11 @@ int tern_msgb_encode(const tern_msgb *b, uint8_t *buf, size_t cap) {
     *p++ = b->code;
     *p++ = (uint8_t)(b->mid >> 8);
     *p++ = (uint8_t)b->mid;
-    if (b->token_len) memcpy(p, b->token, b->token_len);
+    /* The token: all 8 bytes of b->token when the message itself goes on
+     * that far (a fixed-size copy, no call; what lies past token_len is
+     * overwritten next, and nothing past the message is touched). */
+    if (need - TERN_HEADER_LEN >= sizeof b->token) memcpy(p, b->token, sizeof b->token);
+    else if (b->token_len) memcpy(p, b->token, b->token_len);
     p += b->token_len;
     prev = 0;
     for (size_t i = 0; i < n; i++) {

@@ -105,6 +105,14 @@ uint8_t tern_srv_read_options(const tern_msg *req, srv_reqopts *ro, char *diag, 
     while (tern_opt_next(&it, &o)) {
         count = (o.num == prev) ? count + 1 : 1;
         prev = o.num;
+        if (o.num == TERN_OPT_URI_PATH && o.len <= 255) {
+            /* The option of almost every request, and always well-formed
+             * here (repeatable, 0-255 bytes): straight to the path. */
+            ro->path_hash = tern_srv_seg_hash(ro->path_hash, o.val, o.len);
+            if (ro->n_path < SRV_MAX_SEGS) ro->path[ro->n_path] = o;
+            ro->n_path++;
+            continue;
+        }
         const tern_opt_def *d = tern_opt_lookup(o.num);
         bool critical = tern_opt_is_critical(o.num);
         const char *why = NULL;
@@ -120,12 +128,6 @@ uint8_t tern_srv_read_options(const tern_msg *req, srv_reqopts *ro, char *diag, 
             return TERN_CODE_BAD_OPTION;
         }
         if (why) continue; /* section 5.4.3: an elective one is ignored */
-        if (o.num == TERN_OPT_URI_PATH) {
-            ro->path_hash = tern_srv_seg_hash(ro->path_hash, o.val, o.len);
-            if (ro->n_path < SRV_MAX_SEGS) ro->path[ro->n_path] = o;
-            ro->n_path++;
-            continue;
-        }
         uint8_t code = take(ro, &o, diag, cap);
         if (code) return code;
     }

@@ -293,6 +293,7 @@ static uint8_t route(tern_server *srv, tern_server_request *req, tern_handler *h
                  res->def.ct);
         return TERN_CODE_NOT_ACCEPTABLE;
     }
+    if (!req->ro->if_none_match && !req->ro->has_if_match) return 0; /* the usual case */
     return tern_srv_check_preconditions(req->ro, res, diag, cap);
 }
 
@@ -320,26 +321,6 @@ static void observe_intent(tern_server *srv, tern_server_request *req) {
         if (!req->observe) srv->st.plain_get_over_limit++;
     }
     if (!req->observe) observe_end(srv, req);
-}
-
-srv_reqinfo tern_srv_reqinfo(const tern_server_request *req) {
-    const tern_msg *msg = req->msg;
-    return (srv_reqinfo){.res = req->res,
-                         .peer = req->peer,
-                         .token = msg->token,
-                         .token_len = msg->token_len,
-                         .observe = req->observe,
-                         .accept = req->accept,
-                         .block2 = req->block2,
-                         .get = msg->code == TERN_CODE_GET,
-                         .size2 = req->ro->size2,
-                         .block1 = -1,
-                         .req_len = tern_srv_request_len(msg),
-                         .method = msg->code,
-                         .unsafe = srv_method_unsafe(msg->code),
-                         .body_hash = srv_method_unsafe(msg->code)
-                                          ? tern_srv_body_hash(req->srv, req->body, req->body_len)
-                                          : 0};
 }
 
 /* Section 5.10.6.2: a GET naming the current ETag of a resource that knows

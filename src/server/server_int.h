@@ -285,8 +285,7 @@ typedef struct srv_reqinfo {
     bool unsafe;
     uint64_t body_hash; /* of the request body, for unsafe methods */
 } srv_reqinfo;
-/* What the answer to req needs to know of it (resource.c). */
-srv_reqinfo tern_srv_reqinfo(const tern_server_request *req);
+
 /* Finish r with code (see response.c) and send it as the answer to id. */
 void tern_srv_answer(tern_server *srv, tern_endpoint_req_id id, tern_server_response *r, uint8_t code,
                 const srv_reqinfo *ri, uint64_t now_ms);
@@ -383,6 +382,28 @@ void tern_srv_echo_make(const tern_server *srv, const tern_addr *peer, uint64_t 
 /* r becomes a 4.01 carrying echo (its code is the caller's). */
 void tern_srv_echo_challenge(tern_server *srv, tern_server_response *r, const uint8_t echo[8]);
 size_t tern_srv_request_len(const tern_msg *m);
+
+/* What the answer to req needs to know of it (inline: every request
+ * makes one). */
+static inline srv_reqinfo tern_srv_reqinfo(const tern_server_request *req) {
+    const tern_msg *msg = req->msg;
+    bool unsafe = srv_method_unsafe(msg->code);
+    return (srv_reqinfo){.res = req->res,
+                         .peer = req->peer,
+                         .token = msg->token,
+                         .token_len = msg->token_len,
+                         .observe = req->observe,
+                         .accept = req->accept,
+                         .block2 = req->block2,
+                         .get = msg->code == TERN_CODE_GET,
+                         .size2 = req->ro->size2,
+                         .block1 = -1,
+                         .req_len = tern_srv_request_len(msg),
+                         .method = msg->code,
+                         .unsafe = unsafe,
+                         .body_hash = unsafe ? tern_srv_body_hash(req->srv, req->body, req->body_len)
+                                             : 0};
+}
 
 /* deferred.c */
 int tern_srv_deferred_init(tern_server *srv);
