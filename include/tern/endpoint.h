@@ -213,6 +213,11 @@ typedef struct tern_datagram {
  * respond, reject, cancel, unreachable). A driver hands them to the kernel
  * as they are (io: sendmmsg over them). */
 TERN_API size_t tern_endpoint_outgoing(const tern_endpoint *ep, tern_datagram *out, size_t max);
+/* Bytes the outbox can still take (after moving what waits to its front):
+ * a caller about to queue many datagrams at once (notifications to every
+ * observer) stops while this is below max_message + 32 and goes on after
+ * the driver has sent what waits, instead of having datagrams dropped. */
+TERN_API size_t tern_endpoint_outbox_room(const tern_endpoint *ep);
 /* The first n datagrams of tern_endpoint_outgoing left (or were given up):
  * remove them from the outbox. */
 TERN_API void tern_endpoint_sent(tern_endpoint *ep, size_t n);

@@ -113,6 +113,13 @@ int tern_ep_emit_msg(tern_endpoint *ep, const tern_addr *peer, const tern_msgb *
     return n;
 }
 
+size_t tern_endpoint_outbox_room(const tern_endpoint *ep) {
+    if (ep == NULL) return 0;
+    const ep_outbox *q = &ep->out;
+    size_t used = q->tail - q->head; /* what waits: out_reserve moves it to the front */
+    return q->cap - used;
+}
+
 size_t tern_endpoint_outgoing(const tern_endpoint *ep, tern_datagram *out, size_t max) {
     if (ep == NULL || out == NULL) return 0;
     const ep_outbox *q = &ep->out;

@@ -76,7 +76,7 @@ int tern_srv_observe_init(tern_server *srv) {
     tern_ilist_init(&srv->live);
     tern_ilist_init(&srv->probation);
     tern_ilist_init(&srv->trusted);
-    tern_ilist_init(&srv->checks);
+    tern_ilist_init(&srv->due);
     if (tern_srv_counts_init(&srv->per_peer, n) < 0 || tern_srv_counts_init(&srv->per_host, n) < 0)
         return TERN_E_NOMEM;
     uint8_t key[16];
@@ -157,7 +157,8 @@ static void obs_remove(tern_server *srv, srv_observer *o) {
     res_unlink(srv, o);
     TERN_ILIST_UNLINK(&srv->live, srv->obs, live, i);
     TERN_ILIST_UNLINK(o->trusted ? &srv->trusted : &srv->probation, srv->obs, tlink, i);
-    TERN_ILIST_UNLINK(&srv->checks, srv->obs, clink, i);
+    if (o->queued) TERN_ILIST_UNLINK(&srv->due, srv->obs, clink, i);
+    o->queued = o->due_con = o->due_change = false;
     tern_srv_counts_add(srv, &srv->per_peer, &o->peer, -1);
     tern_addr host = tern_srv_host_of(&o->peer);
     tern_srv_counts_add(srv, &srv->per_host, &host, -1);
@@ -186,6 +187,40 @@ static void prove(tern_server *srv, srv_observer *o, uint64_t now) {
 }
 
 static void notify_one(tern_server *srv, srv_observer *o, uint64_t now, bool force_con);
+
+/* Put o on the due list, for a check (con) or a change of state; a queued
+ * one only gains the reason. */
+static void queue_due(tern_server *srv, srv_observer *o, bool con) {
+    if (con) o->due_con = true;
+    else o->due_change = true;
+    if (o->queued) return;
+    o->queued = true;
+    TERN_ILIST_APPEND(&srv->due, srv->obs, clink, (uint32_t)(o - srv->obs));
+}
+
+/* Room for one more notification in the outbox? */
+static bool outbox_has_room(const tern_server *srv) {
+    return tern_endpoint_outbox_room(srv->ep) >= (size_t)srv->cfg.max_message + 32u;
+}
+
+/* Send the due notifications while the outbox has room; the rest go at the
+ * next tick, as soon as the driver has sent what waits (retry_at now). */
+static void drain_due(tern_server *srv, uint64_t now) {
+    while (srv->due.head != SRV_NIL) {
+        if (!outbox_has_room(srv)) {
+            srv->retry_at = now;
+            return;
+        }
+        srv_observer *o = &srv->obs[srv->due.head];
+        TERN_ILIST_UNLINK(&srv->due, srv->obs, clink, srv->due.head);
+        o->queued = false;
+        bool con = o->due_con, change = o->due_change;
+        o->due_con = o->due_change = false;
+        /* A change goes out (replacing a CON in flight, section 4.5.2); a
+         * check needs nothing more than a CON already in flight. */
+        if (change || !o->inflight) notify_one(srv, o, now, con);
+    }
+}
 
 /* The table (or res's share of it, when res is not NULL) is full: take
  * back the slot of the observer whose last proof of life is oldest (one
@@ -269,6 +304,7 @@ int32_t tern_srv_observe_register(tern_server *srv, tern_resource *res, const te
         tern_addr host = tern_srv_host_of(peer);
         tern_srv_counts_add(srv, &srv->per_host, &host, +1);
         tern_ilink_init(&o->clink);
+        o->queued = o->due_con = o->due_change = false;
         if (tern_endpoint_peer_verified(srv->ep, peer)) {
             o->trusted = true;
             o->proved_ms = now_ms;
@@ -278,7 +314,7 @@ int32_t tern_srv_observe_register(tern_server *srv, tern_resource *res, const te
             /* Nearly full: let it prove itself at once (a check right after
              * its answer, flush()), so that it is not the next to go. */
             if (srv->cfg.max_observers - srv->n_obs <= srv->cfg.max_observers / 8) {
-                TERN_ILIST_APPEND(&srv->checks, srv->obs, clink, i);
+                queue_due(srv, o, true);
                 srv->any_dirty = true;
             }
         }
@@ -311,6 +347,7 @@ static void obs_done(void *ctx, tern_endpoint *ep, tern_tx_status st, uint64_t n
 static void arm_retry(tern_server *srv, uint64_t now) {
     uint64_t t = now + srv->cfg.notify_retry_ms;
     if (t < srv->retry_at) srv->retry_at = t;
+    srv->retry_scan = true;
 }
 
 /* Let the resource's GET handler make the representation for o, as the
@@ -517,18 +554,12 @@ void tern_srv_observe_flush(tern_server *srv, uint64_t now_ms) {
             res->dirty = false;
             if (res->n_obs == 0) continue;
             bump(res);
-            for (uint32_t j = res->obs.head; j != SRV_NIL;) {
-                srv_observer *o = &srv->obs[j];
-                j = o->rlink.next;
-                notify_one(srv, o, now_ms, false);
-            }
+            for (uint32_t j = res->obs.head; j != SRV_NIL; j = srv->obs[j].rlink.next)
+                queue_due(srv, &srv->obs[j], false);
         }
-        /* Checks of new observers while the table is nearly full. */
-        while (srv->checks.head != SRV_NIL) {
-            srv_observer *o = &srv->obs[srv->checks.head];
-            TERN_ILIST_UNLINK(&srv->checks, srv->obs, clink, srv->checks.head);
-            if (!o->inflight) notify_one(srv, o, now_ms, true);
-        }
+        /* The changes, and checks of new observers while the table is
+         * nearly full, as the outbox takes them. */
+        drain_due(srv, now_ms);
     }
     srv->flushing = false;
 }
@@ -578,9 +609,13 @@ bool tern_srv_observe_unreachable(tern_server *srv, const tern_addr *peer, uint1
 void tern_srv_observe_tick(tern_server *srv, uint64_t now_ms) {
     if (srv->retry_at <= now_ms) {
         srv->retry_at = UINT64_MAX;
-        for (uint32_t i = 0; i < srv->cfg.max_observers; i++) {
-            srv_observer *o = &srv->obs[i];
-            if (o->used && o->pending && !o->inflight) notify_one(srv, o, now_ms, false);
+        drain_due(srv, now_ms);
+        if (srv->retry_scan) { /* the tables were full: everyone waiting */
+            srv->retry_scan = false;
+            for (uint32_t i = 0; i < srv->cfg.max_observers; i++) {
+                srv_observer *o = &srv->obs[i];
+                if (o->used && o->pending && !o->inflight) notify_one(srv, o, now_ms, false);
+            }
         }
     }
     /* Section 4.5 liveness: the head of the list is the observer whose last

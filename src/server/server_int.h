@@ -123,7 +123,10 @@ typedef struct srv_observer {
     uint64_t last_con_ms; /* last CON (or the registration) */
     uint64_t proved_ms;   /* last ACK from it (or its peer verified); 0: none */
     tern_ilink tlink;      /* probation (never proved) or trusted, oldest first */
-    tern_ilink clink;      /* waiting for its check (a CON) to go out */
+    tern_ilink clink;      /* on srv->due: a notification waits for outbox room */
+    bool queued;           /* on srv->due: */
+    bool due_change;       /* for a change of state */
+    bool due_con;          /* for a check (a CON) */
     bool trusted;          /* on srv->trusted, else on srv->probation */
     tern_ilink rlink;      /* observers of the same resource */
     tern_ilink live;       /* liveness list, ordered by last_con_ms */
@@ -202,10 +205,14 @@ struct tern_server {
     uint32_t n_obs;
     tern_ilist live;
     tern_ilist probation, trusted; /* observe.c: whom to reclaim a slot from */
-    tern_ilist checks;             /* observers whose check is due */
+    /* Observers whose notification (or check) is due, in order: sent as
+     * the outbox has room, so that a change to 100,000 observers goes out
+     * in outbox-sized rounds instead of being dropped. */
+    tern_ilist due;
     srv_counts per_peer, per_host; /* observers per peer and per host */
     tern_hkey hkey; /* observers are keyed by what peers choose */
-    uint64_t retry_at; /* UINT64_MAX: no observer waits for table space */
+    uint64_t retry_at; /* UINT64_MAX: no observer waits for outbox or table space */
+    bool retry_scan;   /* some wait for table space (pending): look at all */
 
     srv_deferred *def;
     /* Deferred requests in the order taken, which is their deadlines'

@@ -257,6 +257,56 @@ static void test_rfc7641_s4_5_unacked_con_removes_observer(void **state) {
  * Every observer at a goes (the CON one through done(UNREACHABLE), the NON
  * ones matched by the MID and token quoted), no retransmission follows, b
  * is untouched. */
+/* A change to more observers than the outbox holds (4 KiB here, some 70
+ * notifications): they go out in outbox-sized rounds, each after the
+ * driver has sent the last (the server asks for a tick at once), so every
+ * observer hears of it and nothing is dropped. Before, the rest were
+ * dropped and waited for a retry seconds later. */
+static void test_rfc7641_s4_2_fan_out_larger_than_the_outbox(void **state) {
+    (void)state;
+    sfx f;
+    memset(&f, 0, sizeof f);
+    tern_endpoint_config_default(&f.ecfg);
+    f.ecfg.random = tt_random_fixed;
+    f.ecfg.random_ctx = &f.rnd;
+    f.ecfg.tx_queue_bytes = 4096;
+    f.ecfg.max_peers = 2048;
+    tern_server_config_default(&f.scfg);
+    /* Room to spare: no observer is checked with a CON on registering. */
+    f.scfg.max_observers = f.scfg.max_observers_per_resource = 2000;
+    f.scfg.max_observers_per_address = 2000;
+    sfx_start(&f);
+    f.now = 1000;
+    sfx_state st = {.value = "OFF"};
+    tern_resource *r = sfx_add_state(&f, "/alarm", &st, false);
+    for (uint32_t i = 0; i < 1000; i++) {
+        tern_addr peer = sfx_addr((uint8_t)(10 + i % 200));
+        peer.bytes[4] = (uint8_t)(i >> 8), peer.bytes[5] = (uint8_t)i; /* one port each */
+        observe_get(&f, &peer, (uint16_t)(i + 1), "ob", "/alarm", 0);
+        sfx_discard(&f);
+    }
+    assert_int_equal(tern_resource_observer_count(r), 1000);
+    memcpy(st.value, "ON", 3);
+    tern_resource_changed(r);
+    tern_engine_tick(f.eng, f.now); /* as the io loop does after a change */
+    int notified = 0, rounds = 0;
+    for (; rounds < 100 && notified < 1000; rounds++) {
+        sfx_drain(&f); /* the driver sends what waits ... */
+        for (int k = 0; k < f.n_out; k++)
+            if (f.out[k].m.code == TERN_CODE_CONTENT) notified++;
+        f.n_out = f.next_out = 0;
+        /* ... and ticks as soon as the server asks */
+        assert_true(tern_engine_next_deadline(f.eng) <= f.now || notified == 1000);
+        tern_engine_tick(f.eng, f.now);
+    }
+    assert_int_equal(notified, 1000);
+    assert_true(rounds > 5); /* it did take several outbox loads */
+    tern_endpoint_stats es;
+    tern_endpoint_get_stats(f.ep, &es);
+    assert_int_equal(es.tx_dropped, 0);
+    sfx_free(&f);
+}
+
 static void test_rfc7641_s4_5_unreachable_peer_observers_removed(void **state) {
     (void)state;
     sfx f;
@@ -1071,6 +1121,7 @@ int main(void) {
         cmocka_unit_test(test_rfc7641_s3_6_rst_to_non_notification_deregisters),
         cmocka_unit_test(test_rfc7641_s4_5_con_every_nth_notification),
         cmocka_unit_test(test_rfc7641_s4_5_unacked_con_removes_observer),
+        cmocka_unit_test(test_rfc7641_s4_2_fan_out_larger_than_the_outbox),
         cmocka_unit_test(test_rfc7641_s4_5_unreachable_peer_observers_removed),
         cmocka_unit_test(test_rfc8085_s5_2_forged_icmp_leaves_observers),
         cmocka_unit_test(test_rfc7641_s3_6_rst_to_con_notification_removes_observer),
