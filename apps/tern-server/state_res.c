@@ -139,6 +139,7 @@ int state_res_add(tern_server *srv, state_res *sr) {
                               * confirmable, so a lost one is resent and a
                               * gone observer is noticed. */
                              .notify_con = true,
+                             .notify_shared = true,
                              .rt = sr->rt,
                              .ct = "0"};
     int rc = tern_server_add_resource(srv, &def, &sr->res);

@@ -254,6 +254,19 @@ TERN_API size_t tern_endpoint_new_token(tern_endpoint *ep, uint8_t token[TERN_TO
 TERN_API int tern_endpoint_send_msg(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m,
                            uint64_t now_ms, tern_tx_done_fn done, void *ctx);
 
+/* Send one of many copies of a response that differ only in their token
+ * and MID (the notifications of one change to many observers, RFC 7641):
+ * tmpl is the response encoded once with no token (len bytes; its type
+ * and MID are replaced); this writes it with token and a fresh MID, as
+ * type (CON: tracked as tern_endpoint_send_msg does, done and ctx alike;
+ * NON: queued). *mid (if not NULL) gets the MID. 0, TERN_E_FULL (no room
+ * in the tables or the outbox), TERN_E_NOSPACE (larger than max_message
+ * with the token), TERN_E_INVAL (not a tokenless response template). */
+TERN_API int tern_endpoint_send_template(tern_endpoint *ep, const tern_addr *peer, tern_type type,
+                                         const uint8_t *tmpl, size_t len, const uint8_t *token,
+                                         size_t token_len, uint64_t now_ms, tern_tx_done_fn done,
+                                         void *ctx, uint16_t *mid);
+
 /* RFC 7641 section 4.5.2: replace the message of the CON tracked under ctx
  * (sent, or waiting for NSTART) by m, a newer one for the same purpose (a
  * notification of a newer state): it gets a fresh MID (written back into

@@ -159,6 +159,13 @@ typedef struct tern_resource_def {
     void *ctx;          /* returned by tern_server_request_ctx() */
     bool observable;    /* GET with Observe=0 registers (RFC 7641 section 3.1) */
     bool notify_con;    /* every notification confirmable, not just some */
+    /* The GET handler answers every observer alike, given the same Accept
+     * and block size (it does not look at tern_server_request_peer): on a
+     * change it runs once, and that one encoding, with each observer's
+     * token and MID, goes to all of them (RFC 7641 fan-out: 10,000
+     * observers cost one handler call). false: the handler runs for each
+     * observer. */
+    bool notify_shared;
     bool hidden;        /* left out of /.well-known/core */
     uint32_t max_age_s; /* Max-Age on notifications; 0: the server's default */
     /* RFC 6690 section 3 / RFC 7252 section 7.2 attributes for discovery.

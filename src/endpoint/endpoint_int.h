@@ -113,6 +113,10 @@ int tern_ep_emit(tern_endpoint *ep, const tern_addr *peer, const uint8_t *data, 
  * max_message). */
 int tern_ep_emit_msg(tern_endpoint *ep, const tern_addr *peer, const tern_msgb *m,
                      const uint8_t **wire);
+/* Write at dst the message of template tmpl (len bytes, encoded with no
+ * token) with this type, MID and token; its length. */
+size_t tern_ep_tmpl_write(uint8_t *dst, uint8_t type, uint16_t mid, const uint8_t *tmpl,
+                          size_t len, const uint8_t *token, size_t token_len);
 
 /* ---- peer.c ------------------------------------------------------------- */
 
@@ -277,6 +281,11 @@ void tern_ep_xchs_init(ep_xchs *t);
 /* Track and send (or queue behind NSTART) a CON; m->mid is assigned. */
 int tern_ep_xch_send(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m, uint64_t now,
                 tern_tx_done_fn done, void *ctx);
+/* The same from a template (tern_endpoint_send_template); *mid gets the
+ * MID used. */
+int tern_ep_xch_send_tmpl(tern_endpoint *ep, const tern_addr *peer, const uint8_t *tmpl,
+                          size_t len, const uint8_t *token, size_t token_len, uint64_t now,
+                          tern_tx_done_fn done, void *ctx, uint16_t *mid);
 /* An ACK or RST arrived (already parsed and checked). */
 void tern_ep_xch_recv_ack_rst(tern_endpoint *ep, const tern_addr *peer, const tern_msg *msg,
                          uint64_t now);

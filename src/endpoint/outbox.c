@@ -154,3 +154,44 @@ int tern_endpoint_send(tern_endpoint *ep, uint8_t *buf, size_t cap, tern_addr *p
     tern_endpoint_sent(ep, 1);
     return (int)d.len;
 }
+
+size_t tern_ep_tmpl_write(uint8_t *dst, uint8_t type, uint16_t mid, const uint8_t *tmpl,
+                          size_t len, const uint8_t *token, size_t token_len) {
+    dst[0] = (uint8_t)(TERN_PROTOCOL_VERSION << 6 | (type & 3u) << 4 | token_len);
+    dst[1] = tmpl[1];
+    dst[2] = (uint8_t)(mid >> 8);
+    dst[3] = (uint8_t)mid;
+    if (token_len) memcpy(dst + TERN_HEADER_LEN, token, token_len);
+    memcpy(dst + TERN_HEADER_LEN + token_len, tmpl + TERN_HEADER_LEN, len - TERN_HEADER_LEN);
+    return len + token_len;
+}
+
+int tern_endpoint_send_template(tern_endpoint *ep, const tern_addr *peer, tern_type type,
+                                const uint8_t *tmpl, size_t len, const uint8_t *token,
+                                size_t token_len, uint64_t now_ms, tern_tx_done_fn done,
+                                void *ctx, uint16_t *mid) {
+    uint16_t unused;
+    if (mid == NULL) mid = &unused;
+    if (ep == NULL || peer == NULL || peer->len > TERN_ADDR_MAX || tmpl == NULL ||
+        len < TERN_HEADER_LEN || (tmpl[0] & 0x0Fu) != 0 || token_len > TERN_TOKEN_MAX ||
+        (token == NULL && token_len > 0) || !tern_code_is_response(tmpl[1]) ||
+        (type != TERN_TYPE_CON && type != TERN_TYPE_NON))
+        return TERN_E_INVAL;
+    if (ep->closing) return TERN_E_STATE;
+    if (now_ms > ep->last_now) ep->last_now = now_ms;
+    if (type == TERN_TYPE_CON)
+        return tern_ep_xch_send_tmpl(ep, peer, tmpl, len, token, token_len, now_ms, done, ctx,
+                                     mid);
+    if (len + token_len > ep->cfg.max_message) return TERN_E_NOSPACE;
+    uint32_t pi = tern_ep_peer_get(ep, peer);
+    if (pi == EP_NONE) return TERN_E_FULL;
+    size_t cap;
+    uint8_t *p = out_reserve(ep, &cap);
+    if (p == NULL || len + token_len > cap) {
+        tern_ep_out_drop(ep);
+        return TERN_E_FULL;
+    }
+    *mid = ep->peers.v[pi].next_mid++;
+    out_commit(ep, peer, tern_ep_tmpl_write(p, TERN_TYPE_NON, *mid, tmpl, len, token, token_len));
+    return 0;
+}

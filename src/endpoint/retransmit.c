@@ -193,25 +193,51 @@ static void xch_finish(tern_endpoint *ep, uint32_t xi, tern_tx_status st, uint64
     if (done) done(ctx, ep, st, now);
 }
 
+/* The free exchange xi now holds n bytes of a CON with the peer's next MID:
+ * track it (send it now, or queue it behind NSTART). */
+static void xch_track(tern_endpoint *ep, uint32_t pi, uint32_t xi, size_t n, uint64_t now,
+                      tern_tx_done_fn done, void *ctx);
+
 int tern_ep_xch_send(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m, uint64_t now,
                 tern_tx_done_fn done, void *ctx) {
     ep_xchs *t = &ep->x;
     if (t->free_head == EP_NONE) return TERN_E_FULL;
     uint32_t pi = tern_ep_peer_get(ep, peer);
     if (pi == EP_NONE) return TERN_E_FULL;
-    ep_peer *p = &ep->peers.v[pi];
     uint32_t xi = t->free_head;
-
     m->type = TERN_TYPE_CON;
-    m->mid = p->next_mid;
+    m->mid = ep->peers.v[pi].next_mid;
     int n = tern_msgb_encode(m, xch_bytes(ep, xi), ep->cfg.max_message);
     if (n < 0) return n;
-    p->next_mid++;
+    xch_track(ep, pi, xi, (size_t)n, now, done, ctx);
+    return 0;
+}
 
+int tern_ep_xch_send_tmpl(tern_endpoint *ep, const tern_addr *peer, const uint8_t *tmpl,
+                          size_t len, const uint8_t *token, size_t token_len, uint64_t now,
+                          tern_tx_done_fn done, void *ctx, uint16_t *mid) {
+    ep_xchs *t = &ep->x;
+    if (t->free_head == EP_NONE) return TERN_E_FULL;
+    if (len + token_len > ep->cfg.max_message) return TERN_E_NOSPACE;
+    uint32_t pi = tern_ep_peer_get(ep, peer);
+    if (pi == EP_NONE) return TERN_E_FULL;
+    uint32_t xi = t->free_head;
+    *mid = ep->peers.v[pi].next_mid;
+    size_t n = tern_ep_tmpl_write(xch_bytes(ep, xi), TERN_TYPE_CON, *mid, tmpl, len, token,
+                                  token_len);
+    xch_track(ep, pi, xi, n, now, done, ctx);
+    return 0;
+}
+
+static void xch_track(tern_endpoint *ep, uint32_t pi, uint32_t xi, size_t n, uint64_t now,
+                      tern_tx_done_fn done, void *ctx) {
+    ep_xchs *t = &ep->x;
+    ep_peer *p = &ep->peers.v[pi];
+    uint16_t mid = p->next_mid++;
     t->free_head = t->v[xi].hnext;
     ep_xch *x = &t->v[xi];
     memset(x, 0, sizeof *x);
-    x->mid = m->mid;
+    x->mid = mid;
     x->len = (uint16_t)n;
     x->peer = pi;
     x->done = done;
@@ -233,7 +259,6 @@ int tern_ep_xch_send(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m, uin
         else p->q_head = xi;
         p->q_tail = xi;
     }
-    return 0;
 }
 
 void tern_ep_xch_recv_ack_rst(tern_endpoint *ep, const tern_addr *peer, const tern_msg *msg,

@@ -440,6 +440,44 @@ static int send_notification(tern_server *srv, srv_observer *o, tern_server_resp
     return rc;
 }
 
+/* The round's notification for o as a template (tern_endpoint_send_template):
+ * made (the GET handler run, the answer finished and encoded with no
+ * token) for the first observer of a resource, Accept and block size in a
+ * round, kept for the rest. NULL when o needs the general path: a final
+ * (non-2.xx) notification, one too large for a datagram (block-wise
+ * shrinking), or a deferring handler. */
+static bool notify_template(tern_server *srv, srv_observer *o, tern_resource *res, uint64_t now) {
+    if (srv->tmpl_valid && srv->tmpl_res == res->index && srv->tmpl_seq == res->seq &&
+        srv->tmpl_accept == o->accept && srv->tmpl_szx == o->szx)
+        return !srv->tmpl_big;
+    srv->tmpl_valid = srv->tmpl_big = false;
+    tern_server_response *r = &srv->resp_notify;
+    uint8_t code;
+    if (!represent(srv, o, res, r, now, &code)) return false;
+    if (TERN_CODE_CLASS(code) == 2) tern_srv_add_etag(res, r);
+    code = tern_srv_response_finish(r, code, o->accept);
+    if (TERN_CODE_CLASS(code) != 2) return false;
+    tern_msgb *b = &r->b;
+    b->code = code;
+    b->type = TERN_TYPE_NON;
+    b->token_len = 0;
+    tern_msgb_set_uint(b, TERN_OPT_OBSERVE, res->seq);
+    tern_srv_add_max_age(srv, res, b);
+    srv_block2 blk;
+    tern_srv_block2_begin(&blk, r, false);
+    tern_srv_block2_limit(&blk, r, o->szx);
+    /* Room for the longest token beside it. */
+    int n = tern_msgb_encode(b, srv->tmpl_buf, srv->cfg.max_message - TERN_TOKEN_MAX);
+    if (n < 0) return false;
+    srv->tmpl_len = (size_t)n;
+    srv->tmpl_valid = true;
+    srv->tmpl_res = res->index;
+    srv->tmpl_seq = res->seq;
+    srv->tmpl_accept = o->accept;
+    srv->tmpl_szx = o->szx;
+    return true;
+}
+
 static void notify_one(tern_server *srv, srv_observer *o, uint64_t now, bool force_con) {
     /* Section 4.5.2: one notification in flight per observer. A newer state
      * does not wait for its ACK: it replaces the message being
@@ -447,6 +485,32 @@ static void notify_one(tern_server *srv, srv_observer *o, uint64_t now, bool for
     bool replace = o->inflight;
     o->pending = false;
     tern_resource *res = &srv->res[o->res];
+    bool con = force_con || wants_con(srv, o, res, now);
+    uint16_t mid = 0;
+    int rc = TERN_E_NOSPACE;
+    bool tried = !replace && res->def.notify_shared && notify_template(srv, o, res, now);
+    if (tried)
+        rc = tern_endpoint_send_template(srv->ep, &o->peer, con ? TERN_TYPE_CON : TERN_TYPE_NON,
+                                         srv->tmpl_buf, srv->tmpl_len, o->token, o->token_len,
+                                         now, con ? obs_done : NULL, con ? (void *)o : NULL, &mid);
+    /* Too large for a datagram (the endpoint's max_message): the general
+     * path below sends it block-wise, or ends the observation. */
+    if (rc != TERN_E_NOSPACE) {
+        if (rc == TERN_E_FULL) {
+            o->pending = true; /* the tables are full: try again shortly */
+            arm_retry(srv, now);
+            return;
+        }
+        if (rc < 0) return;
+        srv->st.notifications++;
+        if (con) srv->st.notifications_con++;
+        note_sent(srv, o, con ? TERN_TYPE_CON : TERN_TYPE_NON, mid, now);
+        return;
+    }
+    /* A template too large for a datagram stays marked so, for the other
+     * observers of the round (the template lives in tmpl_buf: resp_notify
+     * below is made for o alone). */
+    if (tried) srv->tmpl_big = true;
     tern_server_response *r = &srv->resp_notify;
     uint8_t code;
     if (!represent(srv, o, res, r, now, &code)) return;
@@ -458,12 +522,12 @@ static void notify_one(tern_server *srv, srv_observer *o, uint64_t now, bool for
         send_final(srv, o, b, now);
         return;
     }
-    bool con = replace || force_con || wants_con(srv, o, res, now);
+    con = con || replace;
     b->type = con ? TERN_TYPE_CON : TERN_TYPE_NON;
     tern_msgb_set_token(b, o->token, o->token_len);
     tern_msgb_set_uint(b, TERN_OPT_OBSERVE, res->seq);
     tern_srv_add_max_age(srv, res, b);
-    int rc = send_notification(srv, o, r, con, replace, now);
+    rc = send_notification(srv, o, r, con, replace, now);
     if (rc == TERN_E_NOSPACE) {
         /* Not even a 16-byte block fits beside the options. A final 5.00
          * ends the observation (section 3.2); dropping the notification

@@ -200,6 +200,7 @@ void tern_server_remove_resource(tern_server *srv, tern_resource *res, uint64_t 
     tern_srv_observe_remove_all(srv, res, TERN_CODE_NOT_FOUND, "resource removed", now_ms);
     tern_srv_deferred_forget_resource(srv, res);
     res->used = false;
+    srv->tmpl_valid = false; /* another resource may take the index */
     index_rebuild(srv);
     res->dirty = false;
 }

@@ -91,6 +91,7 @@ int tern_server_new(tern_server **out, tern_endpoint *ep, const tern_server_conf
         tern_srv_response_init(&srv->resp_def, srv, c->max_message) < 0 ||
         tern_srv_response_init(&srv->resp_notify, srv, c->max_message) < 0 ||
         (srv->notify_req_buf = malloc(c->max_message)) == NULL ||
+        (srv->tmpl_buf = malloc(c->max_message)) == NULL ||
         (srv->scratch = malloc(TERN_SRV_SCRATCH)) == NULL) {
         tern_server_free(srv);
         return TERN_E_NOMEM;
@@ -115,6 +116,7 @@ void tern_server_free(tern_server *srv) {
     tern_srv_response_free(&srv->resp_def);
     tern_srv_response_free(&srv->resp_notify);
     free(srv->notify_req_buf);
+    free(srv->tmpl_buf);
     free(srv->scratch);
     tern_srv_block1_free(srv);
     free(srv->wkc_buf);

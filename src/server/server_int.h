@@ -225,6 +225,17 @@ struct tern_server {
      * while either is. */
     tern_server_response resp_req, resp_def, resp_notify;
     uint8_t *notify_req_buf; /* the GET synthesised for a notification */
+    /* The notification of one round, encoded once with no token (RFC 7641
+     * section 4.2: every observer of a resource with the same Accept and
+     * block size gets the same bytes but for token, MID and type); valid
+     * while its key matches. */
+    uint8_t *tmpl_buf;
+    size_t tmpl_len;
+    bool tmpl_valid;
+    bool tmpl_big; /* valid, and too large for a datagram: the general path */
+    uint32_t tmpl_res, tmpl_seq;
+    int32_t tmpl_accept;
+    uint8_t tmpl_szx;
 
     srv_upload *uploads;
     srv_upload *serving; /* the slot a kept answer is being sent from */     /* block1.c */

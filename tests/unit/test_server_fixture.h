@@ -241,6 +241,7 @@ typedef struct sfx_state {
     char value[8];
     int gets, puts;
     uint8_t get_code; /* 0: 2.05; else what GET answers (e.g. 4.04) */
+    bool shared;      /* tern_resource_def.notify_shared */
 } sfx_state;
 
 static inline uint8_t sfx_state_get(tern_server_request *req, tern_server_response *resp) {
@@ -278,6 +279,7 @@ static inline tern_resource *sfx_add_state(sfx *f, const char *path, sfx_state *
                              .ctx = st,
                              .observable = true,
                              .notify_con = notify_con,
+                             .notify_shared = st->shared,
                              .rt = "alarm",
                              .ct = "0"};
     tern_resource *r = NULL;

@@ -277,7 +277,7 @@ static void test_rfc7641_s4_2_fan_out_larger_than_the_outbox(void **state) {
     f.scfg.max_observers_per_address = 2000;
     sfx_start(&f);
     f.now = 1000;
-    sfx_state st = {.value = "OFF"};
+    sfx_state st = {.value = "OFF", .shared = true};
     tern_resource *r = sfx_add_state(&f, "/alarm", &st, false);
     for (uint32_t i = 0; i < 1000; i++) {
         tern_addr peer = sfx_addr((uint8_t)(10 + i % 200));
@@ -287,6 +287,7 @@ static void test_rfc7641_s4_2_fan_out_larger_than_the_outbox(void **state) {
     }
     assert_int_equal(tern_resource_observer_count(r), 1000);
     memcpy(st.value, "ON", 3);
+    int gets = st.gets;
     tern_resource_changed(r);
     tern_engine_tick(f.eng, f.now); /* as the io loop does after a change */
     int notified = 0, rounds = 0;
@@ -301,9 +302,51 @@ static void test_rfc7641_s4_2_fan_out_larger_than_the_outbox(void **state) {
     }
     assert_int_equal(notified, 1000);
     assert_true(rounds > 5); /* it did take several outbox loads */
+    assert_int_equal(st.gets, gets + 1); /* notify_shared: one handler call */
     tern_endpoint_stats es;
     tern_endpoint_get_stats(f.ep, &es);
     assert_int_equal(es.tx_dropped, 0);
+    sfx_free(&f);
+}
+
+/* tern_resource_def.notify_shared (RFC 7641 section 4.2 fan-out): the
+ * handler runs once per change for all observers with the same Accept and
+ * block size, and each still gets its own token and MID with the same
+ * Observe number and state; another Accept is another call. */
+static void test_rfc7641_s4_2_shared_notification_each_token_its_own(void **state) {
+    (void)state;
+    sfx f;
+    sfx_init(&f, NULL);
+    sfx_state st = {.value = "OFF", .shared = true};
+    tern_resource *r = sfx_add_state(&f, "/alarm", &st, false);
+    observe_get(&f, &f.a, 1, "o1", "/alarm", 0);
+    observe_get(&f, &f.b, 2, "p2xyz", "/alarm", 0);
+    tern_msgb b;
+    sfx_req(&b, TERN_TYPE_CON, TERN_CODE_GET, 3, "c", "/alarm");
+    tern_msgb_add_uint(&b, TERN_OPT_OBSERVE, 0);
+    tern_msgb_add_uint(&b, TERN_OPT_ACCEPT, TERN_CF_TEXT_PLAIN);
+    sfx_deliver(&f, &f.c, &b);
+    sfx_discard(&f);
+    int gets = st.gets;
+    put(&f, &f.c, 4, "/alarm", "ON");
+    assert_int_equal(sfx_pending(&f), 3);
+    uint32_t seq = 0;
+    bool seen[3] = {false, false, false};
+    for (int i = 0; i < 3; i++) {
+        tern_addr to;
+        const tern_msg *m = sfx_next(&f, &to);
+        assert_int_equal(m->code, TERN_CODE_CONTENT);
+        sfx_assert_payload(m, "ON");
+        uint32_t v = sfx_uint(m, TERN_OPT_OBSERVE);
+        if (i == 0) seq = v;
+        assert_int_equal(v, seq);
+        if (tern_addr_equal(&to, &f.a)) sfx_assert_token(m, "o1"), seen[0] = true;
+        if (tern_addr_equal(&to, &f.b)) sfx_assert_token(m, "p2xyz"), seen[1] = true;
+        if (tern_addr_equal(&to, &f.c)) sfx_assert_token(m, "c"), seen[2] = true;
+    }
+    assert_true(seen[0] && seen[1] && seen[2]);
+    assert_int_equal(st.gets, gets + 2); /* no Accept, and Accept 0 */
+    assert_int_equal(tern_resource_observer_count(r), 3);
     sfx_free(&f);
 }
 
@@ -804,14 +847,14 @@ static uint8_t big_get(tern_server_request *req, tern_server_response *resp) {
  * smaller); the observer GETs the rest. The registration answer and every
  * notification used to be dropped (TERN_E_NOSPACE), and the registration
  * answered 5.00 yet kept an observer that nothing ever reached. */
-static void test_rfc7959_s2_6_large_notification_carries_first_block(void **state) {
-    (void)state;
+static void large_notification(bool shared) {
     tern_server_config cfg;
     tern_server_config_default(&cfg);
     cfg.max_message = 2304; /* the server builds it whole */
     sfx f;
     sfx_init(&f, &cfg);
-    tern_resource_def d = {.path = "/big", .get = big_get, .observable = true};
+    tern_resource_def d = {
+        .path = "/big", .get = big_get, .observable = true, .notify_shared = shared};
     tern_resource *r;
     assert_int_equal(tern_server_add_resource(f.srv, &d, &r), 0);
     observe_get(&f, &f.a, 1, "o", "/big", 0);
@@ -853,6 +896,15 @@ static void test_rfc7959_s2_6_large_notification_carries_first_block(void **stat
     assert_false(sfx_has_opt(m, TERN_OPT_OBSERVE));
     assert_int_equal(tern_resource_observer_count(r), 2);
     sfx_free(&f);
+}
+
+/* The same with tern_resource_def.notify_shared: the shared encoding is
+ * too large for a datagram, so each observer gets its first block as
+ * above. */
+static void test_rfc7959_s2_6_large_notification_carries_first_block(void **state) {
+    (void)state;
+    large_notification(false);
+    large_notification(true);
 }
 
 static size_t bulk_len; /* an elective option of this size in every answer */
@@ -1122,6 +1174,7 @@ int main(void) {
         cmocka_unit_test(test_rfc7641_s4_5_con_every_nth_notification),
         cmocka_unit_test(test_rfc7641_s4_5_unacked_con_removes_observer),
         cmocka_unit_test(test_rfc7641_s4_2_fan_out_larger_than_the_outbox),
+        cmocka_unit_test(test_rfc7641_s4_2_shared_notification_each_token_its_own),
         cmocka_unit_test(test_rfc7641_s4_5_unreachable_peer_observers_removed),
         cmocka_unit_test(test_rfc8085_s5_2_forged_icmp_leaves_observers),
         cmocka_unit_test(test_rfc7641_s3_6_rst_to_con_notification_removes_observer),
