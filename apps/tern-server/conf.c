@@ -26,6 +26,7 @@ static const char *const key_names[CONF_N_KEYS] = {
     [CONF_LOG_LEVEL] = "log-level",
     [CONF_PLUGTEST] = "plugtest",
     [CONF_NO_ALARM] = "no-alarm",
+    [CONF_NOTIFY] = "notify",
 };
 
 const char *conf_key_name(enum conf_key key) {
@@ -159,6 +160,11 @@ int conf_set(conf *c, const char *name, const char *value, char *err, size_t cap
         if (parse_bool(value, key == CONF_PLUGTEST ? &c->plugtest : &c->no_alarm) < 0)
             rc = bad_value(name, value, "yes or no, or nothing for yes", err, cap);
         break;
+    case CONF_NOTIFY:
+        if (value && strcmp(value, "con") == 0) c->notify_non = false;
+        else if (value && strcmp(value, "non") == 0) c->notify_non = true;
+        else rc = bad_value(name, value, "con or non", err, cap);
+        break;
     case CONF_N_KEYS: break;
     }
     if (rc == 0) c->given |= 1u << key;
@@ -265,6 +271,7 @@ static void apply(conf *out, const conf *in) {
     TAKE(CONF_LOG_LEVEL, log_level);
     TAKE(CONF_PLUGTEST, plugtest);
     TAKE(CONF_NO_ALARM, no_alarm);
+    TAKE(CONF_NOTIFY, notify_non);
 #undef TAKE
     out->given |= g;
 }
@@ -343,6 +350,7 @@ bool conf_differs(const conf *a, const conf *b, enum conf_key key) {
     case CONF_LOG_LEVEL: return a->log_level != b->log_level;
     case CONF_PLUGTEST: return a->plugtest != b->plugtest;
     case CONF_NO_ALARM: return a->no_alarm != b->no_alarm;
+    case CONF_NOTIFY: return a->notify_non != b->notify_non;
     case CONF_N_KEYS: break;
     }
     return false;

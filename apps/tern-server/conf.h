@@ -34,6 +34,7 @@ enum conf_key {
     CONF_LOG_LEVEL,
     CONF_PLUGTEST,
     CONF_NO_ALARM,
+    CONF_NOTIFY,
     CONF_N_KEYS
 };
 
@@ -53,6 +54,7 @@ typedef struct conf {
     uint32_t amplification; /* 0: the library's default; TERN_AMPLIFICATION_UNLIMITED */
     app_log_level log_level;
     bool plugtest, no_alarm;
+    bool notify_non; /* --notify non */
     char groups[CONF_MAX_GROUPS][CONF_GROUP_MAX]; /* GROUP[%IFACE] */
     size_t n_groups;
     state_spec specs[CONF_MAX_RESOURCES];

@@ -56,6 +56,8 @@ static void usage(FILE *out) {
             "                        (default 120; Max-Age is this plus 60)\n"
             "      --amplification-limit N  answers to an unverified address at most N\n"
             "                        times the request's size (default 3; 0 or off: none)\n"
+            "      --notify con|non  state notifications confirmable (default: a lost\n"
+            "                        one is resent) or not (a CON now and then)\n"
             "  -j, --join GROUP[%%IFACE]  also answer requests to multicast GROUP (RFC 7252\n"
             "                        section 8), e.g. 224.0.1.187 or ff02::fd%%eth0 (All\n"
             "                        CoAP Nodes); repeatable\n"
@@ -98,7 +100,8 @@ static int parse_args(int argc, char **argv, server *s) {
         OPT_LIVENESS,
         OPT_AMPLIFICATION,
         OPT_PLUGTEST,
-        OPT_LOG_LEVEL
+        OPT_LOG_LEVEL,
+        OPT_NOTIFY
     };
     static const struct option longopts[] = {
         {"port", required_argument, NULL, 'p'},
@@ -113,6 +116,7 @@ static int parse_args(int argc, char **argv, server *s) {
         {"liveness", required_argument, NULL, OPT_LIVENESS},
         {"amplification-limit", required_argument, NULL, OPT_AMPLIFICATION},
         {"plugtest", no_argument, NULL, OPT_PLUGTEST},
+        {"notify", required_argument, NULL, OPT_NOTIFY},
         {"join", required_argument, NULL, 'j'},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"verbose", no_argument, NULL, 'v'},
@@ -204,8 +208,10 @@ static int collect_resources(server *s) {
     }
     /* Every bad state file is reported, then the start refused. */
     int bad = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         if (state_res_init(&s->res[i], &specs[i], &s->st) < 0) bad++;
+        s->res[i].notify_non = s->eff.notify_non;
+    }
     if (bad) {
         store_close(&s->st);
         return 1;
@@ -383,6 +389,7 @@ static void reload_config(server *s) {
         if (find_served(s, want[i].path)) continue;
         is_new[i] = true;
         if (state_res_init(&fresh[i], &want[i], &s->st) < 0) bad++;
+        fresh[i].notify_non = s->eff.notify_non;
     }
     if (bad) {
         app_log(APP_LOG_ERROR, "reload: a new resource's state file is refused; nothing changed");
@@ -435,7 +442,7 @@ static void reload_config(server *s) {
     s->eff.n_specs = ne.n_specs;
     static const enum conf_key bound[] = {
         CONF_PORT,     CONF_BIND,        CONF_STATE_DIR, CONF_MAX_OBSERVERS, CONF_PER_PEER,
-        CONF_PER_ADDRESS, CONF_LIVENESS, CONF_AMPLIFICATION, CONF_PLUGTEST};
+        CONF_PER_ADDRESS, CONF_LIVENESS, CONF_AMPLIFICATION, CONF_PLUGTEST, CONF_NOTIFY};
     for (size_t i = 0; i < sizeof bound / sizeof bound[0]; i++) {
         /* A per-peer or per-address limit given nowhere follows
          * max-observers, whose change is reported already. */

@@ -135,10 +135,12 @@ int state_res_add(tern_server *srv, state_res *sr) {
                              .put = state_put,
                              .ctx = sr,
                              .observable = true,
-                             /* State changes matter: every notification
-                              * confirmable, so a lost one is resent and a
-                              * gone observer is noticed. */
-                             .notify_con = true,
+                             /* State changes matter: by default every
+                              * notification confirmable, so a lost one is
+                              * resent and a gone observer is noticed
+                              * (--notify non: NON, with a CON now and then,
+                              * RFC 7641 section 4.5). */
+                             .notify_con = !sr->notify_non,
                              .notify_shared = true,
                              .rt = sr->rt,
                              .ct = "0"};

@@ -19,6 +19,7 @@ typedef struct state_res {
     char accepted[SPEC_MAX_VALUES * (SPEC_VALUE_MAX + 2)]; /* "ON, OFF" */
     store *st;
     tern_resource *res; /* NULL while it is not served */
+    bool notify_non;    /* --notify non: NON notifications, a CON now and then */
 } state_res;
 
 /* Take spec and the saved state (or the initial value when there is none).
