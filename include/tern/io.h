@@ -78,6 +78,10 @@ typedef struct tern_io_config {
      * (SO_RCVBUFFORCE); otherwise Linux caps it at net.core.rmem_max and
      * wmem_max (tern_io_socket_buffer says what was granted). */
     uint32_t socket_buffer;
+    /* [false] SO_REUSEPORT: several sockets (one per worker thread or
+     * process) bind the same port, and the kernel spreads the peers over
+     * them, each peer (address and port) always to the same one. */
+    bool reuse_port;
 } tern_io_config;
 
 /* Fill cfg with the defaults above. */

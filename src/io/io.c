@@ -140,7 +140,8 @@ uint32_t tern_io_socket_buffer(const tern_io *io) {
     return (uint32_t)v / 2; /* Linux reports twice what it grants the data */
 }
 
-static int io_open_socket(tern_io *io, const char *host, uint16_t port, uint32_t buffer) {
+static int io_open_socket(tern_io *io, const char *host, uint16_t port, uint32_t buffer,
+                          bool reuse_port) {
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_DGRAM;
@@ -172,6 +173,11 @@ static int io_open_socket(tern_io *io, const char *host, uint16_t port, uint32_t
         /* Each datagram's destination, to know a group request (group.c). */
         tern_iop_group_setup(fd, ai->ai_family);
         io_set_buffers(fd, buffer);
+        if (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) < 0) {
+            err = io_errno(errno);
+            close(fd);
+            continue;
+        }
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
             struct sockaddr_storage ss;
             socklen_t sl = sizeof ss;
@@ -206,9 +212,10 @@ int tern_io_new(tern_io **out, const tern_io_config *in) {
 
     const char *host = cfg.bind_host ? cfg.bind_host : "::";
     uint32_t buffer = cfg.socket_buffer ? cfg.socket_buffer : 4u << 20;
-    e = io_open_socket(io, host, cfg.port, buffer);
+    e = io_open_socket(io, host, cfg.port, buffer, cfg.reuse_port);
     /* A machine without IPv6 still serves IPv4 when asked for "::". */
-    if (e < 0 && strcmp(host, "::") == 0) e = io_open_socket(io, "0.0.0.0", cfg.port, buffer);
+    if (e < 0 && strcmp(host, "::") == 0)
+        e = io_open_socket(io, "0.0.0.0", cfg.port, buffer, cfg.reuse_port);
     if (e < 0) goto fail;
 
     io->epfd = epoll_create1(EPOLL_CLOEXEC);

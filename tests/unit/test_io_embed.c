@@ -171,12 +171,54 @@ static void test_io_socket_buffer_sized(void **state) {
     tern_io_free(io);
 }
 
+/* tern_io_config.reuse_port: a second socket binds the same port (the
+ * kernel spreads peers over them); without it, TERN_E_ADDRINUSE. Both
+ * answer: requests from 16 client sockets all get their 2.05. */
+static void test_io_reuse_port_shares_a_port(void **state) {
+    (void)state;
+    tern_io_config cfg;
+    tern_io_config_default(&cfg);
+    cfg.bind_host = "127.0.0.1";
+    cfg.port = 0;
+    cfg.reuse_port = true;
+    tern_io *a = NULL, *b = NULL, *c = NULL;
+    assert_int_equal(tern_io_new(&a, &cfg), 0);
+    cfg.port = tern_io_port(a);
+    assert_int_equal(tern_io_new(&b, &cfg), 0);
+    assert_int_equal(tern_io_port(b), cfg.port);
+    cfg.reuse_port = false;
+    assert_int_equal(tern_io_new(&c, &cfg), TERN_E_ADDRINUSE);
+    tern_resource_def def = {.path = "/hello", .get = get_hello};
+    assert_int_equal(tern_server_add_resource(tern_io_server(a), &def, NULL), 0);
+    assert_int_equal(tern_server_add_resource(tern_io_server(b), &def, NULL), 0);
+    char uri[64];
+    snprintf(uri, sizeof uri, "coap://127.0.0.1:%u/hello", cfg.port);
+    for (int k = 0; k < 16; k++) {
+        tern_io *cli = open_io(0);
+        tern_msgb req;
+        tern_msgb_init(&req, TERN_TYPE_CON, TERN_CODE_GET, 0);
+        outcome o = {0};
+        tern_client_op_id id;
+        assert_int_equal(tern_io_request_start(cli, uri, &req, 5000, on_answer, &o, &id), 0);
+        for (int i = 0; i < 50 && !o.done; i++) {
+            host_loop_round(a, cli);
+            assert_int_equal(tern_io_step(b, 0), 0);
+        }
+        assert_true(o.done);
+        assert_int_equal(o.code, TERN_CODE_CONTENT);
+        tern_io_free(cli);
+    }
+    tern_io_free(a);
+    tern_io_free(b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_io_embedded_in_a_foreign_poll_loop),
         cmocka_unit_test(test_io_unknown_path_answers_4_04),
         cmocka_unit_test(test_rfc7252_s5_7_2_requests_go_through_the_proxy),
         cmocka_unit_test(test_io_socket_buffer_sized),
+        cmocka_unit_test(test_io_reuse_port_shares_a_port),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
