@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "tern/server.h"
+#include "workers.h"
 
 static const char *const key_names[CONF_N_KEYS] = {
     [CONF_PORT] = "port",
@@ -27,6 +28,7 @@ static const char *const key_names[CONF_N_KEYS] = {
     [CONF_PLUGTEST] = "plugtest",
     [CONF_NO_ALARM] = "no-alarm",
     [CONF_NOTIFY] = "notify",
+    [CONF_WORKERS] = "workers",
 };
 
 const char *conf_key_name(enum conf_key key) {
@@ -165,6 +167,10 @@ int conf_set(conf *c, const char *name, const char *value, char *err, size_t cap
         else if (value && strcmp(value, "non") == 0) c->notify_non = true;
         else rc = bad_value(name, value, "con or non", err, cap);
         break;
+    case CONF_WORKERS:
+        if (parse_uint(value, 0, WK_MAX, &c->workers) < 0)
+            rc = bad_value(name, value, "0 (one per core) to 64", err, cap);
+        break;
     case CONF_N_KEYS: break;
     }
     if (rc == 0) c->given |= 1u << key;
@@ -272,6 +278,7 @@ static void apply(conf *out, const conf *in) {
     TAKE(CONF_PLUGTEST, plugtest);
     TAKE(CONF_NO_ALARM, no_alarm);
     TAKE(CONF_NOTIFY, notify_non);
+    TAKE(CONF_WORKERS, workers);
 #undef TAKE
     out->given |= g;
 }
@@ -351,6 +358,7 @@ bool conf_differs(const conf *a, const conf *b, enum conf_key key) {
     case CONF_PLUGTEST: return a->plugtest != b->plugtest;
     case CONF_NO_ALARM: return a->no_alarm != b->no_alarm;
     case CONF_NOTIFY: return a->notify_non != b->notify_non;
+    case CONF_WORKERS: return a->workers != b->workers;
     case CONF_N_KEYS: break;
     }
     return false;

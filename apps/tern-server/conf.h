@@ -35,6 +35,7 @@ enum conf_key {
     CONF_PLUGTEST,
     CONF_NO_ALARM,
     CONF_NOTIFY,
+    CONF_WORKERS,
     CONF_N_KEYS
 };
 
@@ -55,6 +56,7 @@ typedef struct conf {
     app_log_level log_level;
     bool plugtest, no_alarm;
     bool notify_non; /* --notify non */
+    unsigned long workers; /* 0: one per core */
     char groups[CONF_MAX_GROUPS][CONF_GROUP_MAX]; /* GROUP[%IFACE] */
     size_t n_groups;
     state_spec specs[CONF_MAX_RESOURCES];

@@ -9,10 +9,12 @@
  * tells systemd when it is ready, reloading and stopping (service.h). */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "app_log.h"
 #include "conf.h"
@@ -23,6 +25,7 @@
 #include "store.h"
 #include "tern/io.h"
 #include "tern/version.h"
+#include "workers.h"
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -58,6 +61,8 @@ static void usage(FILE *out) {
             "                        times the request's size (default 3; 0 or off: none)\n"
             "      --notify con|non  state notifications confirmable (default: a lost\n"
             "                        one is resent) or not (a CON now and then)\n"
+            "      --workers N       serve on N cores, one process each on the same port\n"
+            "                        (default 0: one per core; 1 with --plugtest or --join)\n"
             "  -j, --join GROUP[%%IFACE]  also answer requests to multicast GROUP (RFC 7252\n"
             "                        section 8), e.g. 224.0.1.187 or ff02::fd%%eth0 (All\n"
             "                        CoAP Nodes); repeatable\n"
@@ -101,7 +106,8 @@ static int parse_args(int argc, char **argv, server *s) {
         OPT_AMPLIFICATION,
         OPT_PLUGTEST,
         OPT_LOG_LEVEL,
-        OPT_NOTIFY
+        OPT_NOTIFY,
+        OPT_WORKERS
     };
     static const struct option longopts[] = {
         {"port", required_argument, NULL, 'p'},
@@ -117,6 +123,7 @@ static int parse_args(int argc, char **argv, server *s) {
         {"amplification-limit", required_argument, NULL, OPT_AMPLIFICATION},
         {"plugtest", no_argument, NULL, OPT_PLUGTEST},
         {"notify", required_argument, NULL, OPT_NOTIFY},
+        {"workers", required_argument, NULL, OPT_WORKERS},
         {"join", required_argument, NULL, 'j'},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"verbose", no_argument, NULL, 'v'},
@@ -225,16 +232,24 @@ static int collect_resources(server *s) {
  * remembers enough answers to replay them for the retransmissions of a few
  * thousand recent requests (RFC 7252 4.5). About 5 MB in all. The resource
  * table has room for every state resource a reload may bring. */
+/* A limit over the server, shared out among n workers (rounded up). */
+static uint32_t share(unsigned long limit, unsigned n) {
+    return (uint32_t)((limit + n - 1) / n);
+}
+
 static void size_tables(const conf *o, tern_server_config *sc, tern_endpoint_config *ec) {
     tern_server_config_default(sc);
     tern_endpoint_config_default(ec);
+    /* With workers each holds its share of the observers; a peer always
+     * lands on the same worker, so its own limit stays whole. */
+    unsigned n = wk_count();
     sc->max_resources = CONF_MAX_RESOURCES + 1; /* and /.well-known/core */
-    sc->max_observers = (uint32_t)o->max_observers;
+    sc->max_observers = share(o->max_observers, n);
     /* A handful of state resources, usually one: any of them may take every
      * observer the server admits. */
     sc->max_observers_per_resource = sc->max_observers;
     sc->max_observers_per_peer = (uint32_t)o->per_peer;
-    sc->max_observers_per_address = (uint32_t)o->per_address;
+    sc->max_observers_per_address = share(o->per_address, n);
     sc->notify_con_interval_ms = (uint64_t)o->liveness_s * 1000u;
     sc->amplification_limit = o->amplification; /* 0: the library's default */
     uint32_t n_obs = sc->max_observers;
@@ -291,6 +306,10 @@ static tern_io *open_server(server *s) {
     /* Only at debug level: tracing parses every datagram sent again. */
     cfg.trace = o->log_level >= APP_LOG_DEBUG ? trace : NULL;
     cfg.icmp_trace = app_log_icmp; /* RFC 8085 5.2: each one, at debug level */
+    cfg.reuse_port = wk_active(); /* workers.h: one socket each, the same port */
+    /* An IPv4 broadcast reaches every socket on the port: the first worker
+     * answers it (there are no groups to join with workers: n_workers). */
+    cfg.no_group_requests = wk_self() > 0;
     tern_io *io = NULL;
     int rc = tern_io_new(&io, &cfg);
     if (rc < 0) {
@@ -442,7 +461,8 @@ static void reload_config(server *s) {
     s->eff.n_specs = ne.n_specs;
     static const enum conf_key bound[] = {
         CONF_PORT,     CONF_BIND,        CONF_STATE_DIR, CONF_MAX_OBSERVERS, CONF_PER_PEER,
-        CONF_PER_ADDRESS, CONF_LIVENESS, CONF_AMPLIFICATION, CONF_PLUGTEST, CONF_NOTIFY};
+        CONF_PER_ADDRESS, CONF_LIVENESS, CONF_AMPLIFICATION, CONF_PLUGTEST, CONF_NOTIFY,
+        CONF_WORKERS};
     for (size_t i = 0; i < sizeof bound / sizeof bound[0]; i++) {
         /* A per-peer or per-address limit given nowhere follows
          * max-observers, whose change is reported already. */
@@ -458,13 +478,34 @@ static void reload_config(server *s) {
             n_served(s), added, removed, updated);
 }
 
-/* svc_run's on_hup: systemd is told of the reload around it. */
+/* svc_run's on_hup: systemd is told of the reload around it; the first
+ * worker passes it on to the others, which each reload themselves. */
 static void reload(void *ctx) {
     server *s = ctx;
+    wk_signal_all(SIGHUP);
     svc_notify("RELOADING=1\nMONOTONIC_USEC=%llu", monotonic_usec());
     reload_config(s);
     svc_notify("READY=1\nSTATUS=serving %zu state resource%s on port %u", n_served(s),
                n_served(s) == 1 ? "" : "s", (unsigned)tern_io_port(s->io));
+}
+
+/* svc_run's on_wake: another worker changed a state. */
+static void take_changes(void *ctx) {
+    server *s = ctx;
+    wk_drain();
+    for (size_t i = 0; i < CONF_MAX_RESOURCES; i++)
+        if (s->res[i].res) state_res_sync(&s->res[i]);
+}
+
+/* How many workers: --workers, one per core when 0; one for --plugtest
+ * (its resources keep their state in each process) and with groups to
+ * join (every socket on the port gets a copy of a group request, and the
+ * kernel's choice of which sockets do is no contract to build on). */
+static unsigned n_workers(const conf *o) {
+    if (o->plugtest || o->n_groups) return 1;
+    if (o->workers) return (unsigned)o->workers;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > WK_MAX ? WK_MAX : (unsigned)n;
 }
 
 int main(int argc, char **argv) {
@@ -480,10 +521,32 @@ int main(int argc, char **argv) {
     if (status < 0) status = read_config(&s);
     if (status < 0) status = collect_resources(&s);
     if (status >= 0) return status;
+    unsigned workers = n_workers(&s.eff);
+    if (wk_setup(workers) < 0) return 1;
     s.io = open_server(&s);
     if (s.io == NULL) {
         store_close(&s.st);
         return 1;
+    }
+    if (wk_active()) {
+        /* The others bind the port the first one got (port 0: the
+         * kernel's pick) and serve the same resources. */
+        s.eff.port = tern_io_port(s.io);
+        int w = wk_fork();
+        if (w < 0) return 1;
+        if (w > 0) {
+            static char name[32];
+            snprintf(name, sizeof name, "tern-server/%d", w);
+            app_log_set_name(name);
+            unsetenv("NOTIFY_SOCKET"); /* systemd hears from the first only */
+            tern_io_free(s.io); /* the first one's, copied by fork */
+            s.io = open_server(&s);
+            if (s.io == NULL) _exit(1);
+            wk_ready();
+            int rc = svc_run(s.io, s.hup_fd, reload, wk_wake_fd(), take_changes, &s);
+            tern_io_free(s.io);
+            _exit(rc < 0 ? 1 : 0);
+        }
     }
     char h[4 * CONF_BIND_MAX], d[1024];
     app_log_escs(h, sizeof h, s.eff.bind_host);
@@ -500,10 +563,15 @@ int main(int argc, char **argv) {
             app_log(APP_LOG_INFO, "%s = %s (accepted: %s)", s.res[i].spec.path, s.res[i].value,
                     s.res[i].accepted);
     log_limits(&s.eff);
+    if (wk_active())
+        app_log(APP_LOG_INFO, "%u workers, each a process with its own socket on the port",
+                wk_count());
     svc_notify("READY=1\nSTATUS=serving %zu state resource%s on port %u", n_served(&s),
                n_served(&s) == 1 ? "" : "s", (unsigned)tern_io_port(s.io));
-    int rc = svc_run(s.io, s.hup_fd, reload, &s);
+    int rc = svc_run(s.io, s.hup_fd, reload, wk_wake_fd(), take_changes, &s);
     svc_notify("STOPPING=1");
+    wk_signal_all(SIGTERM);
+    wk_reap();
     if (rc < 0) app_log(APP_LOG_ERROR, "the loop failed: %s", tern_strerror(rc));
     app_log(APP_LOG_INFO, "stopping");
     tern_io_free(s.io);

@@ -5,10 +5,11 @@
  * SIGINT and SIGTERM only, into a signalfd inside the io's epoll set. The
  * io offers the embedding interface (tern_io_fd: its epoll fd, readable
  * when a step has work; tern_io_timeout_ms: its next deadline), so this
- * loop waits in an epoll set of its own holding that fd and a signalfd for
- * SIGHUP, and calls tern_io_step(io, 0) after each wake-up. A reload thus
- * runs between two steps, never inside a handler, and at once (no
- * polling). */
+ * loop waits in an epoll set of its own holding that fd, a signalfd for
+ * SIGHUP and, with workers, the eventfd another worker writes after a
+ * change (workers.h), and calls tern_io_step(io, 0) after each wake-up. A
+ * reload thus runs between two steps, never inside a handler, and at once
+ * (no polling). */
 #include "service.h"
 
 #include <errno.h>
@@ -61,7 +62,8 @@ int svc_catch_hup(void) {
     return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-int svc_run(tern_io *io, int hup_fd, void (*on_hup)(void *ctx), void *ctx) {
+int svc_run(tern_io *io, int hup_fd, void (*on_hup)(void *ctx), int wake_fd,
+            void (*on_wake)(void *ctx), void *ctx) {
     int ep = epoll_create1(EPOLL_CLOEXEC);
     if (ep < 0) return TERN_E_SYSTEM;
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = tern_io_fd(io)};
@@ -70,20 +72,25 @@ int svc_run(tern_io *io, int hup_fd, void (*on_hup)(void *ctx), void *ctx) {
         ev.data.fd = hup_fd;
         rc = epoll_ctl(ep, EPOLL_CTL_ADD, hup_fd, &ev);
     }
+    if (rc == 0 && wake_fd >= 0) {
+        ev.data.fd = wake_fd;
+        rc = epoll_ctl(ep, EPOLL_CTL_ADD, wake_fd, &ev);
+    }
     if (rc < 0) {
         close(ep);
         return TERN_E_SYSTEM;
     }
     rc = 0;
     while (rc == 0 && !tern_io_stopped(io)) {
-        struct epoll_event evs[2];
-        int n = epoll_wait(ep, evs, 2, tern_io_timeout_ms(io));
+        struct epoll_event evs[3];
+        int n = epoll_wait(ep, evs, 3, tern_io_timeout_ms(io));
         if (n < 0 && errno != EINTR) {
             rc = TERN_E_SYSTEM;
             break;
         }
         bool hup = false;
         for (int i = 0; i < n; i++) {
+            if (wake_fd >= 0 && evs[i].data.fd == wake_fd) on_wake(ctx); /* before the step */
             if (evs[i].data.fd != hup_fd) continue;
             struct signalfd_siginfo si;
             while (read(hup_fd, &si, sizeof si) == (ssize_t)sizeof si) hup = true;

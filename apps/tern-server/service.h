@@ -26,6 +26,7 @@ int svc_catch_hup(void);
  * the loop of tern_io_run, embedded (tern_io_fd, tern_io_timeout_ms,
  * tern_io_step), with hup_fd watched beside it; on_hup(ctx) runs in the
  * loop, between steps, once per burst of SIGHUPs. 0, or a TERN_E_* value. */
-int svc_run(tern_io *io, int hup_fd, void (*on_hup)(void *ctx), void *ctx);
+int svc_run(tern_io *io, int hup_fd, void (*on_hup)(void *ctx), int wake_fd,
+            void (*on_wake)(void *ctx), void *ctx);
 
 #endif

@@ -24,33 +24,43 @@
  * disk (Max-Age on 5.03, RFC 7252 section 5.9.3.4). */
 #define FULL_RETRY_S 30
 
+/* Take the shared state if another worker changed it (the lock held);
+ * true if it did. */
+static bool refresh_locked(state_res *sr) {
+    if (sr->slot == NULL || sr->slot->version == sr->seen) return false;
+    snprintf(sr->value, sizeof sr->value, "%s", sr->slot->value);
+    sr->seen = sr->slot->version;
+    return true;
+}
+
+/* The same, taking the lock only when there is something to take. */
+static bool refresh(state_res *sr) {
+    if (sr->slot == NULL || wk_version(sr->slot) == sr->seen) return false;
+    wk_lock();
+    bool changed = refresh_locked(sr);
+    wk_unlock();
+    return changed;
+}
+
+void state_res_sync(state_res *sr) {
+    if (refresh(sr) && sr->res) tern_resource_changed(sr->res);
+}
+
 static uint8_t state_get(tern_server_request *req, tern_server_response *resp) {
     state_res *sr = tern_server_request_ctx(req);
+    if (refresh(sr)) tern_resource_changed(sr->res); /* changed on another worker */
     /* By reference: the value stays as it is until the answer is encoded. */
     tern_server_response_payload_ref(resp, TERN_CF_TEXT_PLAIN, sr->value, strlen(sr->value));
     return TERN_CODE_CONTENT;
 }
 
-static uint8_t state_put(tern_server_request *req, tern_server_response *resp) {
-    state_res *sr = tern_server_request_ctx(req);
-    size_t len;
-    const uint8_t *p = tern_server_request_payload(req, &len);
-    const char *next = NULL;
-    for (unsigned i = 0; i < sr->spec.n_values && next == NULL; i++) {
-        const char *v = sr->spec.values[i];
-        if (strlen(v) == len && memcmp(v, p, len) == 0) next = v;
-    }
-    char from[80] = "?";
-    tern_io_addr_format(tern_server_request_peer(req), from, sizeof from);
-    if (next == NULL) {
-        /* Escaped: the diagnostic is text for people (RFC 7252 5.5.2), the
-         * payload anything; at most 64 bytes of it are quoted. */
-        char got[4 * 64 + 4];
-        app_log_esc(got, sizeof got, p, len);
-        tern_server_response_diag(resp, "got \"%s\"; accepted: %s", got, sr->accepted);
-        app_log(APP_LOG_DEBUG, "%s: refused \"%s\" from %s (4.00)", sr->spec.path, got, from);
-        return TERN_CODE_BAD_REQUEST;
-    }
+/* Set the state to next, one of the declared values, for a PUT from
+ * `from`: written before the answer, then notified (and shared, with
+ * workers: the caller holds the lock). The answer's code, resp filled;
+ * *changed tells whether the state changed. */
+static uint8_t put_value(state_res *sr, tern_server_request *req, const char *next,
+                         const char *from, tern_server_response *resp, bool *changed) {
+    *changed = false;
     if (strcmp(sr->value, next) == 0) {
         app_log(APP_LOG_INFO, "%s: %s unchanged (PUT from %s; nothing written)", sr->spec.path + 1,
                 sr->value, from);
@@ -73,9 +83,46 @@ static uint8_t state_put(tern_server_request *req, tern_server_response *resp) {
     }
     app_log(APP_LOG_INFO, "%s: %s -> %s from %s", sr->spec.path + 1, sr->value, next, from);
     snprintf(sr->value, sizeof sr->value, "%s", next);
+    if (sr->slot) {
+        snprintf(sr->slot->value, sizeof sr->slot->value, "%s", next);
+        sr->seen = sr->slot->version + 1;
+        __atomic_store_n(&sr->slot->version, sr->seen, __ATOMIC_RELEASE);
+    }
+    *changed = true;
     tern_resource_changed(tern_server_request_resource(req));
     tern_server_response_text(resp, sr->value);
     return TERN_CODE_CHANGED;
+}
+
+static uint8_t state_put(tern_server_request *req, tern_server_response *resp) {
+    state_res *sr = tern_server_request_ctx(req);
+    size_t len;
+    const uint8_t *p = tern_server_request_payload(req, &len);
+    const char *next = NULL;
+    for (unsigned i = 0; i < sr->spec.n_values && next == NULL; i++) {
+        const char *v = sr->spec.values[i];
+        if (strlen(v) == len && memcmp(v, p, len) == 0) next = v;
+    }
+    char from[80] = "?";
+    tern_io_addr_format(tern_server_request_peer(req), from, sizeof from);
+    if (next == NULL) {
+        /* Escaped: the diagnostic is text for people (RFC 7252 5.5.2), the
+         * payload anything; at most 64 bytes of it are quoted. */
+        char got[4 * 64 + 4];
+        app_log_esc(got, sizeof got, p, len);
+        tern_server_response_diag(resp, "got \"%s\"; accepted: %s", got, sr->accepted);
+        app_log(APP_LOG_DEBUG, "%s: refused \"%s\" from %s (4.00)", sr->spec.path, got, from);
+        return TERN_CODE_BAD_REQUEST;
+    }
+    /* With workers, one PUT at a time over all of them, against the state
+     * they share: the file is written once, in the order the PUTs came. */
+    wk_lock();
+    if (refresh_locked(sr)) tern_resource_changed(sr->res);
+    bool changed;
+    uint8_t code = put_value(sr, req, next, from, resp, &changed);
+    wk_unlock();
+    if (changed) wk_changed();
+    return code;
 }
 
 static void set_accepted(state_res *sr) {
@@ -144,6 +191,16 @@ int state_res_add(tern_server *srv, state_res *sr) {
                              .notify_shared = true,
                              .rt = sr->rt,
                              .ct = "0"};
+    if (wk_active() && sr->slot == NULL) {
+        /* The state the workers share: this value, or the one another
+         * worker already serves (a reload adds it to each of them). */
+        sr->slot = wk_attach(sr->spec.path, sr->value);
+        if (sr->slot == NULL) return TERN_E_FULL;
+        wk_lock();
+        snprintf(sr->value, sizeof sr->value, "%s", sr->slot->value);
+        sr->seen = sr->slot->version;
+        wk_unlock();
+    }
     int rc = tern_server_add_resource(srv, &def, &sr->res);
     if (rc < 0) {
         sr->res = NULL;
@@ -179,7 +236,18 @@ int state_res_update(state_res *sr, const state_spec *spec) {
     }
     char old[sizeof sr->value];
     memcpy(old, sr->value, sizeof old);
-    if (!kept) snprintf(sr->value, sizeof sr->value, "%s", next);
+    if (!kept) {
+        snprintf(sr->value, sizeof sr->value, "%s", next);
+        if (sr->slot) { /* every worker makes the same change: one version */
+            wk_lock();
+            if (strcmp(sr->slot->value, next) != 0) {
+                snprintf(sr->slot->value, sizeof sr->slot->value, "%s", next);
+                __atomic_store_n(&sr->slot->version, sr->slot->version + 1, __ATOMIC_RELEASE);
+            }
+            sr->seen = sr->slot->version;
+            wk_unlock();
+        }
+    }
     sr->spec = *spec;
     set_accepted(sr);
     if (kept) {

@@ -11,6 +11,7 @@
 #include "spec.h"
 #include "store.h"
 #include "tern/server.h"
+#include "workers.h"
 
 typedef struct state_res {
     state_spec spec;
@@ -20,6 +21,10 @@ typedef struct state_res {
     store *st;
     tern_resource *res; /* NULL while it is not served */
     bool notify_non;    /* --notify non: NON notifications, a CON now and then */
+    /* With --workers: the state every worker shares, and the version of it
+     * this copy of value is (workers.h). NULL: one worker. */
+    wk_slot *slot;
+    uint64_t seen;
 } state_res;
 
 /* Take spec and the saved state (or the initial value when there is none).
@@ -35,6 +40,10 @@ int state_res_add(tern_server *srv, state_res *sr);
 /* Stop serving it: its observers get a final 4.04 (RFC 7641 section 3.2).
  * Its state file stays, for when it comes back. */
 void state_res_remove(tern_server *srv, state_res *sr, uint64_t now_ms);
+
+/* Another worker changed the shared state (its eventfd woke this one):
+ * take it, and notify this worker's observers. */
+void state_res_sync(state_res *sr);
 
 /* Do a and b declare the same values and initial value? (Paths aside.) */
 bool state_spec_same_values(const state_spec *a, const state_spec *b);

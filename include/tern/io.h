@@ -82,6 +82,11 @@ typedef struct tern_io_config {
      * process) bind the same port, and the kernel spreads the peers over
      * them, each peer (address and port) always to the same one. */
     bool reuse_port;
+    /* [false] Leave requests to group addresses (multicast, broadcast; RFC
+     * 7252 section 8) to another socket on the port: they are dropped
+     * here. With reuse_port every socket on the port gets a copy of a
+     * group datagram, and one of them is to answer it. */
+    bool no_group_requests;
 } tern_io_config;
 
 /* Fill cfg with the defaults above. */

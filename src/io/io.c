@@ -64,6 +64,7 @@ struct tern_io {
     tern_iop_nets nets; /* IPv4 networks, to recognise broadcasts */
     tern_io_icmp_fn icmp_trace;
     void *trace_ctx;
+    bool no_group_requests; /* tern_io_config's */
     bool proxied;     /* tern_io_config.proxy: */
     tern_addr proxy;  /* its address */
     uint8_t rx[IO_BATCH][IO_DGRAM_MAX];
@@ -241,6 +242,7 @@ int tern_io_new(tern_io **out, const tern_io_config *in) {
     if ((e = tern_engine_new(&io->eng, &gcfg)) < 0) goto fail;
     io->icmp_trace = cfg.icmp_trace;
     io->trace_ctx = cfg.trace_ctx;
+    io->no_group_requests = cfg.no_group_requests;
     if (cfg.proxy) {
         /* The proxy is named by its scheme, host and port only. */
         tern_uri u;
@@ -463,6 +465,7 @@ static int io_receive(tern_io *io) {
              * differently (the endpoint's TERN_RX_MULTICAST). */
             unsigned flags =
                 tern_iop_came_to_group(&io->nets, &msgs[i].msg_hdr, now) ? TERN_RX_MULTICAST : 0;
+            if (flags && io->no_group_requests) continue; /* another socket answers it */
             tern_engine_recv_flags(io->eng, &peer, io->rx[i], msgs[i].msg_len, now, flags);
         }
         for (int i = 0; i < n; i++) { /* what the kernel wrote, back to the full sizes */

@@ -214,12 +214,15 @@ wait_port() {
 
 # start_tern_server LOG [tern-server OPTION...]: tern-server on 127.0.0.1, a
 # port the kernel picks (--port 0; the port is in the "listening on" line,
-# so no -q), for 110 s at most. Sets $port and $server_pid.
+# so no -q), for 110 s at most. One worker unless the options say --workers:
+# the limits a test counts on are then the whole server's, on any machine.
+# Sets $port and $server_pid.
 start_tern_server() {
-  local log=$1
+  local log=$1 a workers=(--workers 1)
   shift
+  for a in "$@"; do [ "$a" = --workers ] && workers=(); done
   show_log_on_failure tern-server "$log"
-  bg_run 110 "$S" --port 0 --bind 127.0.0.1 "$@" >"$log" 2>&1
+  bg_run 110 "$S" --port 0 --bind 127.0.0.1 "${workers[@]+"${workers[@]}"}" "$@" >"$log" 2>&1
   server_pid=$bg_pid
   wait_port "$server_pid" "$log" '.*listening on coap://127\.0\.0\.1:([0-9]+),.*' tern-server
 }
