@@ -136,6 +136,8 @@ typedef struct tern_endpoint_config {
      * (max_exchanges + max_dedup) * max_message + tx_queue_bytes + ~100 bytes
      * per table entry: each tracked CON keeps its datagram for
      * retransmission, each dedup entry room for a piggybacked answer.
+     * That is address space: entries are first written when first used,
+     * so resident memory grows with the peers and messages actually seen.
      * exchange_lifetime_ms is not derived from the other parameters: raise it
      * (section 4.8.2) when raising max_retransmit or ack_timeout_ms. */
     uint32_t max_peers;       /* peers with message-ID state [256] */
@@ -218,6 +220,10 @@ TERN_API size_t tern_endpoint_outgoing(const tern_endpoint *ep, tern_datagram *o
  * observer) stops while this is below max_message + 32 and goes on after
  * the driver has sent what waits, instead of having datagrams dropped. */
 TERN_API size_t tern_endpoint_outbox_room(const tern_endpoint *ep);
+/* Whether a confirmable message could be tracked now (a free exchange, out
+ * of max_exchanges). Such a caller also holds back while this is false, and
+ * goes on when one of its CONs ends (its done callback). */
+TERN_API bool tern_endpoint_exchange_free(const tern_endpoint *ep);
 /* The first n datagrams of tern_endpoint_outgoing left (or were given up):
  * remove them from the outbox. */
 TERN_API void tern_endpoint_sent(tern_endpoint *ep, size_t n);

@@ -173,7 +173,8 @@ int tern_endpoint_new(tern_endpoint **out, const tern_endpoint_config *in,
     layout(&probe, cfg, &a);
     if (a.overflow) return TERN_E_NOMEM;
 
-    uint8_t *mem = malloc(a.off);
+    /* Zeroed: table entries are first touched when first used (slots.h). */
+    uint8_t *mem = calloc(1, a.off);
     if (mem == NULL) return TERN_E_NOMEM;
     a = (ep_arena){mem, 0, false};
     tern_endpoint *ep = arena_take(&a, 1, sizeof(tern_endpoint));

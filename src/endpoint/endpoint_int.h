@@ -25,6 +25,7 @@
 
 #include "base/ilist.h"
 #include "base/keyhash.h"
+#include "base/slots.h"
 #include "tern/endpoint.h"
 
 #define EP_NONE TERN_NIL
@@ -137,7 +138,7 @@ typedef struct ep_peers {
     uint32_t cap;
     uint32_t *buckets;
     uint32_t mask;
-    uint32_t free_head;
+    tern_slots slots; /* free entries: hnext */
     tern_ilist lru;
 } ep_peers;
 
@@ -167,7 +168,7 @@ typedef struct ep_xchs {
     uint32_t cap;
     uint32_t *buckets, *cbuckets;
     uint32_t mask;
-    uint32_t free_head;
+    tern_slots slots; /* free entries: hnext */
     uint32_t *heap; /* active exchanges ordered by deadline */
     uint32_t heap_n;
 } ep_xchs;

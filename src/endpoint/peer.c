@@ -27,11 +27,7 @@ static uint32_t peer_bucket(const tern_endpoint *ep, const tern_addr *a) {
 
 void tern_ep_peers_init(ep_peers *t) {
     for (uint32_t i = 0; i <= t->mask; i++) t->buckets[i] = EP_NONE;
-    for (uint32_t i = 0; i < t->cap; i++) {
-        memset(&t->v[i], 0, sizeof t->v[i]);
-        t->v[i].hnext = i + 1 < t->cap ? i + 1 : EP_NONE;
-    }
-    t->free_head = t->cap ? 0 : EP_NONE;
+    tern_slots_init(&t->slots, t->cap);
     tern_ilist_init(&t->lru);
 }
 
@@ -60,9 +56,8 @@ uint32_t tern_ep_peer_get(tern_endpoint *ep, const tern_addr *a) {
         }
         return i;
     }
-    if (t->free_head != EP_NONE) {
-        i = t->free_head;
-        t->free_head = t->v[i].hnext;
+    if (tern_slots_any(&t->slots)) {
+        i = TERN_SLOTS_TAKE(&t->slots, t->v, hnext);
     } else if (t->lru.head != EP_NONE) {
         i = t->lru.head;
         TERN_ILIST_UNLINK(&t->lru, t->v, lru, i);

@@ -47,11 +47,7 @@ static uint32_t ctx_bucket(const tern_endpoint *ep, const void *ctx) {
 
 void tern_ep_xchs_init(ep_xchs *t) {
     for (uint32_t i = 0; i <= t->mask; i++) t->buckets[i] = t->cbuckets[i] = EP_NONE;
-    for (uint32_t i = 0; i < t->cap; i++) {
-        memset(&t->v[i], 0, sizeof t->v[i]);
-        t->v[i].hnext = i + 1 < t->cap ? i + 1 : EP_NONE;
-    }
-    t->free_head = t->cap ? 0 : EP_NONE;
+    tern_slots_init(&t->slots, t->cap);
     t->heap_n = 0;
 }
 
@@ -175,8 +171,7 @@ static void xch_release(tern_endpoint *ep, uint32_t xi) {
     uint32_t pi = x->peer;
     memset(x, 0, sizeof *x);
     x->state = EP_X_FREE;
-    x->hnext = t->free_head;
-    t->free_head = xi;
+    TERN_SLOTS_GIVE(&t->slots, t->v, hnext, xi);
     tern_ep_peer_release(ep, pi);
 }
 
@@ -201,10 +196,10 @@ static void xch_track(tern_endpoint *ep, uint32_t pi, uint32_t xi, size_t n, uin
 int tern_ep_xch_send(tern_endpoint *ep, const tern_addr *peer, tern_msgb *m, uint64_t now,
                 tern_tx_done_fn done, void *ctx) {
     ep_xchs *t = &ep->x;
-    if (t->free_head == EP_NONE) return TERN_E_FULL;
+    if (!tern_slots_any(&t->slots)) return TERN_E_FULL;
     uint32_t pi = tern_ep_peer_get(ep, peer);
     if (pi == EP_NONE) return TERN_E_FULL;
-    uint32_t xi = t->free_head;
+    uint32_t xi = tern_slots_peek(&t->slots);
     m->type = TERN_TYPE_CON;
     m->mid = ep->peers.v[pi].next_mid;
     int n = tern_msgb_encode(m, xch_bytes(ep, xi), ep->cfg.max_message);
@@ -217,11 +212,11 @@ int tern_ep_xch_send_tmpl(tern_endpoint *ep, const tern_addr *peer, const uint8_
                           size_t len, const uint8_t *token, size_t token_len, uint64_t now,
                           tern_tx_done_fn done, void *ctx, uint16_t *mid) {
     ep_xchs *t = &ep->x;
-    if (t->free_head == EP_NONE) return TERN_E_FULL;
+    if (!tern_slots_any(&t->slots)) return TERN_E_FULL;
     if (len + token_len > ep->cfg.max_message) return TERN_E_NOSPACE;
     uint32_t pi = tern_ep_peer_get(ep, peer);
     if (pi == EP_NONE) return TERN_E_FULL;
-    uint32_t xi = t->free_head;
+    uint32_t xi = tern_slots_peek(&t->slots);
     *mid = ep->peers.v[pi].next_mid;
     size_t n = tern_ep_tmpl_write(xch_bytes(ep, xi), TERN_TYPE_CON, *mid, tmpl, len, token,
                                   token_len);
@@ -234,7 +229,7 @@ static void xch_track(tern_endpoint *ep, uint32_t pi, uint32_t xi, size_t n, uin
     ep_xchs *t = &ep->x;
     ep_peer *p = &ep->peers.v[pi];
     uint16_t mid = p->next_mid++;
-    t->free_head = t->v[xi].hnext;
+    (void)TERN_SLOTS_TAKE(&t->slots, t->v, hnext); /* xi: the caller peeked it */
     ep_xch *x = &t->v[xi];
     memset(x, 0, sizeof *x);
     x->mid = mid;
@@ -324,12 +319,16 @@ void tern_ep_xch_tick(tern_endpoint *ep, uint64_t now) {
     }
 }
 
+bool tern_endpoint_exchange_free(const tern_endpoint *ep) {
+    return ep != NULL && tern_slots_any(&ep->x.slots);
+}
+
 uint64_t tern_ep_xch_next_deadline(const tern_endpoint *ep) {
     return ep->x.heap_n ? ep->x.v[ep->x.heap[0]].deadline : UINT64_MAX;
 }
 
 void tern_ep_xch_cancel_all(tern_endpoint *ep, uint64_t now) {
-    for (uint32_t i = 0; i < ep->x.cap; i++)
+    for (uint32_t i = 0; i < tern_slots_end(&ep->x.slots); i++)
         if (ep->x.v[i].state != EP_X_FREE) xch_finish(ep, i, TERN_TX_CANCELLED, now);
 }
 

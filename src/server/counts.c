@@ -21,8 +21,7 @@ int tern_srv_counts_init(srv_counts *c, uint32_t cap) {
     if (c->v == NULL || c->buckets == NULL) return TERN_E_NOMEM;
     c->mask = buckets - 1;
     for (uint32_t i = 0; i < buckets; i++) c->buckets[i] = SRV_NIL;
-    for (uint32_t i = 0; i < cap; i++) c->v[i].next = i + 1 < cap ? i + 1 : SRV_NIL;
-    c->free = cap ? 0 : SRV_NIL;
+    tern_slots_init(&c->slots, cap);
     return 0;
 }
 
@@ -58,9 +57,8 @@ uint32_t tern_srv_counts_get(const tern_server *srv, srv_counts *c, const tern_a
 void tern_srv_counts_add(const tern_server *srv, srv_counts *c, const tern_addr *key, int delta) {
     uint32_t *p = slot_of(srv, c, key);
     if (*p == SRV_NIL) {
-        if (delta <= 0 || c->free == SRV_NIL) return; /* cannot happen: see above */
-        uint32_t i = c->free;
-        c->free = c->v[i].next;
+        if (delta <= 0 || !tern_slots_any(&c->slots)) return; /* cannot happen: see above */
+        uint32_t i = TERN_SLOTS_TAKE(&c->slots, c->v, next);
         c->v[i].key = *key;
         c->v[i].count = 0;
         c->v[i].next = SRV_NIL;
@@ -69,8 +67,7 @@ void tern_srv_counts_add(const tern_server *srv, srv_counts *c, const tern_addr 
     uint32_t i = *p;
     if (delta < 0 && c->v[i].count <= (uint32_t)-delta) {
         *p = c->v[i].next; /* the last one: back to the pool */
-        c->v[i].next = c->free;
-        c->free = i;
+        TERN_SLOTS_GIVE(&c->slots, c->v, next, i);
         return;
     }
     c->v[i].count = (uint32_t)((int64_t)c->v[i].count + delta);

@@ -68,11 +68,7 @@ int tern_srv_observe_init(tern_server *srv) {
     if (srv->obs == NULL || srv->obs_hash == NULL) return TERN_E_FULL;
     srv->hash_mask = buckets - 1;
     for (uint32_t i = 0; i < buckets; i++) srv->obs_hash[i] = SRV_NIL;
-    for (uint32_t i = 0; i < n; i++) {
-        srv->obs[i].srv = srv;
-        srv->obs[i].hnext = i + 1 < n ? i + 1 : SRV_NIL;
-    }
-    srv->obs_free = 0;
+    tern_slots_init(&srv->obs_slots, n);
     tern_ilist_init(&srv->live);
     tern_ilist_init(&srv->probation);
     tern_ilist_init(&srv->trusted);
@@ -88,7 +84,7 @@ int tern_srv_observe_init(tern_server *srv) {
 
 void tern_srv_observe_free(tern_server *srv) {
     if (srv->obs) {
-        for (uint32_t i = 0; i < srv->cfg.max_observers; i++) {
+        for (uint32_t i = 0; i < tern_slots_end(&srv->obs_slots); i++) {
             srv_observer *o = &srv->obs[i];
             if (o->used && o->inflight) {
                 o->inflight = false;
@@ -164,8 +160,7 @@ static void obs_remove(tern_server *srv, srv_observer *o) {
     tern_srv_counts_add(srv, &srv->per_host, &host, -1);
     o->used = false;
     o->pending = false;
-    o->hnext = srv->obs_free;
-    srv->obs_free = (uint32_t)(o - srv->obs);
+    TERN_SLOTS_GIVE(&srv->obs_slots, srv->obs, hnext, (uint32_t)(o - srv->obs));
     srv->n_obs--;
 }
 
@@ -203,12 +198,33 @@ static bool outbox_has_room(const tern_server *srv) {
     return tern_endpoint_outbox_room(srv->ep) >= (size_t)srv->cfg.max_message + 32u;
 }
 
+static void arm_retry_at(tern_server *srv, uint64_t now) {
+    uint64_t t = now + srv->cfg.notify_retry_ms;
+    if (t < srv->retry_at) srv->retry_at = t;
+}
+
+static void arm_retry(tern_server *srv, uint64_t now) {
+    arm_retry_at(srv, now);
+    srv->retry_scan = true;
+}
+
 /* Send the due notifications while the outbox has room; the rest go at the
- * next tick, as soon as the driver has sent what waits (retry_at now). */
+ * next tick, as soon as the driver has sent what waits (retry_at now).
+ * While every exchange holds a CON, the round waits for ACKs: each one that
+ * ends a notification frees an exchange and sends the next (obs_done), so
+ * a round to 100,000 observers keeps at most max_exchanges in flight, and
+ * the ACKs coming back never outnumber what the socket buffer holds. A CON
+ * of someone else's ending frees one too: the retry timer looks again. */
 static void drain_due(tern_server *srv, uint64_t now) {
+    srv->due_on_ack = false;
     while (srv->due.head != SRV_NIL) {
         if (!outbox_has_room(srv)) {
             srv->retry_at = now;
+            return;
+        }
+        if (!tern_endpoint_exchange_free(srv->ep)) {
+            srv->due_on_ack = true;
+            arm_retry_at(srv, now);
             return;
         }
         srv_observer *o = &srv->obs[srv->due.head];
@@ -267,7 +283,7 @@ bool tern_srv_observe_can_register(tern_server *srv, const tern_resource *res, c
         return false;
     }
     if (!res_room && !reclaim(srv, res, now_ms)) return false;
-    return srv->obs_free != SRV_NIL || reclaim(srv, NULL, now_ms);
+    return tern_slots_any(&srv->obs_slots) || reclaim(srv, NULL, now_ms);
 }
 
 int32_t tern_srv_observe_register(tern_server *srv, tern_resource *res, const tern_addr *peer,
@@ -284,9 +300,8 @@ int32_t tern_srv_observe_register(tern_server *srv, tern_resource *res, const te
             res_link(srv, o, res);
         }
     } else {
-        i = srv->obs_free;
+        i = TERN_SLOTS_TAKE(&srv->obs_slots, srv->obs, hnext);
         o = &srv->obs[i];
-        srv->obs_free = o->hnext;
         memset(o, 0, sizeof *o);
         o->srv = srv;
         o->used = true;
@@ -343,12 +358,6 @@ static void final_done(void *ctx, tern_endpoint *ep, tern_tx_status st, uint64_t
 }
 
 static void obs_done(void *ctx, tern_endpoint *ep, tern_tx_status st, uint64_t now_ms);
-
-static void arm_retry(tern_server *srv, uint64_t now) {
-    uint64_t t = now + srv->cfg.notify_retry_ms;
-    if (t < srv->retry_at) srv->retry_at = t;
-    srv->retry_scan = true;
-}
 
 /* Let the resource's GET handler make the representation for o, as the
  * answer to the GET it registered with (Uri-Path, Observe, Accept). */
@@ -580,6 +589,7 @@ static void obs_done(void *ctx, tern_endpoint *ep, tern_tx_status st, uint64_t n
     case TERN_TX_CANCELLED:
         break;
     }
+    if (srv->due_on_ack && st != TERN_TX_CANCELLED) drain_due(srv, now_ms);
 }
 
 int tern_srv_observe_respond(tern_server *srv, tern_endpoint_req_id id, tern_msgb *b, const tern_addr *peer,
@@ -641,7 +651,7 @@ void tern_srv_observe_remove_all(tern_server *srv, tern_resource *res, uint8_t c
 void tern_srv_observe_reset(tern_server *srv, const tern_addr *peer, uint16_t mid) {
     /* Section 3.6: a RST in answer to a NON notification. RSTs are rare;
      * a scan keeps the entry small. */
-    for (uint32_t i = 0; i < srv->cfg.max_observers; i++) {
+    for (uint32_t i = 0; i < tern_slots_end(&srv->obs_slots); i++) {
         srv_observer *o = &srv->obs[i];
         if (o->used && o->non_mid_valid && o->non_mid == mid && tern_addr_equal(&o->peer, peer)) {
             srv->st.observers_removed_reset++;
@@ -657,7 +667,7 @@ bool tern_srv_observe_unreachable(tern_server *srv, const tern_addr *peer, uint1
      * nothing ends nothing); a CON's error ended its exchange already
      * (obs_done). ICMP errors are rare: a scan. */
     bool named = false;
-    for (uint32_t i = 0; i < srv->cfg.max_observers; i++) {
+    for (uint32_t i = 0; i < tern_slots_end(&srv->obs_slots); i++) {
         srv_observer *o = &srv->obs[i];
         if (!o->used || !o->non_mid_valid || o->non_mid != mid || !tern_addr_equal(&o->peer, peer))
             continue;
@@ -676,7 +686,7 @@ void tern_srv_observe_tick(tern_server *srv, uint64_t now_ms) {
         drain_due(srv, now_ms);
         if (srv->retry_scan) { /* the tables were full: everyone waiting */
             srv->retry_scan = false;
-            for (uint32_t i = 0; i < srv->cfg.max_observers; i++) {
+            for (uint32_t i = 0; i < tern_slots_end(&srv->obs_slots); i++) {
                 srv_observer *o = &srv->obs[i];
                 if (o->used && o->pending && !o->inflight) notify_one(srv, o, now_ms, false);
             }

@@ -25,6 +25,7 @@
 
 #include "base/ilist.h"
 #include "base/keyhash.h"
+#include "base/slots.h"
 #include "tern/server.h"
 
 #define SRV_NIL TERN_NIL
@@ -144,7 +145,7 @@ typedef struct srv_counts {
     srv_count *v;
     uint32_t *buckets;
     uint32_t mask;
-    uint32_t free;
+    tern_slots slots; /* free entries: next */
 } srv_counts;
 
 /* A request body arriving block by block (RFC 7959 Block1), or, once
@@ -201,7 +202,7 @@ struct tern_server {
     srv_observer *obs;
     uint32_t *obs_hash;
     uint32_t hash_mask;
-    uint32_t obs_free;
+    tern_slots obs_slots; /* free observers: hnext */
     uint32_t n_obs;
     tern_ilist live;
     tern_ilist probation, trusted; /* observe.c: whom to reclaim a slot from */
@@ -213,6 +214,7 @@ struct tern_server {
     tern_hkey hkey; /* observers are keyed by what peers choose */
     uint64_t retry_at; /* UINT64_MAX: no observer waits for outbox or table space */
     bool retry_scan;   /* some wait for table space (pending): look at all */
+    bool due_on_ack;   /* the due list waits for a free exchange: obs_done drains it */
 
     srv_deferred *def;
     /* Deferred requests in the order taken, which is their deadlines'

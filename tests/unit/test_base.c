@@ -7,6 +7,7 @@
 
 #include "base/ilist.h"
 #include "base/keyhash.h"
+#include "base/slots.h"
 #include "endpoint/endpoint_int.h"
 
 /* ---- keyed hash --------------------------------------------------------- */
@@ -164,6 +165,42 @@ static void test_ilist_append_prepend_unlink(void **state) {
     expect(&lb, v, offsetof(item, b), NULL, 0);
 }
 
+/* slots.h: given-back entries first (last given, first taken), then the
+ * never-used ones in order; nothing past cap; the end mark bounds scans. */
+typedef struct slot_entry {
+    uint32_t next;
+    int payload;
+} slot_entry;
+
+static void test_slots_reuse_before_fresh_and_stop_at_cap(void **state) {
+    (void)state;
+    slot_entry v[4] = {{0, 0}};
+    tern_slots s;
+    tern_slots_init(&s, 4);
+    assert_int_equal(tern_slots_end(&s), 0);
+    assert_int_equal(tern_slots_peek(&s), 0);
+    assert_int_equal(TERN_SLOTS_TAKE(&s, v, next), 0);
+    assert_int_equal(TERN_SLOTS_TAKE(&s, v, next), 1);
+    assert_int_equal(TERN_SLOTS_TAKE(&s, v, next), 2);
+    assert_int_equal(tern_slots_end(&s), 3);
+    TERN_SLOTS_GIVE(&s, v, next, 0);
+    TERN_SLOTS_GIVE(&s, v, next, 2);
+    assert_int_equal(tern_slots_peek(&s), 2);
+    assert_int_equal(TERN_SLOTS_TAKE(&s, v, next), 2);
+    assert_int_equal(TERN_SLOTS_TAKE(&s, v, next), 0);
+    assert_int_equal(TERN_SLOTS_TAKE(&s, v, next), 3); /* the last fresh one */
+    assert_int_equal(tern_slots_end(&s), 4);
+    assert_false(tern_slots_any(&s));
+    assert_int_equal(tern_slots_peek(&s), TERN_NIL);
+    assert_int_equal(TERN_SLOTS_TAKE(&s, v, next), TERN_NIL);
+    TERN_SLOTS_GIVE(&s, v, next, 1);
+    assert_true(tern_slots_any(&s));
+    assert_int_equal(TERN_SLOTS_TAKE(&s, v, next), 1);
+    tern_slots_init(&s, 0);
+    assert_false(tern_slots_any(&s));
+    assert_int_equal(TERN_SLOTS_TAKE(&s, v, next), TERN_NIL);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_siphash24_reference_vectors),
@@ -171,6 +208,7 @@ int main(void) {
         cmocka_unit_test(test_keyhash_spreads_one_peers_mids),
         cmocka_unit_test(test_ep_hash_addr_reads_only_the_address),
         cmocka_unit_test(test_ilist_append_prepend_unlink),
+        cmocka_unit_test(test_slots_reuse_before_fresh_and_stop_at_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

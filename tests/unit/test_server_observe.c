@@ -309,6 +309,77 @@ static void test_rfc7641_s4_2_fan_out_larger_than_the_outbox(void **state) {
     sfx_free(&f);
 }
 
+/* Confirmable notifications to more observers than there are exchanges
+ * (RFC 7641 section 4.5; RFC 7252 4.2): the round keeps every exchange busy
+ * and sends the next notification as each ACK frees one, at once, not after
+ * a retry timer (the clock does not move here). So max_exchanges bounds the
+ * CONs in flight, and with them the memory a round holds, whatever the
+ * number of observers; every observer is notified once, nothing dropped. */
+static void test_rfc7641_s4_5_con_round_larger_than_the_exchange_table(void **state) {
+    (void)state;
+    enum { OBSERVERS = 300, EXCHANGES = 40 };
+    sfx f;
+    memset(&f, 0, sizeof f);
+    tern_endpoint_config_default(&f.ecfg);
+    f.ecfg.random = tt_random_fixed;
+    f.ecfg.random_ctx = &f.rnd;
+    f.ecfg.max_exchanges = EXCHANGES;
+    f.ecfg.max_peers = 2 * OBSERVERS;
+    tern_server_config_default(&f.scfg);
+    f.scfg.max_observers = f.scfg.max_observers_per_resource = 2 * OBSERVERS;
+    f.scfg.max_observers_per_address = 2 * OBSERVERS;
+    sfx_start(&f);
+    f.now = 1000;
+    sfx_state st = {.value = "OFF", .shared = true};
+    tern_resource *r = sfx_add_state(&f, "/alarm", &st, true);
+    tern_addr peers[OBSERVERS];
+    for (uint32_t i = 0; i < OBSERVERS; i++) {
+        peers[i] = sfx_addr((uint8_t)(10 + i % 200));
+        peers[i].bytes[4] = (uint8_t)(i >> 8), peers[i].bytes[5] = (uint8_t)i; /* one port each */
+        observe_get(&f, &peers[i], (uint16_t)(i + 1), "ob", "/alarm", 0);
+        sfx_discard(&f);
+    }
+    assert_int_equal(tern_resource_observer_count(r), OBSERVERS);
+    memcpy(st.value, "ON", 3);
+    tern_resource_changed(r);
+    tern_engine_tick(f.eng, f.now);
+
+    bool notified[OBSERVERS] = {false};
+    int total = 0, most_in_flight = 0, rounds = 0;
+    for (; rounds < 100 && total < OBSERVERS; rounds++) {
+        sfx_drain(&f);
+        int n = f.n_out;
+        if (n > most_in_flight) most_in_flight = n;
+        assert_true(n > 0); /* every ACK below lets the next ones go */
+        for (int k = 0; k < n; k++) {
+            const tern_msg *m = &f.out[k].m;
+            assert_int_equal(m->type, TERN_TYPE_CON);
+            assert_int_equal(m->code, TERN_CODE_CONTENT);
+            uint32_t i = (uint32_t)f.out[k].peer.bytes[4] << 8 | f.out[k].peer.bytes[5];
+            assert_true(i < OBSERVERS && !notified[i]);
+            notified[i] = true;
+            total++;
+        }
+        /* The observers acknowledge what they got (copied: each delivery
+         * may append to f.out). */
+        sfx_out got[SFX_MAX_OUT];
+        memcpy(got, f.out, (size_t)n * sizeof got[0]);
+        f.n_out = f.next_out = 0;
+        for (int k = 0; k < n; k++) {
+            assert_int_equal(tern_msg_parse(&got[k].m, got[k].buf, got[k].len), 0);
+            sfx_ack(&f, &got[k].peer, &got[k].m, TERN_TYPE_ACK);
+        }
+    }
+    assert_int_equal(total, OBSERVERS);
+    assert_true(most_in_flight <= EXCHANGES);
+    assert_true(rounds >= OBSERVERS / EXCHANGES);
+    tern_endpoint_stats es;
+    tern_endpoint_get_stats(f.ep, &es);
+    assert_int_equal(es.tx_dropped, 0);
+    assert_int_equal(tern_resource_observer_count(r), OBSERVERS);
+    sfx_free(&f);
+}
+
 /* tern_resource_def.notify_shared (RFC 7641 section 4.2 fan-out): the
  * handler runs once per change for all observers with the same Accept and
  * block size, and each still gets its own token and MID with the same
@@ -1174,6 +1245,7 @@ int main(void) {
         cmocka_unit_test(test_rfc7641_s4_5_con_every_nth_notification),
         cmocka_unit_test(test_rfc7641_s4_5_unacked_con_removes_observer),
         cmocka_unit_test(test_rfc7641_s4_2_fan_out_larger_than_the_outbox),
+        cmocka_unit_test(test_rfc7641_s4_5_con_round_larger_than_the_exchange_table),
         cmocka_unit_test(test_rfc7641_s4_2_shared_notification_each_token_its_own),
         cmocka_unit_test(test_rfc7641_s4_5_unreachable_peer_observers_removed),
         cmocka_unit_test(test_rfc8085_s5_2_forged_icmp_leaves_observers),
