@@ -302,13 +302,15 @@ void conf_merge(conf *out, const conf *file, const conf *cli) {
     apply(out, cli);
     /* One client may observe every state resource (a dashboard); many
      * clients behind one NAT share an address, but no one address, spoofed
-     * or not, may hold more than half the table (tern-server(1),
-     * --max-observers-per-address). */
+     * or not, may hold more than half the table, nor more than a large NAT
+     * needs (tern-server(1), --max-observers-per-address). */
     if (!(out->given & (1u << CONF_PER_PEER)))
         out->per_peer = out->max_observers < CONF_MAX_RESOURCES ? out->max_observers
                                                                 : CONF_MAX_RESOURCES;
     if (!(out->given & (1u << CONF_PER_ADDRESS)))
-        out->per_address = out->max_observers > 1 ? out->max_observers / 2 : 1;
+        out->per_address = out->max_observers < 2                                ? 1
+                           : out->max_observers / 2 < CONF_DEFAULT_MAX_PER_ADDRESS ? out->max_observers / 2
+                                                                                  : CONF_DEFAULT_MAX_PER_ADDRESS;
     for (size_t i = 0; i < cli->n_specs && out->n_specs < CONF_MAX_RESOURCES; i++)
         out->specs[out->n_specs++] = cli->specs[i];
     for (size_t i = 0; i < file->n_specs && out->n_specs < CONF_MAX_RESOURCES; i++)

@@ -41,7 +41,9 @@ enum conf_key {
 
 /* Defaults (see tern-server(1) for the reasons). */
 #define CONF_DEFAULT_PORT 5683
-#define CONF_DEFAULT_MAX_OBSERVERS 256
+#define CONF_DEFAULT_MAX_OBSERVERS 100000
+/* The per-address default: half the table, and no more than this. */
+#define CONF_DEFAULT_MAX_PER_ADDRESS 4096
 #define CONF_DEFAULT_LIVENESS_S 120
 
 typedef struct conf {

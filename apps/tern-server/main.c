@@ -226,12 +226,16 @@ static int collect_resources(server *s) {
     return -1;
 }
 
-/* Step 4: the tables, sized for a service, not a sensor node. Every
- * observer may have a CON notification in flight at once (state resources
- * notify confirmably), so there is an exchange slot for each, and dedup
- * remembers enough answers to replay them for the retransmissions of a few
- * thousand recent requests (RFC 7252 4.5). About 5 MB in all. The resource
- * table has room for every state resource a reload may bring. */
+/* Step 4: the tables, sized for a service, not a sensor node. State
+ * resources notify confirmably; a round of notifications keeps up to
+ * SERVER_CONS_IN_FLIGHT of them in flight and sends the next as ACKs come
+ * back (the library's observe.c), so the exchanges, each with room for a
+ * whole datagram, are not one per observer; dedup remembers enough answers
+ * to replay them for the retransmissions of a few thousand recent requests
+ * (RFC 7252 4.5). Tables are touched only as they fill (src/base/slots.h):
+ * a fresh server is a few MB whatever the limits. The resource table has
+ * room for every state resource a reload may bring. */
+#define SERVER_CONS_IN_FLIGHT 4096u
 /* A limit over the server, shared out among n workers (rounded up). */
 static uint32_t share(unsigned long limit, unsigned n) {
     return (uint32_t)((limit + n - 1) / n);
@@ -253,7 +257,7 @@ static void size_tables(const conf *o, tern_server_config *sc, tern_endpoint_con
     sc->notify_con_interval_ms = (uint64_t)o->liveness_s * 1000u;
     sc->amplification_limit = o->amplification; /* 0: the library's default */
     uint32_t n_obs = sc->max_observers;
-    ec->max_exchanges = n_obs + 64;
+    ec->max_exchanges = (n_obs < SERVER_CONS_IN_FLIGHT ? n_obs : SERVER_CONS_IN_FLIGHT) + 64;
     ec->max_peers = n_obs * 2 > 1024 ? n_obs * 2 : 1024;
     ec->max_pending = 64;
     ec->max_dedup = 4096;

@@ -12,7 +12,7 @@ set -uo pipefail
 need_built "$S"
 command -v node >/dev/null || skip "node is not installed"
 
-start_tern_server "$tmp/server.log" --state-dir "$tmp/state"
+start_tern_server "$tmp/server.log" --state-dir "$tmp/state" --max-observers 256
 timeout -k 3 60 node "$interop_dir/node/flood.js" "$port" 250 4 >"$tmp/node.out" 2>&1
 rc=$?
 cat "$tmp/node.out"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # server_observers.sh - tern-server with many observers, each a node-coap
 # client on its own socket (RFC 7641): 150 observers under the default
-# limit all hear of a change within 2 s and end on the newest state; with
+# per-address limit (half of --max-observers 256: 128) all hear of a change within 2 s and end on the newest state; with
 # --max-observers 20, registrations beyond 20 are served as a plain GET
 # (section 4.1). The checks are in node/server_observers.js.
 # Exits 77 (skip) when node or node-coap is missing, unless
@@ -23,8 +23,13 @@ run_node() {  # run_node LABEL ARGS...: run the node checks, count their lines
   check "$label: node/server_observers.js exits 0 (exit $rc)" test "$rc" = 0
 }
 
-start_tern_server "$tmp/server.log" --state-dir "$tmp/state"
-run_node "150 observers from one address, default limits" "$port" 150 128
+start_tern_server "$tmp/server.log" --state-dir "$tmp/state" --max-observers 256
+run_node "150 observers from one address, default per-address limit (half of 256)" "$port" 150 128
+stop_bg "$server_pid"
+
+# The defaults (100000 observers, 4096 per address) admit them all.
+start_tern_server "$tmp/server0.log" --state-dir "$tmp/state0"
+run_node "150 observers from one address, default limits" "$port" 150 4096
 stop_bg "$server_pid"
 
 start_tern_server "$tmp/server1.log" --state-dir "$tmp/state1" --max-observers-per-address 256
