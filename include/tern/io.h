@@ -40,6 +40,63 @@ typedef struct tern_io tern_io;
 typedef void (*tern_io_icmp_fn)(void *ctx, const tern_addr *peer, const uint8_t *quote,
                                 size_t quote_len, int result);
 
+/* ---- coaps: DTLS 1.2 (RFC 7252 section 9), on OpenSSL 3 ------------------
+ * Cipher suites, in order: TLS_PSK_WITH_AES_128_CCM_8 and
+ * TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 (section 9.1.3.1, 9.1.3.3), then the
+ * AEAD suites nearest to them for peers without CCM_8
+ * (PSK-AES128-GCM-SHA256, ECDHE-ECDSA-AES128-GCM-SHA256,
+ * ECDHE-RSA-AES128-GCM-SHA256). Raw public keys (RFC 7250) are not offered:
+ * OpenSSL 3.0 cannot do them. */
+
+/* Server: the key of a PSK identity. Its length (1..cap), or a negative
+ * value for an unknown identity (the handshake fails). */
+typedef int (*tern_io_psk_fn)(void *ctx, const char *identity, uint8_t *key, size_t cap);
+
+/* The rule of tern/config.h applies. */
+typedef struct tern_io_dtls_config {
+    uint32_t size; /* set by tern_io_dtls_config_default */
+    /* [false] Accept coaps sessions on a socket of their own, bound to
+     * bind_host and port. Without it, this side only opens sessions (a
+     * client), over the one socket of tern_io that CoAP uses too (RFC
+     * 7983: the first byte tells them apart). */
+    bool server;
+    /* [0 is a value: an ephemeral port] The coaps port of a server; 5684
+     * is coaps's (tern_io_dtls_config_default). */
+    uint16_t port;
+    /* Server credentials: a PSK lookup, a certificate, or both. */
+    tern_io_psk_fn psk_lookup;
+    void *psk_ctx;
+    const char *psk_identity_hint; /* [NULL: none] */
+    /* Client credentials: a PSK identity and key (as coap-client -u -k). */
+    const char *psk_identity;
+    const uint8_t *psk_key;
+    size_t psk_key_len;
+    /* [NULL] X.509, PEM: this side's certificate (chain) and private key,
+     * and the CAs a peer's certificate must chain to. A server with
+     * ca_file asks clients for a certificate (PSK clients are not asked);
+     * a client with ca_file verifies the server's. */
+    const char *cert_file, *key_file, *ca_file;
+    uint32_t max_sessions;   /* [0: 1024] sessions, handshakes included */
+    uint32_t max_handshakes; /* [0: 64] handshakes in progress */
+    uint32_t idle_timeout_s; /* [0: 600] an idle session is closed */
+    /* [0: 20] A handshake not complete by then is dropped. A wrong key
+     * ends no sooner: DTLS drops records that fail their MAC (RFC 6347
+     * section 4.1.2.7), so the Finished of a wrong key goes unanswered. */
+    uint32_t handshake_timeout_s;
+} tern_io_dtls_config;
+
+TERN_API void tern_io_dtls_config_default(tern_io_dtls_config *cfg);
+
+typedef struct tern_io_dtls_stats {
+    uint32_t sessions;           /* established now */
+    uint32_t handshakes;         /* in progress now */
+    uint64_t hello_verify_sent;  /* cookies asked for: no state was kept */
+    uint64_t handshakes_done;
+    uint64_t handshakes_failed;  /* wrong key, bad certificate, timeout */
+    uint64_t refused_full;       /* ClientHellos dropped: tables full */
+    uint64_t closed_idle;
+} tern_io_dtls_stats;
+
 /* The rule of tern/config.h applies. */
 typedef struct tern_io_config {
     uint32_t size; /* set by tern_io_config_default */
@@ -87,6 +144,8 @@ typedef struct tern_io_config {
      * here. With reuse_port every socket on the port gets a copy of a
      * group datagram, and one of them is to answer it. */
     bool no_group_requests;
+    /* [NULL: no DTLS] coaps (see tern_io_dtls_config). */
+    const tern_io_dtls_config *dtls;
 } tern_io_config;
 
 /* Fill cfg with the defaults above. */
@@ -137,6 +196,17 @@ TERN_API uint32_t tern_io_socket_buffer(const tern_io *io);
  * time: NULL stops it. It costs a parse of every datagram sent. */
 TERN_API void tern_io_set_trace(tern_io *io, tern_trace_fn fn, void *ctx);
 TERN_API void tern_io_stop(tern_io *io);
+
+/* The port of the coaps socket (0: none). */
+TERN_API uint16_t tern_io_coaps_port(const tern_io *io);
+/* Whether peer is reached over DTLS (coaps). */
+TERN_API bool tern_io_peer_secure(const tern_addr *peer);
+/* The identity a coaps peer authenticated with (PSK identity, or its
+ * certificate's subject CN), NUL-terminated in out: its length; 0 for a
+ * plain coap peer or one without a session. */
+TERN_API size_t tern_io_peer_identity(const tern_io *io, const tern_addr *peer, char *out,
+                                      size_t cap);
+TERN_API void tern_io_get_dtls_stats(const tern_io *io, tern_io_dtls_stats *st);
 TERN_API bool tern_io_stopped(const tern_io *io);
 
 /* RFC 7252 section 8: receive what is sent to the multicast group (a

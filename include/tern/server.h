@@ -103,6 +103,17 @@ typedef struct tern_server_config {
      * or by acknowledging a confirmable message of ours.
      * TERN_AMPLIFICATION_UNLIMITED turns the check off. */
     uint32_t amplification_limit;
+    /* [NULL: every peer may use every method] Who may do what (RFC 7252
+     * section 9 authenticates the peer; this decides): 0 to let peer use
+     * method on the resource at path, else the code to answer instead -
+     * 4.01 Unauthorized to a peer that has not authenticated, 4.03
+     * Forbidden to one whose identity lacks the right (section 5.9.2.1,
+     * 5.9.2.4). Checked after the path is found and before the method,
+     * so that a refused peer learns nothing of the handlers. A
+     * registration (Observe) is a GET; discovery lists only the resources
+     * the asking peer may GET. */
+    uint8_t (*authorize)(void *ctx, const tern_addr *peer, uint8_t method, const char *path);
+    void *authorize_ctx;
 } tern_server_config;
 
 #define TERN_AMPLIFICATION_UNLIMITED UINT32_MAX

@@ -3,6 +3,7 @@
 #ifndef TERN_IO_ADDR_H
 #define TERN_IO_ADDR_H
 
+#include <stdbool.h>
 #include <sys/socket.h>
 
 #include "tern/endpoint.h"
@@ -13,5 +14,14 @@
 int tern_iop_addr_from_sockaddr(const struct sockaddr *sa, int sock_family, tern_addr *out);
 void tern_iop_addr_set_port(tern_addr *a, uint16_t port);
 int tern_iop_addr_format(const tern_addr *a, char *out, size_t cap);
+
+/* A peer reached over DTLS (coaps) carries a mark in bytes the canonical
+ * form keeps zero and the kernel never sees from us (the IPv6 flow
+ * information; sin_zero for IPv4): to the endpoint the same host and port
+ * over coap and coaps are two peers, as they are two sessions (RFC 7252
+ * section 9.1). io sends such a datagram through its session, unmarked. */
+void tern_iop_addr_mark_secure(tern_addr *a);
+void tern_iop_addr_unmark(tern_addr *a);
+bool tern_iop_addr_is_secure(const tern_addr *a);
 
 #endif

@@ -42,6 +42,7 @@
 
 #include "base/config.h"
 #include "io/addr.h"
+#include "io/dtls.h"
 #include "io/group.h"
 #include "io/io_int.h"
 
@@ -55,6 +56,10 @@ _Static_assert(TERN_IOP_CMSG_SPACE % _Alignof(struct cmsghdr) == 0,
 
 struct tern_io {
     int fd;        /* the UDP socket */
+    int dtls_fd;   /* a server's coaps socket, or -1 */
+    uint16_t coaps_port;
+    tern_dtls *dtls_srv; /* sessions accepted on dtls_fd */
+    tern_dtls *dtls_cli; /* sessions this side opened, over fd (RFC 7983) */
     int epfd;      /* epoll over fd and sigfd */
     int sigfd;     /* -1 until tern_io_catch_signals */
     int family;    /* AF_INET6 (dual-stack) or AF_INET */
@@ -142,7 +147,7 @@ uint32_t tern_io_socket_buffer(const tern_io *io) {
 }
 
 static int io_open_socket(tern_io *io, const char *host, uint16_t port, uint32_t buffer,
-                          bool reuse_port) {
+                          bool reuse_port, int *fd_out, uint16_t *port_out) {
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_DGRAM;
@@ -183,9 +188,9 @@ static int io_open_socket(tern_io *io, const char *host, uint16_t port, uint32_t
             struct sockaddr_storage ss;
             socklen_t sl = sizeof ss;
             getsockname(fd, (struct sockaddr *)&ss, &sl);
-            io->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                      : ((struct sockaddr_in *)&ss)->sin_port);
-            io->fd = fd;
+            *port_out = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                       : ((struct sockaddr_in *)&ss)->sin_port);
+            *fd_out = fd;
             io->family = ai->ai_family;
             err = 0;
             break;
@@ -199,6 +204,62 @@ static int io_open_socket(tern_io *io, const char *host, uint16_t port, uint32_t
 
 static void io_rx_init(tern_io *io);
 
+/* ---- coaps (dtls.c does the sessions) -------------------------------------- */
+
+static void io_dtls_send(int fd, const tern_addr *peer, const uint8_t *data, size_t len) {
+    /* A full socket buffer loses the datagram, as the network might: DTLS
+     * retransmits its handshake, CoAP its CONs. */
+    while (sendto(fd, data, len, 0, (const struct sockaddr *)(const void *)peer->bytes,
+                  peer->len) < 0 &&
+           errno == EINTR) {
+    }
+}
+
+static void io_dtls_send_srv(void *ctx, const tern_addr *peer, const uint8_t *data, size_t len) {
+    io_dtls_send(((tern_io *)ctx)->dtls_fd, peer, data, len);
+}
+
+static void io_dtls_send_cli(void *ctx, const tern_addr *peer, const uint8_t *data, size_t len) {
+    io_dtls_send(((tern_io *)ctx)->fd, peer, data, len);
+}
+
+static void io_dtls_deliver(void *ctx, const tern_addr *peer, const uint8_t *data, size_t len,
+                            uint64_t now) {
+    tern_engine_recv_flags(((tern_io *)ctx)->eng, peer, data, len, now, 0);
+}
+
+static int io_dtls_setup(tern_io *io, const tern_io_dtls_config *c) {
+    char why[256];
+    int e = 0;
+    if (io->dtls_fd >= 0)
+        e = tern_dtls_new(&io->dtls_srv, c, true, io_dtls_send_srv, io_dtls_deliver, io, why,
+                          sizeof why);
+    if (e == 0 && (c->psk_identity || (!io->dtls_srv && (c->cert_file || c->ca_file))))
+        e = tern_dtls_new(&io->dtls_cli, c, false, io_dtls_send_cli, io_dtls_deliver, io, why,
+                          sizeof why);
+    if (e < 0 && why[0]) fprintf(stderr, "tern: coaps: %s\n", why);
+    return e;
+}
+
+bool tern_iop_can_coaps(const tern_io *io) { return io->dtls_cli != NULL; }
+
+uint16_t tern_io_coaps_port(const tern_io *io) { return io ? io->coaps_port : 0; }
+
+bool tern_io_peer_secure(const tern_addr *peer) { return peer && tern_iop_addr_is_secure(peer); }
+
+size_t tern_io_peer_identity(const tern_io *io, const tern_addr *peer, char *out, size_t cap) {
+    if (cap) out[0] = '\0';
+    if (!io || !peer || !tern_iop_addr_is_secure(peer)) return 0;
+    tern_addr plain = *peer;
+    tern_iop_addr_unmark(&plain);
+    size_t n = tern_dtls_identity(io->dtls_srv, &plain, out, cap);
+    return n ? n : tern_dtls_identity(io->dtls_cli, &plain, out, cap);
+}
+
+void tern_io_get_dtls_stats(const tern_io *io, tern_io_dtls_stats *st) {
+    tern_dtls_get_stats(io ? io->dtls_srv : NULL, st);
+}
+
 int tern_io_new(tern_io **out, const tern_io_config *in) {
     if (out == NULL) return TERN_E_INVAL;
     *out = NULL;
@@ -208,16 +269,22 @@ int tern_io_new(tern_io **out, const tern_io_config *in) {
     if (e < 0) return e;
     tern_io *io = calloc(1, sizeof *io);
     if (!io) return TERN_E_NOMEM;
-    io->fd = io->epfd = io->sigfd = -1;
+    io->fd = io->dtls_fd = io->epfd = io->sigfd = -1;
     io_rx_init(io);
 
     const char *host = cfg.bind_host ? cfg.bind_host : "::";
     uint32_t buffer = cfg.socket_buffer ? cfg.socket_buffer : 4u << 20;
-    e = io_open_socket(io, host, cfg.port, buffer, cfg.reuse_port);
+    e = io_open_socket(io, host, cfg.port, buffer, cfg.reuse_port, &io->fd, &io->port);
     /* A machine without IPv6 still serves IPv4 when asked for "::". */
-    if (e < 0 && strcmp(host, "::") == 0)
-        e = io_open_socket(io, "0.0.0.0", cfg.port, buffer, cfg.reuse_port);
+    if (e < 0 && strcmp(host, "::") == 0) {
+        host = "0.0.0.0";
+        e = io_open_socket(io, host, cfg.port, buffer, cfg.reuse_port, &io->fd, &io->port);
+    }
     if (e < 0) goto fail;
+    if (cfg.dtls && cfg.dtls->server &&
+        (e = io_open_socket(io, host, cfg.dtls->port, buffer, cfg.reuse_port, &io->dtls_fd,
+                            &io->coaps_port)) < 0)
+        goto fail;
 
     io->epfd = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = io->fd};
@@ -225,6 +292,12 @@ int tern_io_new(tern_io **out, const tern_io_config *in) {
         e = io_errno(errno);
         goto fail;
     }
+    struct epoll_event dev = {.events = EPOLLIN, .data.fd = io->dtls_fd};
+    if (io->dtls_fd >= 0 && epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->dtls_fd, &dev) < 0) {
+        e = io_errno(errno);
+        goto fail;
+    }
+    if (cfg.dtls && (e = io_dtls_setup(io, cfg.dtls)) < 0) goto fail;
 
     /* The engine, with the kernel's random source unless one is given. */
     tern_endpoint_config ecfg;
@@ -271,6 +344,10 @@ const tern_addr *tern_iop_proxy(const tern_io *io) { return io->proxied ? &io->p
 
 void tern_io_free(tern_io *io) {
     if (!io) return;
+    /* close_notify to every session, while the sockets are open */
+    tern_dtls_free(io->dtls_srv);
+    tern_dtls_free(io->dtls_cli);
+    if (io->dtls_fd >= 0) close(io->dtls_fd);
     tern_engine_free(io->eng);
     if (io->sigfd >= 0) close(io->sigfd);
     if (io->epfd >= 0) close(io->epfd);
@@ -342,10 +419,20 @@ int tern_io_addr_format(const tern_addr *addr, char *out, size_t cap) {
 
 /* ---- the loop ------------------------------------------------------------- */
 
-int tern_io_timeout_ms(tern_io *io) {
+/* The engine's deadline, or a DTLS session's (a handshake to retransmit,
+ * an idle session to close) when sooner. */
+static uint64_t io_next_deadline(const tern_io *io, uint64_t now) {
     uint64_t d = tern_engine_next_deadline(io->eng);
-    if (d == UINT64_MAX) return -1;
+    uint64_t s = tern_dtls_next_deadline(io->dtls_srv, now);
+    uint64_t c = tern_dtls_next_deadline(io->dtls_cli, now);
+    if (s < d) d = s;
+    return c < d ? c : d;
+}
+
+int tern_io_timeout_ms(tern_io *io) {
     uint64_t now = tern_io_now();
+    uint64_t d = io_next_deadline(io, now);
+    if (d == UINT64_MAX) return -1;
     if (d <= now) return 0;
     uint64_t wait = d - now;
     return wait > INT32_MAX ? INT32_MAX : (int)wait;
@@ -356,6 +443,10 @@ int tern_io_timeout_ms(tern_io *io) {
 static void io_run_due(tern_io *io) {
     uint64_t now = tern_io_now();
     if (tern_engine_next_deadline(io->eng) <= now) tern_engine_tick(io->eng, now);
+    if (io->dtls_srv && tern_dtls_next_deadline(io->dtls_srv, now) <= now)
+        tern_dtls_tick(io->dtls_srv, now);
+    if (io->dtls_cli && tern_dtls_next_deadline(io->dtls_cli, now) <= now)
+        tern_dtls_tick(io->dtls_cli, now);
 }
 
 /* ICMP Destination Unreachable, but not "fragmentation needed" (that is
@@ -370,7 +461,7 @@ static bool io_err_unreachable(const struct sock_extended_err *ee) {
 /* Drain the socket's error queue (MSG_ERRQUEUE): an entry left there keeps
  * epoll reporting EPOLLERR, which would spin the loop. At most
  * IO_ERR_ROUNDS per step; epoll reports the rest next time. */
-static void io_read_errors(tern_io *io) {
+static void io_read_errors(tern_io *io, int fd) {
     for (int round = 0; round < IO_ERR_ROUNDS; round++) {
         struct sockaddr_storage to;
         uint8_t quoted[64]; /* the start of the failed datagram, as quoted */
@@ -389,7 +480,7 @@ static void io_read_errors(tern_io *io) {
         mh.msg_iovlen = 1;
         mh.msg_control = ctl.buf;
         mh.msg_controllen = sizeof ctl.buf;
-        ssize_t qn = recvmsg(io->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT);
+        ssize_t qn = recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT);
         if (qn < 0) {
             if (errno == EINTR) continue;
             return; /* EAGAIN: empty */
@@ -408,6 +499,9 @@ static void io_read_errors(tern_io *io) {
         if (!unreachable ||
             tern_iop_addr_from_sockaddr((const struct sockaddr *)&to, io->family, &peer) < 0)
             continue;
+        /* An error on the coaps socket, or quoting DTLS, quotes ciphertext:
+         * nothing the engine could match. The session's own timers end it. */
+        if (fd == io->dtls_fd || tern_dtls_is_record(quoted, (size_t)qn)) continue;
         /* The data is what the ICMP message quoted of our datagram (the
          * UDP payload, as far as it goes): the engine ends only the
          * exchange it names (RFC 8085 5.2; a forgery quoting no CoAP ends
@@ -437,11 +531,13 @@ static void io_rx_init(tern_io *io) {
     }
 }
 
-static int io_receive(tern_io *io) {
+/* fd is io->fd (CoAP, and the DTLS of sessions this side opened) or
+ * io->dtls_fd (a server's coaps socket: DTLS only). */
+static int io_receive(tern_io *io, int fd) {
     struct mmsghdr *msgs = io->rx_msgs;
     struct sockaddr_storage *from = io->rx_from;
     for (int round = 0; round < IO_RX_ROUNDS; round++) {
-        int n = recvmmsg(io->fd, msgs, IO_BATCH, MSG_DONTWAIT, NULL);
+        int n = recvmmsg(fd, msgs, IO_BATCH, MSG_DONTWAIT, NULL);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return 0;
             /* Only a broken call is fatal. Anything else is the pending
@@ -450,7 +546,7 @@ static int io_receive(tern_io *io) {
              * error queue: read that, then go on reading datagrams. */
             if (errno == EBADF || errno == EFAULT || errno == EINVAL || errno == ENOTSOCK)
                 return TERN_E_SYSTEM;
-            io_read_errors(io);
+            io_read_errors(io, fd);
             continue;
         }
         uint64_t now = tern_io_now();
@@ -461,6 +557,14 @@ static int io_receive(tern_io *io) {
             /* A datagram cut by MSG_TRUNC is larger than tern accepts; the
              * endpoint sees it whole-or-not, never a silent prefix. */
             if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue;
+            if (fd == io->dtls_fd) {
+                tern_dtls_input(io->dtls_srv, &peer, io->rx[i], msgs[i].msg_len, now);
+                continue;
+            }
+            if (io->dtls_cli && tern_dtls_is_record(io->rx[i], msgs[i].msg_len)) {
+                tern_dtls_input(io->dtls_cli, &peer, io->rx[i], msgs[i].msg_len, now);
+                continue;
+            }
             /* RFC 7252 section 8: a request to a group address is answered
              * differently (the endpoint's TERN_RX_MULTICAST). */
             unsigned flags =
@@ -479,6 +583,19 @@ static int io_receive(tern_io *io) {
     return 0;
 }
 
+/* A datagram to a coaps peer goes through its session: a server's own
+ * (accepted on dtls_fd) or one this side opens (over fd). */
+static void io_dtls_write(tern_io *io, const tern_datagram *dg) {
+    tern_addr plain = *dg->peer;
+    tern_iop_addr_unmark(&plain);
+    uint64_t now = tern_io_now();
+    int rc = TERN_E_NOTFOUND;
+    if (io->dtls_srv) rc = tern_dtls_write(io->dtls_srv, &plain, dg->data, dg->len, now);
+    if (rc == TERN_E_NOTFOUND && io->dtls_cli)
+        rc = tern_dtls_write(io->dtls_cli, &plain, dg->data, dg->len, now);
+    (void)rc; /* lost, as on the network: CONs are retransmitted */
+}
+
 /* Hand the engine's outbox to the kernel, IO_BATCH datagrams per sendmmsg,
  * from where they lie: the iovecs point into the outbox. */
 static int io_flush(tern_io *io) {
@@ -488,18 +605,24 @@ static int io_flush(tern_io *io) {
     for (;;) {
         size_t n = tern_engine_outgoing(io->eng, dg, IO_BATCH);
         if (n == 0) return 0;
+        size_t plain = 0;
         memset(msgs, 0, n * sizeof msgs[0]);
         for (size_t i = 0; i < n; i++) {
-            iov[i].iov_base = (void *)(uintptr_t)dg[i].data;
-            iov[i].iov_len = dg[i].len;
-            msgs[i].msg_hdr.msg_iov = &iov[i];
-            msgs[i].msg_hdr.msg_iovlen = 1;
-            msgs[i].msg_hdr.msg_name = (void *)(uintptr_t)dg[i].peer->bytes;
-            msgs[i].msg_hdr.msg_namelen = dg[i].peer->len;
+            if (tern_iop_addr_is_secure(dg[i].peer)) {
+                io_dtls_write(io, &dg[i]);
+                continue;
+            }
+            size_t k = plain++;
+            iov[k].iov_base = (void *)(uintptr_t)dg[i].data;
+            iov[k].iov_len = dg[i].len;
+            msgs[k].msg_hdr.msg_iov = &iov[k];
+            msgs[k].msg_hdr.msg_iovlen = 1;
+            msgs[k].msg_hdr.msg_name = (void *)(uintptr_t)dg[i].peer->bytes;
+            msgs[k].msg_hdr.msg_namelen = dg[i].peer->len;
         }
         size_t sent = 0;
-        while (sent < n) {
-            int r = sendmmsg(io->fd, msgs + sent, (unsigned)(n - sent), 0);
+        while (sent < plain) {
+            int r = sendmmsg(io->fd, msgs + sent, (unsigned)(plain - sent), 0);
             if (r < 0) {
                 if (errno == EINTR) continue;
                 /* A full socket buffer or an unreachable peer loses this
@@ -531,11 +654,12 @@ int tern_io_step(tern_io *io, int timeout_ms) {
     if (n < 0 && errno != EINTR) return TERN_E_SYSTEM;
     int rc = 0;
     for (int i = 0; i < n; i++) {
-        if (evs[i].data.fd == io->fd) {
+        if (evs[i].data.fd == io->fd || evs[i].data.fd == io->dtls_fd) {
             /* Datagrams first: an answer that arrived before the ICMP error
              * is not lost to it. */
-            if (evs[i].events & EPOLLIN) rc = io_receive(io);
-            if (evs[i].events & EPOLLERR) io_read_errors(io);
+            int fd = evs[i].data.fd;
+            if (evs[i].events & EPOLLIN) rc = io_receive(io, fd);
+            if (evs[i].events & EPOLLERR) io_read_errors(io, fd);
         } else if (evs[i].data.fd == io->sigfd) {
             io_read_signals(io);
         }

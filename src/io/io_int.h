@@ -7,5 +7,7 @@
 
 /* The forward proxy's address (tern_io_config.proxy), or NULL. */
 const tern_addr *tern_iop_proxy(const tern_io *io);
+/* Whether coaps:// URIs can be reached (client DTLS credentials given). */
+bool tern_iop_can_coaps(const tern_io *io);
 
 #endif

@@ -9,6 +9,7 @@
  * a layer below forgets a timer. */
 #include <string.h>
 
+#include "io/addr.h"
 #include "io/io_int.h"
 #include "tern/io.h"
 
@@ -16,15 +17,19 @@ int tern_io_uri_peer(tern_io *io, const char *text, tern_uri *uri, tern_addr *pe
     if (!io || !text || !uri || !peer) return TERN_E_INVAL;
     int rc = tern_uri_parse(uri, text);
     if (rc < 0) return rc;
-    /* This socket speaks CoAP over plain UDP only (no DTLS, no TCP yet). */
-    if (uri->scheme != TERN_SCHEME_COAP) return TERN_E_URI;
+    /* CoAP over UDP, and over DTLS when the io has client credentials
+     * (tern_io_config.dtls); no TCP yet. */
+    bool secure = uri->scheme == TERN_SCHEME_COAPS;
+    if (uri->scheme != TERN_SCHEME_COAP && !(secure && tern_iop_can_coaps(io))) return TERN_E_URI;
     /* The host part holds decoded bytes: make a C string of it. */
     char host[256];
     if (uri->host.len == 0 || uri->host.len >= sizeof host) return TERN_E_URI;
     memcpy(host, tern_uri_str(uri, uri->host), uri->host.len);
     host[uri->host.len] = '\0';
     if (memchr(host, '\0', uri->host.len)) return TERN_E_URI;
-    return tern_io_resolve(io, host, uri->port, peer);
+    rc = tern_io_resolve(io, host, uri->port, peer);
+    if (rc == 0 && secure) tern_iop_addr_mark_secure(peer);
+    return rc;
 }
 
 /* Send req to peer by the client call the request asks for. body: the

@@ -96,11 +96,16 @@ static void write_link(tern_linkw *w, const tern_resource_def *d) {
     tern_linkw_end(w);
 }
 
-/* Every link that passes the filters of msg (NULL: all) into w. */
-static void write_document(const tern_server *srv, const tern_msg *msg, tern_linkw *w) {
+/* Every link that passes the filters of msg (NULL: all) and that peer may
+ * GET (NULL: anyone, for the largest document) into w. */
+static void write_document(const tern_server *srv, const tern_msg *msg, const tern_addr *peer,
+                           tern_linkw *w) {
     for (uint32_t i = 0; i < srv->n_res; i++) {
         const tern_resource *r = &srv->res[i];
         if (!r->used || r->def.hidden || (msg && !all_filters_match(r, msg))) continue;
+        if (peer && srv->cfg.authorize &&
+            srv->cfg.authorize(srv->cfg.authorize_ctx, peer, TERN_CODE_GET, r->def.path) != 0)
+            continue;
         write_link(w, &r->def);
     }
 }
@@ -116,7 +121,7 @@ int tern_srv_wkc_fit(tern_server *srv) {
         }
         tern_linkw w;
         tern_linkw_init(&w, srv->wkc_buf, srv->wkc_cap);
-        write_document(srv, NULL, &w);
+        write_document(srv, NULL, NULL, &w);
         if (!w.overflow) return 0;
         cap = srv->wkc_cap * 2;
     }
@@ -126,7 +131,7 @@ uint8_t tern_srv_wkc_get(tern_server_request *req, tern_server_response *resp) {
     tern_server *srv = req->srv;
     tern_linkw w;
     tern_linkw_init(&w, srv->wkc_buf, srv->wkc_cap);
-    write_document(srv, req->msg, &w);
+    write_document(srv, req->msg, req->peer, &w);
     /* RFC 6690 section 4.1: a filter that leaves nothing is not answered
      * when the query went to a group (multicast discovery): 4.04, which the
      * endpoint does not send there (RFC 7252 8.2). To a unicast query the

@@ -280,6 +280,15 @@ static uint8_t route(tern_server *srv, tern_server_request *req, tern_handler *h
         return TERN_CODE_NOT_FOUND;
     }
     req->res = res;
+    if (srv->cfg.authorize) {
+        uint8_t code = srv->cfg.authorize(srv->cfg.authorize_ctx, req->peer, msg->code,
+                                          res->def.path);
+        if (code) {
+            snprintf(diag, cap, "%s", code == TERN_CODE_UNAUTHORIZED ? "authenticate first (coaps)"
+                                                                      : "not allowed for you");
+            return code;
+        }
+    }
     if ((*h = tern_srv_resource_handler(res, msg->code)) == NULL) {
         snprintf(diag, cap, "method not allowed");
         return TERN_CODE_METHOD_NOT_ALLOWED;

@@ -7,6 +7,7 @@
 #include "tern/io.h"
 #include "tern/tern.h"
 #include "tern_test.h"
+#include "test_io_fixture.h"
 
 #include <poll.h>
 #include <stdio.h>
@@ -17,28 +18,6 @@ static uint8_t get_hello(tern_server_request *req, tern_server_response *resp) {
     (void)req;
     tern_server_response_text(resp, "hello");
     return TERN_CODE_CONTENT;
-}
-
-typedef struct outcome {
-    bool done;
-    int err;
-    uint8_t code;
-    char payload[16];
-} outcome;
-
-static void on_answer(void *ctx, tern_client *cli, tern_client_op_id id, const tern_client_event *ev,
-                      uint64_t now_ms) {
-    (void)cli, (void)id, (void)now_ms;
-    outcome *o = ctx;
-    o->done = !ev->observing;
-    o->err = ev->err;
-    if (ev->resp) {
-        o->code = ev->resp->code;
-        size_t n = ev->resp->payload_len < sizeof o->payload - 1 ? ev->resp->payload_len
-                                                                 : sizeof o->payload - 1;
-        memcpy(o->payload, ev->resp->payload, n);
-        o->payload[n] = 0;
-    }
 }
 
 static tern_io *open_io(uint16_t port) {
