@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "authz.h"
 #include "tern/server.h"
 #include "workers.h"
 
@@ -29,6 +30,12 @@ static const char *const key_names[CONF_N_KEYS] = {
     [CONF_NO_ALARM] = "no-alarm",
     [CONF_NOTIFY] = "notify",
     [CONF_WORKERS] = "workers",
+    [CONF_PSK_FILE] = "psk-file",
+    [CONF_CERT] = "cert",
+    [CONF_KEY] = "key",
+    [CONF_CA] = "ca",
+    [CONF_COAPS_PORT] = "coaps-port",
+    [CONF_SECURE_ONLY] = "secure-only",
 };
 
 const char *conf_key_name(enum conf_key key) {
@@ -110,6 +117,24 @@ int conf_set(conf *c, const char *name, const char *value, char *err, size_t cap
         c->n_groups++;
         return 0;
     }
+    if (strcmp(name, "allow") == 0) {
+        /* Checked now, so that a bad line is reported with its line
+         * number; main.c builds the table from the lines kept. */
+        static authz scratch;
+        memset(&scratch, 0, sizeof scratch);
+        if (c->n_allow == CONF_MAX_ALLOW) {
+            snprintf(err, cap, "at most %d allow lines", CONF_MAX_ALLOW);
+            return -1;
+        }
+        if (value == NULL || strlen(value) >= CONF_ALLOW_MAX) {
+            snprintf(err, cap, "allow METHOD[,METHOD...] PATH IDENTITY|* (at most %d bytes)",
+                     CONF_ALLOW_MAX - 1);
+            return -1;
+        }
+        if (authz_add_line(&scratch, value, err, cap) < 0) return -1;
+        snprintf(c->allow[c->n_allow++], CONF_ALLOW_MAX, "%s", value);
+        return 0;
+    }
     int key = 0;
     while (key < CONF_N_KEYS && strcmp(name, key_names[key]) != 0) key++;
     if (key == CONF_N_KEYS) {
@@ -170,6 +195,20 @@ int conf_set(conf *c, const char *name, const char *value, char *err, size_t cap
     case CONF_WORKERS:
         if (parse_uint(value, 0, WK_MAX, &c->workers) < 0)
             rc = bad_value(name, value, "0 (one per core) to 64", err, cap);
+        break;
+    case CONF_PSK_FILE:
+        rc = set_string(c->psk_file, sizeof c->psk_file, name, value, err, cap);
+        break;
+    case CONF_CERT: rc = set_string(c->cert, sizeof c->cert, name, value, err, cap); break;
+    case CONF_KEY: rc = set_string(c->key, sizeof c->key, name, value, err, cap); break;
+    case CONF_CA: rc = set_string(c->ca, sizeof c->ca, name, value, err, cap); break;
+    case CONF_COAPS_PORT:
+        if (parse_uint(value, 0, 65535, &c->coaps_port) < 0)
+            rc = bad_value(name, value, "0 to 65535", err, cap);
+        break;
+    case CONF_SECURE_ONLY:
+        if (parse_bool(value, &c->secure_only) < 0)
+            rc = bad_value(name, value, "yes or no, or nothing for yes", err, cap);
         break;
     case CONF_N_KEYS: break;
     }
@@ -279,6 +318,12 @@ static void apply(conf *out, const conf *in) {
     TAKE(CONF_NO_ALARM, no_alarm);
     TAKE(CONF_NOTIFY, notify_non);
     TAKE(CONF_WORKERS, workers);
+    TAKE(CONF_PSK_FILE, psk_file);
+    TAKE(CONF_CERT, cert);
+    TAKE(CONF_KEY, key);
+    TAKE(CONF_CA, ca);
+    TAKE(CONF_COAPS_PORT, coaps_port);
+    TAKE(CONF_SECURE_ONLY, secure_only);
 #undef TAKE
     out->given |= g;
 }
@@ -291,9 +336,18 @@ static void add_groups(conf *out, const conf *in) {
     }
 }
 
+/* Allow lines of both sources add up: the file's and the command line's. */
+static void add_allow(conf *out, const conf *in) {
+    for (size_t i = 0; i < in->n_allow && out->n_allow < CONF_MAX_ALLOW; i++)
+        memcpy(out->allow[out->n_allow++], in->allow[i], CONF_ALLOW_MAX);
+}
+
+bool conf_coaps(const conf *c) { return c->psk_file[0] || c->cert[0]; }
+
 void conf_merge(conf *out, const conf *file, const conf *cli) {
     memset(out, 0, sizeof *out);
     out->port = CONF_DEFAULT_PORT;
+    out->coaps_port = CONF_DEFAULT_COAPS_PORT;
     snprintf(out->bind_host, sizeof out->bind_host, "::");
     out->max_observers = CONF_DEFAULT_MAX_OBSERVERS;
     out->liveness_s = CONF_DEFAULT_LIVENESS_S;
@@ -317,6 +371,8 @@ void conf_merge(conf *out, const conf *file, const conf *cli) {
         out->specs[out->n_specs++] = file->specs[i];
     add_groups(out, cli);
     add_groups(out, file);
+    add_allow(out, file);
+    add_allow(out, cli);
 }
 
 int conf_resources(const conf *c, state_spec *out, size_t *n, char *err, size_t cap) {
@@ -361,6 +417,12 @@ bool conf_differs(const conf *a, const conf *b, enum conf_key key) {
     case CONF_NO_ALARM: return a->no_alarm != b->no_alarm;
     case CONF_NOTIFY: return a->notify_non != b->notify_non;
     case CONF_WORKERS: return a->workers != b->workers;
+    case CONF_PSK_FILE: return strcmp(a->psk_file, b->psk_file) != 0;
+    case CONF_CERT: return strcmp(a->cert, b->cert) != 0;
+    case CONF_KEY: return strcmp(a->key, b->key) != 0;
+    case CONF_CA: return strcmp(a->ca, b->ca) != 0;
+    case CONF_COAPS_PORT: return a->coaps_port != b->coaps_port;
+    case CONF_SECURE_ONLY: return a->secure_only != b->secure_only;
     case CONF_N_KEYS: break;
     }
     return false;

@@ -36,11 +36,20 @@ enum conf_key {
     CONF_NO_ALARM,
     CONF_NOTIFY,
     CONF_WORKERS,
+    CONF_PSK_FILE,    /* coaps (RFC 7252 section 9) */
+    CONF_CERT,
+    CONF_KEY,
+    CONF_CA,
+    CONF_COAPS_PORT,
+    CONF_SECURE_ONLY,
     CONF_N_KEYS
 };
 
 /* Defaults (see tern-server(1) for the reasons). */
 #define CONF_DEFAULT_PORT 5683
+#define CONF_DEFAULT_COAPS_PORT 5684
+#define CONF_MAX_ALLOW 64   /* allow lines */
+#define CONF_ALLOW_MAX 320  /* bytes of one, NUL included */
 #define CONF_DEFAULT_MAX_OBSERVERS 100000
 /* The per-address default: half the table, and no more than this. */
 #define CONF_DEFAULT_MAX_PER_ADDRESS 4096
@@ -61,6 +70,14 @@ typedef struct conf {
     unsigned long workers; /* 0: one per core */
     char groups[CONF_MAX_GROUPS][CONF_GROUP_MAX]; /* GROUP[%IFACE] */
     size_t n_groups;
+    /* coaps: credentials (file names; "" when not given), port, and
+     * whether plain coap is served at all */
+    char psk_file[CONF_DIR_MAX], cert[CONF_DIR_MAX], key[CONF_DIR_MAX], ca[CONF_DIR_MAX];
+    unsigned long coaps_port;
+    bool secure_only;
+    /* "allow METHODS PATH IDENTITY|*" (authz.h), as written */
+    char allow[CONF_MAX_ALLOW][CONF_ALLOW_MAX];
+    size_t n_allow;
     state_spec specs[CONF_MAX_RESOURCES];
     size_t n_specs;
 } conf;
@@ -89,6 +106,8 @@ int conf_resources(const conf *c, state_spec *out, size_t *n, char *err, size_t 
  * compare as a list. */
 bool conf_differs(const conf *a, const conf *b, enum conf_key key);
 bool conf_groups_differ(const conf *a, const conf *b);
+/* Is coaps asked for (PSKs or a certificate)? */
+bool conf_coaps(const conf *c);
 /* Its config-file name ("max-observers"). */
 const char *conf_key_name(enum conf_key key);
 

@@ -17,8 +17,10 @@
 #include <unistd.h>
 
 #include "app_log.h"
+#include "authz.h"
 #include "conf.h"
 #include "plugtest.h"
+#include "pskfile.h"
 #include "service.h"
 #include "spec.h"
 #include "state_res.h"
@@ -48,8 +50,19 @@ static void usage(FILE *out) {
             "                        just SPEC; '#' starts a comment line. The command line\n"
             "                        wins over the file; SIGHUP re-reads it\n"
             "      --no-alarm        do not serve /alarm\n"
+            "      --psk-file FILE   serve coaps (DTLS 1.2, RFC 7252 section 9) with the\n"
+            "                        pre-shared keys of FILE: \"IDENTITY KEY\" a line (KEY\n"
+            "                        text, or hex after 0x); only its owner may read it\n"
+            "      --cert FILE --key FILE  serve coaps with this X.509 certificate (PEM)\n"
+            "      --ca FILE         ask coaps clients for a certificate from these CAs\n"
+            "      --coaps-port N    the coaps port (default 5684)\n"
+            "      --secure-only     serve coaps alone, no plain coap socket\n"
+            "      --allow \"METHODS PATH IDENTITY|*\"  who may do what (repeatable; a\n"
+            "                        config-file line \"allow PUT /alarm door-sensor-1\"):\n"
+            "                        a path with allow lines accepts only what they list\n"
+            "                        (4.03 over coaps, 4.01 over coap), discovery too\n"
             "      --max-observers N observers in total, on one resource or spread\n"
-            "                        over several (default 256)\n"
+            "                        over several (default 100000)\n"
             "      --max-observers-per-peer N     observers one client (address and\n"
             "                        port) may hold (default 64: every state resource)\n"
             "      --max-observers-per-address N  observers one address may hold, all\n"
@@ -92,6 +105,8 @@ typedef struct server {
     state_res res[CONF_MAX_RESOURCES]; /* served while .res != NULL */
     tern_io *io;
     int hup_fd;
+    psk_table psk; /* --psk-file */
+    authz az;      /* the allow lines in effect */
 } server;
 
 /* Step 1: the flags, into s->cli. -1 to go on, else the exit status
@@ -107,7 +122,14 @@ static int parse_args(int argc, char **argv, server *s) {
         OPT_PLUGTEST,
         OPT_LOG_LEVEL,
         OPT_NOTIFY,
-        OPT_WORKERS
+        OPT_WORKERS,
+        OPT_PSK_FILE,
+        OPT_CERT,
+        OPT_KEY,
+        OPT_CA,
+        OPT_COAPS_PORT,
+        OPT_SECURE_ONLY,
+        OPT_ALLOW
     };
     static const struct option longopts[] = {
         {"port", required_argument, NULL, 'p'},
@@ -124,6 +146,13 @@ static int parse_args(int argc, char **argv, server *s) {
         {"plugtest", no_argument, NULL, OPT_PLUGTEST},
         {"notify", required_argument, NULL, OPT_NOTIFY},
         {"workers", required_argument, NULL, OPT_WORKERS},
+        {"psk-file", required_argument, NULL, OPT_PSK_FILE},
+        {"cert", required_argument, NULL, OPT_CERT},
+        {"key", required_argument, NULL, OPT_KEY},
+        {"ca", required_argument, NULL, OPT_CA},
+        {"coaps-port", required_argument, NULL, OPT_COAPS_PORT},
+        {"secure-only", no_argument, NULL, OPT_SECURE_ONLY},
+        {"allow", required_argument, NULL, OPT_ALLOW},
         {"join", required_argument, NULL, 'j'},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"verbose", no_argument, NULL, 'v'},
@@ -295,14 +324,96 @@ static void trace(void *ctx, bool outgoing, const tern_addr *peer, const tern_ms
     if (app_log_get_level() >= APP_LOG_DEBUG) app_log_trace(ctx, outgoing, peer, msg);
 }
 
+/* coaps: the key of a PSK identity (tern_io_psk_fn). */
+static int psk_lookup(void *ctx, const char *identity, uint8_t *key, size_t cap) {
+    const server *s = ctx;
+    const psk_entry *e = psk_find(&s->psk, identity, strlen(identity));
+    if (e == NULL || e->key_len > cap) return -1;
+    memcpy(key, e->key, e->key_len);
+    return (int)e->key_len;
+}
+
+/* tern_server_config.authorize: the allow lines, for the identity the peer
+ * proved over coaps (none over plain coap). */
+static uint8_t authorize(void *ctx, const tern_addr *peer, uint8_t method, const char *path) {
+    const server *s = ctx;
+    if (!authz_has_rules(&s->az, path)) return 0;
+    bool secure = tern_io_peer_secure(peer);
+    char id[AUTHZ_IDENTITY_MAX + 1];
+    const char *identity = NULL;
+    if (secure && tern_io_peer_identity(s->io, peer, id, sizeof id) > 0) identity = id;
+    return authz_allowed(&s->az, method, path, identity) ? 0 : authz_denied_code(secure);
+}
+
+/* The allow lines of c into s->az: 0, or -1 (they were checked when read,
+ * so only a table overflow fails here). */
+static int build_authz(server *s, const conf *c) {
+    static authz az;
+    memset(&az, 0, sizeof az);
+    char err[512];
+    for (size_t i = 0; i < c->n_allow; i++) {
+        if (authz_add_line(&az, c->allow[i], err, sizeof err) < 0) {
+            app_log(APP_LOG_ERROR, "allow %s: %s", c->allow[i], err);
+            return -1;
+        }
+    }
+    s->az = az;
+    return 0;
+}
+
+/* Step 4b: coaps credentials, refused unless only their owner can read
+ * them (as ssh refuses a private key). Nothing of a key is ever logged.
+ * -1 to go on, else the exit status. */
+static int load_credentials(server *s) {
+    const conf *o = &s->eff;
+    char err[1024];
+    if (build_authz(s, o) < 0) return 2;
+    if (!conf_coaps(o)) {
+        if (o->secure_only || o->ca[0] || o->key[0]) {
+            app_log(APP_LOG_ERROR, "coaps needs --psk-file or --cert and --key");
+            return 2;
+        }
+        return -1;
+    }
+    if (o->psk_file[0] && psk_load(&s->psk, o->psk_file, err, sizeof err) < 0) {
+        app_log(APP_LOG_ERROR, "%s", err);
+        return 2;
+    }
+    if ((o->cert[0] != 0) != (o->key[0] != 0)) {
+        app_log(APP_LOG_ERROR, "--cert and --key go together");
+        return 2;
+    }
+    if (o->key[0] && key_file_private(o->key, err, sizeof err) < 0) {
+        app_log(APP_LOG_ERROR, "%s", err);
+        return 2;
+    }
+    return -1;
+}
+
 /* Step 5: the socket and the resources on it. NULL after logging why. */
 static tern_io *open_server(server *s) {
     const conf *o = &s->eff;
     tern_server_config sc;
     tern_endpoint_config ec;
     size_tables(o, &sc, &ec);
+    /* Always: a reload may bring the first allow lines (none: one test). */
+    sc.authorize = authorize;
+    sc.authorize_ctx = s;
+    tern_io_dtls_config dc;
+    tern_io_dtls_config_default(&dc);
+    dc.server = true;
+    dc.port = (uint16_t)o->coaps_port;
+    dc.secure_only = o->secure_only;
+    if (s->psk.n) {
+        dc.psk_lookup = psk_lookup;
+        dc.psk_ctx = s;
+    }
+    dc.cert_file = o->cert[0] ? o->cert : NULL;
+    dc.key_file = o->key[0] ? o->key : NULL;
+    dc.ca_file = o->ca[0] ? o->ca : NULL;
     tern_io_config cfg;
     tern_io_config_default(&cfg);
+    cfg.dtls = conf_coaps(o) ? &dc : NULL;
     cfg.bind_host = o->bind_host;
     cfg.port = (uint16_t)o->port;
     cfg.server = &sc;
@@ -318,8 +429,9 @@ static tern_io *open_server(server *s) {
     int rc = tern_io_new(&io, &cfg);
     if (rc < 0) {
         char h[CONF_BIND_MAX * 4];
-        app_log(APP_LOG_ERROR, "cannot listen on [%s]:%lu: %s",
-                app_log_escs(h, sizeof h, o->bind_host), o->port, tern_strerror(rc));
+        app_log(APP_LOG_ERROR, "cannot listen on [%s]:%lu%s: %s",
+                app_log_escs(h, sizeof h, o->bind_host), o->port,
+                conf_coaps(o) ? " and its coaps port" : "", tern_strerror(rc));
         return NULL;
     }
     /* A burst of requests, or of acknowledgements from many observers,
@@ -459,6 +571,15 @@ static void reload_config(server *s) {
         tern_io_set_trace(s->io, ne.log_level >= APP_LOG_DEBUG ? trace : NULL, NULL);
         app_log(APP_LOG_INFO, "log level now %s", app_log_level_name(ne.log_level));
     }
+    /* allow lines: the new table (each line was checked when read) */
+    if (ne.n_allow != s->eff.n_allow ||
+        memcmp(ne.allow, s->eff.allow, sizeof ne.allow[0] * ne.n_allow) != 0) {
+        if (build_authz(s, &ne) == 0) {
+            memcpy(s->eff.allow, ne.allow, sizeof ne.allow);
+            s->eff.n_allow = ne.n_allow;
+            app_log(APP_LOG_INFO, "allow rules now %zu", s->az.n);
+        }
+    }
     s->eff.log_level = ne.log_level;
     s->eff.no_alarm = ne.no_alarm;
     memcpy(s->eff.specs, ne.specs, sizeof ne.specs);
@@ -466,7 +587,8 @@ static void reload_config(server *s) {
     static const enum conf_key bound[] = {
         CONF_PORT,     CONF_BIND,        CONF_STATE_DIR, CONF_MAX_OBSERVERS, CONF_PER_PEER,
         CONF_PER_ADDRESS, CONF_LIVENESS, CONF_AMPLIFICATION, CONF_PLUGTEST, CONF_NOTIFY,
-        CONF_WORKERS};
+        CONF_WORKERS, CONF_PSK_FILE, CONF_CERT, CONF_KEY, CONF_CA, CONF_COAPS_PORT,
+        CONF_SECURE_ONLY};
     for (size_t i = 0; i < sizeof bound / sizeof bound[0]; i++) {
         /* A per-peer or per-address limit given nowhere follows
          * max-observers, whose change is reported already. */
@@ -524,6 +646,7 @@ int main(int argc, char **argv) {
     int status = parse_args(argc, argv, &s);
     if (status < 0) status = read_config(&s);
     if (status < 0) status = collect_resources(&s);
+    if (status < 0) status = load_credentials(&s);
     if (status >= 0) return status;
     unsigned workers = n_workers(&s.eff);
     if (wk_setup(workers) < 0) return 1;
@@ -554,9 +677,19 @@ int main(int argc, char **argv) {
     }
     char h[4 * CONF_BIND_MAX], d[1024];
     app_log_escs(h, sizeof h, s.eff.bind_host);
-    app_log(APP_LOG_INFO, "listening on coap://%s%s%s:%u, state in \"%s\"",
-            strchr(h, ':') ? "[" : "", h, strchr(h, ':') ? "]" : "", (unsigned)tern_io_port(s.io),
-            app_log_escs(d, sizeof d, s.dir));
+    const char *lb = strchr(h, ':') ? "[" : "", *rb = strchr(h, ':') ? "]" : "";
+    if (!s.eff.secure_only)
+        app_log(APP_LOG_INFO, "listening on coap://%s%s%s:%u, state in \"%s\"", lb, h, rb,
+                (unsigned)tern_io_port(s.io), app_log_escs(d, sizeof d, s.dir));
+    if (conf_coaps(&s.eff))
+        app_log(APP_LOG_INFO, "listening on coaps://%s%s%s:%u (DTLS 1.2; %zu PSK identit%s%s%s)%s",
+                lb, h, rb, (unsigned)tern_io_coaps_port(s.io), s.psk.n, s.psk.n == 1 ? "y" : "ies",
+                s.eff.cert[0] ? ", a certificate" : "",
+                s.eff.ca[0] ? ", client certificates asked for" : "",
+                s.eff.secure_only ? ", coaps only" : "");
+    if (s.az.n)
+        app_log(APP_LOG_INFO, "%zu allow rule%s: paths with rules accept only what they list",
+                s.az.n, s.az.n == 1 ? "" : "s");
     if (s.config_path) {
         char f[1024];
         app_log(APP_LOG_INFO, "settings from %s (SIGHUP re-reads it)",
@@ -581,5 +714,6 @@ int main(int argc, char **argv) {
     tern_io_free(s.io);
     if (s.eff.plugtest) plugtest_free();
     store_close(&s.st);
+    psk_free(&s.psk);
     return rc < 0 ? 1 : 0;
 }

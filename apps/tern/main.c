@@ -58,6 +58,10 @@ static const char usage_text[] =
     "  -f, --file FILE          read the payload from FILE ('-' for stdin)\n"
     "  -P, --proxy URI          send through the forward proxy coap://HOST[:PORT]:\n"
     "                           the target URI goes in Proxy-Uri (RFC 7252 5.10.2)\n"
+    "  -u IDENTITY -k KEY       coaps:// with this pre-shared key (DTLS 1.2, RFC 7252\n"
+    "                           9.1.3.1), as coap-client -u -k; KEY is text\n"
+    "      --cert FILE --key FILE  coaps:// with this X.509 certificate (PEM)\n"
+    "      --ca FILE            verify the server's certificate against these CAs\n"
     "  -b, --block-size SIZE    block size, 16..1024, a power of two: asked for in\n"
     "                           the response (Block2 early negotiation, RFC 7959\n"
     "                           2.4) and used for a payload sent in blocks (Block1;\n"
@@ -236,12 +240,15 @@ static const struct {
 /* Step 1: the flags (getopt). Returns -1 to go on, else the exit status
  * (--help, --version, a usage error). *file gets --file's argument. */
 static int parse_flags(int argc, char **argv, cli_opts *o, const char **file) {
-    enum { OPT_RAW = 256 };
+    enum { OPT_RAW = 256, OPT_CERT, OPT_KEY, OPT_CA };
     static const struct option longopts[] = {
         {"verbose", no_argument, NULL, 'v'},
         {"include", no_argument, NULL, 'i'},
         {"raw", no_argument, NULL, OPT_RAW},
         {"proxy", required_argument, NULL, 'P'},
+        {"cert", required_argument, NULL, OPT_CERT},
+        {"key", required_argument, NULL, OPT_KEY},
+        {"ca", required_argument, NULL, OPT_CA},
         {"block-size", required_argument, NULL, 'b'},
         {"quiet", no_argument, NULL, 'q'},
         {"non", no_argument, NULL, 'N'},
@@ -260,12 +267,17 @@ static int parse_flags(int argc, char **argv, cli_opts *o, const char **file) {
     uint64_t ms;
     char *end;
     unsigned long size;
-    while ((c = getopt_long(argc, argv, "viqNt:c:A:O:f:P:b:n:d:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "viqNt:c:A:O:f:P:b:n:d:u:k:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'v': o->verbose = true; break;
         case 'i': o->include = true; break;
         case OPT_RAW: o->raw = true; break;
         case 'P': o->proxy = optarg; break;
+        case 'u': o->psk_identity = optarg; break;
+        case 'k': o->psk_key = optarg; break;
+        case OPT_CERT: o->cert = optarg; break;
+        case OPT_KEY: o->key = optarg; break;
+        case OPT_CA: o->ca = optarg; break;
         case 'b':
             /* RFC 7959 section 2.2: 2^(SZX+4), SZX 0..6. */
             errno = 0;
@@ -346,6 +358,13 @@ static int parse_command(int argc, char **argv, cli_opts *o, const char *file) {
     if (optind < argc) return usage_error("unexpected argument '%s'", argv[optind]);
     if ((o->count || o->duration_ms) && strcmp(o->method_name, "observe") != 0)
         return usage_error("%s", "--count and --duration are for observe");
+    if ((o->psk_identity != NULL) != (o->psk_key != NULL) || (o->psk_key && !*o->psk_key))
+        return usage_error("%s", "-u IDENTITY and -k KEY go together (a key is not empty)");
+    if ((o->cert != NULL) != (o->key != NULL))
+        return usage_error("%s", "--cert and --key go together");
+    if (strncmp(o->uri, "coaps://", 8) == 0 && !o->psk_key && !o->cert)
+        return usage_error("%s", "coaps:// needs credentials: -u IDENTITY -k KEY, or --cert "
+                                 "FILE --key FILE");
     return -1;
 }
 
@@ -375,6 +394,17 @@ static tern_io *open_io(const cli_opts *o, int *status) {
         cfg.trace = cli_trace;
         cfg.icmp_trace = app_log_icmp;
         app_log_set_level(APP_LOG_DEBUG);
+    }
+    static tern_io_dtls_config dtls;
+    tern_io_dtls_config_default(&dtls);
+    if (o->psk_key || o->cert || o->ca) {
+        dtls.psk_identity = o->psk_identity;
+        dtls.psk_key = (const uint8_t *)o->psk_key;
+        dtls.psk_key_len = o->psk_key ? strlen(o->psk_key) : 0;
+        dtls.cert_file = o->cert;
+        dtls.key_file = o->key;
+        dtls.ca_file = o->ca;
+        cfg.dtls = &dtls;
     }
     static tern_client_config client;
     tern_client_config_default(&client);

@@ -38,6 +38,9 @@ typedef struct cli_opts {
     bool include;            /* -i: response code and options on stderr */
     bool raw;                /* --raw: the payload as received, not reformatted */
     const char *proxy;       /* -P: a forward proxy's coap://HOST[:PORT], or NULL */
+    /* coaps (RFC 7252 section 9): -u/-k's PSK, or --cert/--key; --ca */
+    const char *psk_identity, *psk_key;
+    const char *cert, *key, *ca;
     uint32_t block_size;     /* -b: 16..1024 (Block2 early negotiation,
                                 Block1 size); 0: the library's choice */
     uint32_t timeout_ms;     /* 0: default */

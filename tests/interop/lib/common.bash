@@ -269,6 +269,27 @@ unused_udp_port() {
   die "no unused UDP port found"
 }
 
+# make_test_certs CLIENT_CN: coaps certificates in $tmp, EC P-256 (RFC 7252
+# 9.1.3.3): ca.crt/ca.key, server.crt/.key (CN localhost) and client.crt/.key
+# (CN CLIENT_CN) signed by it, other.crt a CA that signed neither; keys
+# mode 600. Dies when openssl cannot.
+_mkcert() { # NAME CN
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$tmp/$1.key" -subj "/CN=$2" -out "$tmp/$1.csr" 2>/dev/null &&
+    openssl x509 -req -in "$tmp/$1.csr" -CA "$tmp/ca.crt" -CAkey "$tmp/ca.key" \
+      -CAcreateserial -days 2 -out "$tmp/$1.crt" 2>/dev/null
+}
+_mkca() { # NAME CN
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -keyout "$tmp/$1.key" -subj "/CN=$2" -out "$tmp/$1.crt" 2>/dev/null
+}
+make_test_certs() {
+  command -v openssl >/dev/null || skip "openssl (the command) is not installed"
+  _mkca ca "tern test CA" && _mkca other "another CA" && _mkcert server localhost &&
+    _mkcert client "$1" || die "openssl could not make the test certificates"
+  chmod 600 "$tmp"/*.key
+}
+
 # ---- the end ------------------------------------------------------------------
 
 _interop_exit() {
