@@ -63,6 +63,10 @@ typedef struct tern_io_dtls_config {
     /* [0 is a value: an ephemeral port] The coaps port of a server; 5684
      * is coaps's (tern_io_dtls_config_default). */
     uint16_t port;
+    /* [false] A server with coaps only: no plain CoAP socket is opened
+     * (tern_io_config.port is not bound), and tern_io_port is the coaps
+     * port. */
+    bool secure_only;
     /* Server credentials: a PSK lookup, a certificate, or both. */
     tern_io_psk_fn psk_lookup;
     void *psk_ctx;

@@ -274,6 +274,9 @@ int tern_io_new(tern_io **out, const tern_io_config *in) {
 
     const char *host = cfg.bind_host ? cfg.bind_host : "::";
     uint32_t buffer = cfg.socket_buffer ? cfg.socket_buffer : 4u << 20;
+    /* coaps alone: the one socket is the coaps socket (io->fd == dtls_fd) */
+    bool secure_only = cfg.dtls && cfg.dtls->server && cfg.dtls->secure_only;
+    if (secure_only) cfg.port = cfg.dtls->port;
     e = io_open_socket(io, host, cfg.port, buffer, cfg.reuse_port, &io->fd, &io->port);
     /* A machine without IPv6 still serves IPv4 when asked for "::". */
     if (e < 0 && strcmp(host, "::") == 0) {
@@ -281,10 +284,14 @@ int tern_io_new(tern_io **out, const tern_io_config *in) {
         e = io_open_socket(io, host, cfg.port, buffer, cfg.reuse_port, &io->fd, &io->port);
     }
     if (e < 0) goto fail;
-    if (cfg.dtls && cfg.dtls->server &&
-        (e = io_open_socket(io, host, cfg.dtls->port, buffer, cfg.reuse_port, &io->dtls_fd,
-                            &io->coaps_port)) < 0)
+    if (secure_only) {
+        io->dtls_fd = io->fd;
+        io->coaps_port = io->port;
+    } else if (cfg.dtls && cfg.dtls->server &&
+               (e = io_open_socket(io, host, cfg.dtls->port, buffer, cfg.reuse_port,
+                                   &io->dtls_fd, &io->coaps_port)) < 0) {
         goto fail;
+    }
 
     io->epfd = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = io->fd};
@@ -293,7 +300,8 @@ int tern_io_new(tern_io **out, const tern_io_config *in) {
         goto fail;
     }
     struct epoll_event dev = {.events = EPOLLIN, .data.fd = io->dtls_fd};
-    if (io->dtls_fd >= 0 && epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->dtls_fd, &dev) < 0) {
+    if (io->dtls_fd >= 0 && io->dtls_fd != io->fd &&
+        epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->dtls_fd, &dev) < 0) {
         e = io_errno(errno);
         goto fail;
     }
@@ -347,7 +355,7 @@ void tern_io_free(tern_io *io) {
     /* close_notify to every session, while the sockets are open */
     tern_dtls_free(io->dtls_srv);
     tern_dtls_free(io->dtls_cli);
-    if (io->dtls_fd >= 0) close(io->dtls_fd);
+    if (io->dtls_fd >= 0 && io->dtls_fd != io->fd) close(io->dtls_fd);
     tern_engine_free(io->eng);
     if (io->sigfd >= 0) close(io->sigfd);
     if (io->epfd >= 0) close(io->epfd);
