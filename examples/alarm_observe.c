@@ -4,8 +4,10 @@
  * its state on every notification, until Ctrl-C.
  *
  *   alarm_observe [coap://localhost/alarm]
+ *   alarm_observe coaps://localhost/alarm IDENTITY KEY     (DTLS with a PSK)
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "tern/io.h"
 
@@ -33,6 +35,14 @@ int main(int argc, char **argv) {
     tern_io_config cfg;
     tern_io_config_default(&cfg);
     cfg.port = 0; /* a client: any free local port */
+    tern_io_dtls_config psk; /* coaps: RFC 7252 section 9.1.3.1 */
+    tern_io_dtls_config_default(&psk);
+    if (argc > 3) {
+        psk.psk_identity = argv[2];
+        psk.psk_key = (const uint8_t *)argv[3];
+        psk.psk_key_len = strlen(argv[3]);
+        cfg.dtls = &psk;
+    }
     tern_io *io;
     int rc = tern_io_new(&io, &cfg);
     if (rc < 0) {

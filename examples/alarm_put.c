@@ -4,6 +4,7 @@
  * RFC 7252 sections 5.8.3 (PUT) and 5.2 (the response).
  *
  *   alarm_put [coap://localhost/alarm]
+ *   alarm_put coaps://localhost/alarm IDENTITY KEY     (DTLS with a PSK)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,14 @@ int main(int argc, char **argv) {
     tern_io_config cfg;
     tern_io_config_default(&cfg);
     cfg.port = 0; /* a client: any free local port */
+    tern_io_dtls_config psk; /* coaps: RFC 7252 section 9.1.3.1 */
+    tern_io_dtls_config_default(&psk);
+    if (argc > 3) {
+        psk.psk_identity = argv[2];
+        psk.psk_key = (const uint8_t *)argv[3];
+        psk.psk_key_len = strlen(argv[3]);
+        cfg.dtls = &psk;
+    }
     tern_io *io;
     int rc = tern_io_new(&io, &cfg);
     if (rc < 0) {

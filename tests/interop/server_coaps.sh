@@ -117,6 +117,10 @@ tern_sessions=$(grep -c 'Observe:0' "$tmp/server.log")
 note "40 coaps sessions (observers): RSS $rss_after -> $rss_sessions kB, about $(( (rss_sessions - rss_after) * 1024 / 40 )) bytes per session"
 for pid in "${obs_pids[@]}"; do wait "$pid" 2>/dev/null; done
 
+# The examples take a coaps URI with a PSK too.
+out=$(timeout -k 3 10 "$TERN_EXAMPLES/alarm_put" "$u/alarm" door-sensor-1 door-secret-7 2>&1)
+expect_like "examples/alarm_put over coaps with a PSK -> 2.04" '*2.04 Changed*' "$out"
+
 check "no key material in the log (debug level)" \
   bash -c "! grep -qE 'door-secret-7|view-key|766965772d6b6579' '$tmp/server.log'"
 stop_bg "$server_pid"
