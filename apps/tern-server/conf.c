@@ -36,6 +36,7 @@ static const char *const key_names[CONF_N_KEYS] = {
     [CONF_CA] = "ca",
     [CONF_COAPS_PORT] = "coaps-port",
     [CONF_SECURE_ONLY] = "secure-only",
+    [CONF_PSK_HINT] = "psk-hint",
 };
 
 const char *conf_key_name(enum conf_key key) {
@@ -210,6 +211,9 @@ int conf_set(conf *c, const char *name, const char *value, char *err, size_t cap
         if (parse_bool(value, &c->secure_only) < 0)
             rc = bad_value(name, value, "yes or no, or nothing for yes", err, cap);
         break;
+    case CONF_PSK_HINT:
+        rc = set_string(c->psk_hint, sizeof c->psk_hint, name, value, err, cap);
+        break;
     case CONF_N_KEYS: break;
     }
     if (rc == 0) c->given |= 1u << key;
@@ -324,6 +328,7 @@ static void apply(conf *out, const conf *in) {
     TAKE(CONF_CA, ca);
     TAKE(CONF_COAPS_PORT, coaps_port);
     TAKE(CONF_SECURE_ONLY, secure_only);
+    TAKE(CONF_PSK_HINT, psk_hint);
 #undef TAKE
     out->given |= g;
 }
@@ -423,6 +428,7 @@ bool conf_differs(const conf *a, const conf *b, enum conf_key key) {
     case CONF_CA: return strcmp(a->ca, b->ca) != 0;
     case CONF_COAPS_PORT: return a->coaps_port != b->coaps_port;
     case CONF_SECURE_ONLY: return a->secure_only != b->secure_only;
+    case CONF_PSK_HINT: return strcmp(a->psk_hint, b->psk_hint) != 0;
     case CONF_N_KEYS: break;
     }
     return false;

@@ -42,6 +42,7 @@ enum conf_key {
     CONF_CA,
     CONF_COAPS_PORT,
     CONF_SECURE_ONLY,
+    CONF_PSK_HINT,
     CONF_N_KEYS
 };
 
@@ -75,6 +76,7 @@ typedef struct conf {
     char psk_file[CONF_DIR_MAX], cert[CONF_DIR_MAX], key[CONF_DIR_MAX], ca[CONF_DIR_MAX];
     unsigned long coaps_port;
     bool secure_only;
+    char psk_hint[129]; /* the PSK identity hint, "" for none */
     /* "allow METHODS PATH IDENTITY|*" (authz.h), as written */
     char allow[CONF_MAX_ALLOW][CONF_ALLOW_MAX];
     size_t n_allow;

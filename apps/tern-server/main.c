@@ -53,6 +53,7 @@ static void usage(FILE *out) {
             "      --psk-file FILE   serve coaps (DTLS 1.2, RFC 7252 section 9) with the\n"
             "                        pre-shared keys of FILE: \"IDENTITY KEY\" a line (KEY\n"
             "                        text, or hex after 0x); only its owner may read it\n"
+            "      --psk-hint TEXT   the PSK identity hint sent to coaps clients (none)\n"
             "      --cert FILE --key FILE  serve coaps with this X.509 certificate (PEM)\n"
             "      --ca FILE         ask coaps clients for a certificate from these CAs\n"
             "      --coaps-port N    the coaps port (default 5684)\n"
@@ -129,7 +130,8 @@ static int parse_args(int argc, char **argv, server *s) {
         OPT_CA,
         OPT_COAPS_PORT,
         OPT_SECURE_ONLY,
-        OPT_ALLOW
+        OPT_ALLOW,
+        OPT_PSK_HINT
     };
     static const struct option longopts[] = {
         {"port", required_argument, NULL, 'p'},
@@ -153,6 +155,7 @@ static int parse_args(int argc, char **argv, server *s) {
         {"coaps-port", required_argument, NULL, OPT_COAPS_PORT},
         {"secure-only", no_argument, NULL, OPT_SECURE_ONLY},
         {"allow", required_argument, NULL, OPT_ALLOW},
+        {"psk-hint", required_argument, NULL, OPT_PSK_HINT},
         {"join", required_argument, NULL, 'j'},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"verbose", no_argument, NULL, 'v'},
@@ -407,6 +410,7 @@ static tern_io *open_server(server *s) {
     if (s->psk.n) {
         dc.psk_lookup = psk_lookup;
         dc.psk_ctx = s;
+        dc.psk_identity_hint = o->psk_hint[0] ? o->psk_hint : NULL;
     }
     dc.cert_file = o->cert[0] ? o->cert : NULL;
     dc.key_file = o->key[0] ? o->key : NULL;
@@ -588,7 +592,7 @@ static void reload_config(server *s) {
         CONF_PORT,     CONF_BIND,        CONF_STATE_DIR, CONF_MAX_OBSERVERS, CONF_PER_PEER,
         CONF_PER_ADDRESS, CONF_LIVENESS, CONF_AMPLIFICATION, CONF_PLUGTEST, CONF_NOTIFY,
         CONF_WORKERS, CONF_PSK_FILE, CONF_CERT, CONF_KEY, CONF_CA, CONF_COAPS_PORT,
-        CONF_SECURE_ONLY};
+        CONF_SECURE_ONLY, CONF_PSK_HINT};
     for (size_t i = 0; i < sizeof bound / sizeof bound[0]; i++) {
         /* A per-peer or per-address limit given nowhere follows
          * max-observers, whose change is reported already. */

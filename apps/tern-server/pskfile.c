@@ -168,8 +168,9 @@ static bool next_line(const char *buf, size_t len, size_t *pos, span *line) {
     return true;
 }
 
-/* Parse the file's bytes into t. f: the file's name, escaped. */
-static int parse(psk_table *t, const char *buf, size_t len, const char *f, char *err, size_t cap) {
+int psk_parse(psk_table *t, const char *buf, size_t len, const char *f, char *err, size_t cap) {
+    t->v = NULL;
+    t->n = 0;
     span line, fields[3];
     size_t pos = 0, count = 0;
     unsigned lineno = 0;
@@ -260,7 +261,7 @@ int psk_load(psk_table *t, const char *path, char *err, size_t errcap) {
         snprintf(err, errcap, "%s: changed while being read; try again", f);
         rc = -1;
     }
-    if (rc == 0) rc = parse(t, buf, len, f, err, errcap);
+    if (rc == 0) rc = psk_parse(t, buf, len, f, err, errcap);
     wipe(buf, cap);
     free(buf);
     return rc;

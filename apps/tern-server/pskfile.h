@@ -48,6 +48,11 @@ typedef struct psk_table {
  * why") in err; err never holds key bytes. */
 int psk_load(psk_table *t, const char *path, char *err, size_t errcap);
 
+/* The rules of psk_load for the len bytes of a file already read (name: the
+ * file's name for messages, escaped); the parser, also for fuzz_pskfile. */
+int psk_parse(psk_table *t, const char *buf, size_t len, const char *name, char *err,
+              size_t errcap);
+
 /* The entry for identity (len bytes, as the DTLS handshake gives it), or
  * NULL. Valid until psk_free. */
 const psk_entry *psk_find(const psk_table *t, const char *identity, size_t len);

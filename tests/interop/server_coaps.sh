@@ -38,7 +38,7 @@ coaps_port() { # LOG: the port of its "listening on coaps://" line
 
 # ---- PSK -----------------------------------------------------------------------
 start_tern_server "$tmp/server.log" --state-dir "$tmp/state" --config "$tmp/tern.conf" \
-  --psk-file "$tmp/psk.txt" --coaps-port 0 --log-level debug
+  --psk-file "$tmp/psk.txt" --psk-hint tern-alarm --coaps-port 0 --log-level debug
 sport=$(coaps_port "$tmp/server.log")
 check "tern-server listens on coaps too" test -n "$sport"
 u="coaps://127.0.0.1:$sport"
@@ -65,6 +65,16 @@ expect_eq "discovery, viewer: /alarm only" '</alarm>;rt="alarm";ct=0;obs' \
   "$(cs "${viewer[@]}" "$u/.well-known/core")"
 expect_eq "discovery, plain coap: /alarm only" '</alarm>;rt="alarm";ct=0;obs' \
   "$(cs "$p/.well-known/core")"
+
+# libcoap's GnuTLS build is another DTLS stack: the same PSK works.
+if command -v coap-client-gnutls >/dev/null; then
+  g() { timeout -k 3 10 coap-client-gnutls -B 3 "$@" 2>&1; }
+  expect_eq "coap-client-gnutls, PSK: GET /alarm -> ON" ON "$(g "${door[@]}" "$u/alarm")"
+  expect_like "coap-client-gnutls, viewer: PUT -> 4.03" '*4.03*' \
+    "$(g "${viewer[@]}" -m put -e OFF "$u/alarm")"
+else
+  note "coap-client-gnutls not installed: the GnuTLS client is not tried"
+fi
 
 out=$(cs -u door-sensor-1 -k not-the-key "$u/alarm")
 check "a wrong key gets no answer" test "$out" != ON -a "$out" != OFF
@@ -155,6 +165,14 @@ expect_eq "certificate (CN door-sensor-1): GET /alarm -> OFF" OFF \
   "$(cs "${cert[@]}" "$u/alarm")"
 expect_eq "certificate: PUT ON allowed to its CN" ON "$(cs "${cert[@]}" -m put -e ON "$u/alarm")"
 expect_eq "certificate: GET /door allowed to its CN" CLOSED "$(cs "${cert[@]}" "$u/door")"
+bg_run 8 stdbuf -o0 "$C" -B 6 -s 4 "${cert[@]}" "$u/alarm" >"$tmp/obs2.out" 2>&1
+obs_pid=$bg_pid
+observed2() { [ "$(cat "$tmp/obs2.out")" = "$1" ]; }
+wait_until 3 observed2 ON
+expect_eq "certificate: PUT OFF while observed" OFF "$(cs "${cert[@]}" -m put -e OFF "$u/alarm")"
+wait_until 2 observed2 ONOFF
+expect_eq "certificate: the observer (a session of its own) notified of OFF" ONOFF "$(cat "$tmp/obs2.out")"
+wait_bg "$obs_pid"
 check "--secure-only: no plain coap line in the log" \
   bash -c "! grep -q 'listening on coap://' '$tmp/cert.log'"
 out=$(cs "coap://127.0.0.1:$port/alarm")
