@@ -37,6 +37,8 @@ static const char *const key_names[CONF_N_KEYS] = {
     [CONF_COAPS_PORT] = "coaps-port",
     [CONF_SECURE_ONLY] = "secure-only",
     [CONF_PSK_HINT] = "psk-hint",
+    [CONF_CLUSTER] = "cluster",
+    [CONF_NODE] = "node",
 };
 
 const char *conf_key_name(enum conf_key key) {
@@ -214,6 +216,8 @@ int conf_set(conf *c, const char *name, const char *value, char *err, size_t cap
     case CONF_PSK_HINT:
         rc = set_string(c->psk_hint, sizeof c->psk_hint, name, value, err, cap);
         break;
+    case CONF_CLUSTER: rc = set_string(c->cluster, sizeof c->cluster, name, value, err, cap); break;
+    case CONF_NODE: rc = set_string(c->node, sizeof c->node, name, value, err, cap); break;
     case CONF_N_KEYS: break;
     }
     if (rc == 0) c->given |= 1u << key;
@@ -329,6 +333,8 @@ static void apply(conf *out, const conf *in) {
     TAKE(CONF_COAPS_PORT, coaps_port);
     TAKE(CONF_SECURE_ONLY, secure_only);
     TAKE(CONF_PSK_HINT, psk_hint);
+    TAKE(CONF_CLUSTER, cluster);
+    TAKE(CONF_NODE, node);
 #undef TAKE
     out->given |= g;
 }
@@ -429,6 +435,8 @@ bool conf_differs(const conf *a, const conf *b, enum conf_key key) {
     case CONF_COAPS_PORT: return a->coaps_port != b->coaps_port;
     case CONF_SECURE_ONLY: return a->secure_only != b->secure_only;
     case CONF_PSK_HINT: return strcmp(a->psk_hint, b->psk_hint) != 0;
+    case CONF_CLUSTER: return strcmp(a->cluster, b->cluster) != 0;
+    case CONF_NODE: return strcmp(a->node, b->node) != 0;
     case CONF_N_KEYS: break;
     }
     return false;

@@ -43,6 +43,8 @@ enum conf_key {
     CONF_COAPS_PORT,
     CONF_SECURE_ONLY,
     CONF_PSK_HINT,
+    CONF_CLUSTER, /* redis://HOST[:PORT][/DB] */
+    CONF_NODE,
     CONF_N_KEYS
 };
 
@@ -77,6 +79,8 @@ typedef struct conf {
     unsigned long coaps_port;
     bool secure_only;
     char psk_hint[129]; /* the PSK identity hint, "" for none */
+    char cluster[CONF_BIND_MAX]; /* --cluster URL, "" for none */
+    char node[64];               /* --node NAME */
     /* "allow METHODS PATH IDENTITY|*" (authz.h), as written */
     char allow[CONF_MAX_ALLOW][CONF_ALLOW_MAX];
     size_t n_allow;

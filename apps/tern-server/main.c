@@ -18,6 +18,7 @@
 
 #include "app_log.h"
 #include "authz.h"
+#include "cluster.h"
 #include "conf.h"
 #include "plugtest.h"
 #include "pskfile.h"
@@ -62,6 +63,10 @@ static void usage(FILE *out) {
             "                        config-file line \"allow PUT /alarm door-sensor-1\"):\n"
             "                        a path with allow lines accepts only what they list\n"
             "                        (4.03 over coaps, 4.01 over coap), discovery too\n"
+            "      --cluster redis://HOST[:PORT][/DB]  keep the state resources in Redis,\n"
+            "                        shared with the other nodes: a PUT on any node\n"
+            "                        notifies the observers of every node\n"
+            "      --node NAME       this node's name in the cluster (default: host name)\n"
             "      --max-observers N observers in total, on one resource or spread\n"
             "                        over several (default 100000)\n"
             "      --max-observers-per-peer N     observers one client (address and\n"
@@ -108,6 +113,8 @@ typedef struct server {
     int hup_fd;
     psk_table psk; /* --psk-file */
     authz az;      /* the allow lines in effect */
+    cluster *cl;   /* --cluster, or NULL */
+    svc_source cl_source;
 } server;
 
 /* Step 1: the flags, into s->cli. -1 to go on, else the exit status
@@ -131,7 +138,9 @@ static int parse_args(int argc, char **argv, server *s) {
         OPT_COAPS_PORT,
         OPT_SECURE_ONLY,
         OPT_ALLOW,
-        OPT_PSK_HINT
+        OPT_PSK_HINT,
+        OPT_CLUSTER,
+        OPT_NODE
     };
     static const struct option longopts[] = {
         {"port", required_argument, NULL, 'p'},
@@ -156,6 +165,8 @@ static int parse_args(int argc, char **argv, server *s) {
         {"secure-only", no_argument, NULL, OPT_SECURE_ONLY},
         {"allow", required_argument, NULL, OPT_ALLOW},
         {"psk-hint", required_argument, NULL, OPT_PSK_HINT},
+        {"cluster", required_argument, NULL, OPT_CLUSTER},
+        {"node", required_argument, NULL, OPT_NODE},
         {"join", required_argument, NULL, 'j'},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"verbose", no_argument, NULL, 'v'},
@@ -220,6 +231,42 @@ static int read_config(server *s) {
     }
     conf_merge(&s->eff, &s->file, &s->cli);
     app_log_set_level(s->eff.log_level);
+    return -1;
+}
+
+/* --cluster: a change Redis published, to the resource it names. */
+static void cluster_change(void *ctx, const char *path, const char *value, uint64_t seq) {
+    server *s = ctx;
+    for (size_t i = 0; i < CONF_MAX_RESOURCES; i++)
+        if (s->res[i].res && strcmp(s->res[i].spec.path, path) == 0)
+            state_res_apply(&s->res[i], value, seq);
+}
+
+static int cluster_timeout(void *ctx) { return cluster_timeout_ms(((server *)ctx)->cl); }
+static void cluster_run(void *ctx) { cluster_step(((server *)ctx)->cl); }
+
+/* The loop's extra source with --cluster, else NULL. */
+static const svc_source *cluster_source(server *s) {
+    if (s->cl == NULL) return NULL;
+    s->cl_source = (svc_source){cluster_fd(s->cl), cluster_timeout, cluster_run, s};
+    return &s->cl_source;
+}
+
+/* Step 2b, --cluster: Redis must answer now, or the node does not start.
+ * -1 to go on, else the exit status. */
+static int open_cluster(server *s) {
+    conf *o = &s->eff;
+    if (!o->cluster[0]) return -1;
+    if (!o->node[0] && gethostname(o->node, sizeof o->node - 1) < 0)
+        snprintf(o->node, sizeof o->node, "node");
+    char why[512], u[4 * CONF_BIND_MAX];
+    if (cluster_open(&s->cl, o->cluster, o->node, cluster_change, s, why, sizeof why) < 0) {
+        app_log(APP_LOG_ERROR, "%s", why);
+        return 1;
+    }
+    state_res_use_cluster(s->cl);
+    app_log(APP_LOG_INFO, "cluster: node %s, state in %s", o->node,
+            app_log_escs(u, sizeof u, o->cluster));
     return -1;
 }
 
@@ -592,7 +639,7 @@ static void reload_config(server *s) {
         CONF_PORT,     CONF_BIND,        CONF_STATE_DIR, CONF_MAX_OBSERVERS, CONF_PER_PEER,
         CONF_PER_ADDRESS, CONF_LIVENESS, CONF_AMPLIFICATION, CONF_PLUGTEST, CONF_NOTIFY,
         CONF_WORKERS, CONF_PSK_FILE, CONF_CERT, CONF_KEY, CONF_CA, CONF_COAPS_PORT,
-        CONF_SECURE_ONLY, CONF_PSK_HINT};
+        CONF_SECURE_ONLY, CONF_PSK_HINT, CONF_CLUSTER, CONF_NODE};
     for (size_t i = 0; i < sizeof bound / sizeof bound[0]; i++) {
         /* A per-peer or per-address limit given nowhere follows
          * max-observers, whose change is reported already. */
@@ -632,7 +679,7 @@ static void take_changes(void *ctx) {
  * join (every socket on the port gets a copy of a group request, and the
  * kernel's choice of which sockets do is no contract to build on). */
 static unsigned n_workers(const conf *o) {
-    if (o->plugtest || o->n_groups) return 1;
+    if (o->plugtest || o->n_groups || o->cluster[0]) return 1;
     if (o->workers) return (unsigned)o->workers;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > WK_MAX ? WK_MAX : (unsigned)n;
@@ -649,8 +696,16 @@ int main(int argc, char **argv) {
     }
     int status = parse_args(argc, argv, &s);
     if (status < 0) status = read_config(&s);
+    if (status < 0) status = open_cluster(&s);
     if (status < 0) status = collect_resources(&s);
     if (status < 0) status = load_credentials(&s);
+    if (status < 0 && s.cl) {
+        char why[256];
+        if (cluster_start(s.cl, why, sizeof why) < 0) {
+            app_log(APP_LOG_ERROR, "cluster: %s", why);
+            status = 1;
+        }
+    }
     if (status >= 0) return status;
     unsigned workers = n_workers(&s.eff);
     if (wk_setup(workers) < 0) return 1;
@@ -674,7 +729,7 @@ int main(int argc, char **argv) {
             s.io = open_server(&s);
             if (s.io == NULL) _exit(1);
             wk_ready();
-            int rc = svc_run(s.io, s.hup_fd, reload, wk_wake_fd(), take_changes, &s);
+            int rc = svc_run(s.io, s.hup_fd, reload, wk_wake_fd(), take_changes, &s, cluster_source(&s));
             tern_io_free(s.io);
             _exit(rc < 0 ? 1 : 0);
         }
@@ -709,7 +764,7 @@ int main(int argc, char **argv) {
                 wk_count());
     svc_notify("READY=1\nSTATUS=serving %zu state resource%s on port %u", n_served(&s),
                n_served(&s) == 1 ? "" : "s", (unsigned)tern_io_port(s.io));
-    int rc = svc_run(s.io, s.hup_fd, reload, wk_wake_fd(), take_changes, &s);
+    int rc = svc_run(s.io, s.hup_fd, reload, wk_wake_fd(), take_changes, &s, cluster_source(&s));
     svc_notify("STOPPING=1");
     wk_signal_all(SIGTERM);
     wk_reap();
@@ -719,5 +774,6 @@ int main(int argc, char **argv) {
     if (s.eff.plugtest) plugtest_free();
     store_close(&s.st);
     psk_free(&s.psk);
+    cluster_close(s.cl);
     return rc < 0 ? 1 : 0;
 }

@@ -23,6 +23,12 @@
 /* How long a client should wait before it retries a PUT refused for a full
  * disk (Max-Age on 5.03, RFC 7252 section 5.9.3.4). */
 #define FULL_RETRY_S 30
+/* ... and one refused because Redis cannot be reached (--cluster). */
+#define CLUSTER_RETRY_S 5
+
+static cluster *g_cluster; /* --cluster, or NULL */
+
+void state_res_use_cluster(cluster *c) { g_cluster = c; }
 
 /* Take the shared state if another worker changed it (the lock held);
  * true if it did. */
@@ -49,6 +55,9 @@ void state_res_sync(state_res *sr) {
 static uint8_t state_get(tern_server_request *req, tern_server_response *resp) {
     state_res *sr = tern_server_request_ctx(req);
     if (refresh(sr)) tern_resource_changed(sr->res); /* changed on another worker */
+    /* --cluster without Redis: the last value known, stale at once (RFC
+     * 7252 section 5.6.1, Max-Age 0): another node may have changed it. */
+    if (g_cluster && !cluster_up(g_cluster)) tern_server_response_add_uint(resp, TERN_OPT_MAX_AGE, 0);
     /* By reference: the value stays as it is until the answer is encoded. */
     tern_server_response_payload_ref(resp, TERN_CF_TEXT_PLAIN, sr->value, strlen(sr->value));
     return TERN_CODE_CONTENT;
@@ -94,6 +103,88 @@ static uint8_t put_value(state_res *sr, tern_server_request *req, const char *ne
     return TERN_CODE_CHANGED;
 }
 
+void state_res_apply(state_res *sr, const char *value, uint64_t seq) {
+    if (seq <= sr->cseq) return; /* this one, or a newer one, is held */
+    const char *next = NULL;
+    for (unsigned i = 0; i < sr->spec.n_values && next == NULL; i++)
+        if (strcmp(sr->spec.values[i], value) == 0) next = sr->spec.values[i];
+    if (next == NULL) {
+        char v[4 * 64 + 4];
+        app_log(APP_LOG_WARN, "cluster: %s: \"%s\" (change %llu) is not one of %s; kept %s",
+                sr->spec.path, app_log_escs(v, sizeof v, value), (unsigned long long)seq,
+                sr->accepted, sr->value);
+        return;
+    }
+    sr->cseq = seq;
+    if (strcmp(sr->value, next) == 0) return;
+    app_log(APP_LOG_INFO, "%s: %s -> %s (cluster change %llu)", sr->spec.path + 1, sr->value,
+            next, (unsigned long long)seq);
+    snprintf(sr->value, sizeof sr->value, "%s", next);
+    if (sr->res) tern_resource_changed(sr->res);
+}
+
+/* A PUT waiting for Redis (--cluster): answered when the script returns. */
+typedef struct cluster_put_ctx {
+    bool used;
+    state_res *sr;
+    tern_server *srv;
+    tern_endpoint_req_id id;
+    const char *value; /* one of sr->spec.values */
+} cluster_put_ctx;
+static cluster_put_ctx g_puts[64];
+
+static void cluster_put_done(void *ctx, bool ok, uint64_t seq) {
+    cluster_put_ctx *p = ctx;
+    p->used = false;
+    if (ok) state_res_apply(p->sr, p->value, seq);
+    tern_server_response *resp = tern_server_respond_begin(p->srv, p->id);
+    if (resp == NULL) return; /* the request timed out meanwhile */
+    uint8_t code = TERN_CODE_CHANGED;
+    if (ok) {
+        tern_server_response_text(resp, p->sr->value);
+    } else {
+        tern_server_response_diag(resp, "the cluster store (Redis) did not take it; try again");
+        tern_server_response_add_uint(resp, TERN_OPT_MAX_AGE, CLUSTER_RETRY_S);
+        code = TERN_CODE_SERVICE_UNAVAILABLE;
+    }
+    tern_server_respond(p->srv, resp, code, tern_io_now());
+}
+
+/* --cluster: the 2.04 waits for Redis (a separate response, RFC 7252
+ * 5.2.2, when it takes longer than the ACK delay); without Redis, 5.03 with
+ * Max-Age and nothing changes. */
+static uint8_t put_through_cluster(tern_server_request *req, tern_server_response *resp, state_res *sr,
+                           const char *next, const char *from) {
+    if (strcmp(sr->value, next) == 0 && cluster_up(g_cluster)) {
+        tern_server_response_text(resp, sr->value);
+        return TERN_CODE_CHANGED;
+    }
+    cluster_put_ctx *p = NULL;
+    for (size_t i = 0; i < sizeof g_puts / sizeof g_puts[0] && p == NULL; i++)
+        if (!g_puts[i].used) p = &g_puts[i];
+    tern_endpoint_req_id id;
+    if (p == NULL || !cluster_up(g_cluster) || tern_server_request_defer(req, &id) < 0) {
+        app_log(APP_LOG_WARN, "%s: PUT %s from %s refused: the cluster store is not reachable",
+                sr->spec.path, next, from);
+        tern_server_response_diag(resp, "the cluster store (Redis) is not reachable; try again");
+        tern_server_response_add_uint(resp, TERN_OPT_MAX_AGE, CLUSTER_RETRY_S);
+        return TERN_CODE_SERVICE_UNAVAILABLE;
+    }
+    *p = (cluster_put_ctx){true, sr, tern_server_request_server(req), id, next};
+    if (cluster_put(g_cluster, sr->spec.path, next, cluster_put_done, p) < 0) {
+        p->used = false;
+        tern_server_response *r = tern_server_respond_begin(p->srv, id);
+        if (r) {
+            tern_server_response_diag(r, "the cluster store (Redis) is not reachable; try again");
+            tern_server_response_add_uint(r, TERN_OPT_MAX_AGE, CLUSTER_RETRY_S);
+            tern_server_respond(p->srv, r, TERN_CODE_SERVICE_UNAVAILABLE, tern_io_now());
+        }
+        return TERN_DEFER;
+    }
+    app_log(APP_LOG_DEBUG, "%s: PUT %s from %s sent to the cluster store", sr->spec.path, next, from);
+    return TERN_DEFER;
+}
+
 static uint8_t state_put(tern_server_request *req, tern_server_response *resp) {
     state_res *sr = tern_server_request_ctx(req);
     size_t len;
@@ -105,6 +196,7 @@ static uint8_t state_put(tern_server_request *req, tern_server_response *resp) {
     }
     char from[80] = "?";
     tern_io_addr_format(tern_server_request_peer(req), from, sizeof from);
+    if (next != NULL && g_cluster) return put_through_cluster(req, resp, sr, next, from);
     if (next == NULL) {
         /* Escaped: the diagnostic is text for people (RFC 7252 5.5.2), the
          * payload anything; at most 64 bytes of it are quoted. */
@@ -154,6 +246,22 @@ int state_res_init(state_res *sr, const state_spec *spec, store *st) {
 
     char saved[SPEC_VALUE_MAX + 32], why[1400];
     size_t len;
+    if (g_cluster) { /* the value in Redis, or this one there first */
+        if (cluster_init_value(g_cluster, sp->path, sr->value, saved, sizeof saved, &sr->cseq, why,
+                               sizeof why) < 0) {
+            app_log(APP_LOG_ERROR, "%s", why);
+            return -1;
+        }
+        int k = value_index(sp, saved, strlen(saved));
+        if (k < 0) {
+            char v[4 * sizeof saved];
+            app_log(APP_LOG_ERROR, "%s: Redis holds \"%s\", not one of %s", sp->path,
+                    app_log_escs(v, sizeof v, saved), sr->accepted);
+            return -1;
+        }
+        memcpy(sr->value, sp->values[k], sizeof sr->value);
+        return 0;
+    }
     int rc = store_load(st, sp->path, saved, sizeof saved, &len, why, sizeof why);
     if (rc < 0) {
         app_log(APP_LOG_ERROR, "%s: %s", sp->path, why);

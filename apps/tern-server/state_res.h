@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cluster.h"
 #include "spec.h"
 #include "store.h"
 #include "tern/server.h"
@@ -25,7 +26,18 @@ typedef struct state_res {
      * this copy of value is (workers.h). NULL: one worker. */
     wk_slot *slot;
     uint64_t seen;
+    /* With --cluster: the value lives in Redis (cluster.h); cseq is the
+     * number of the change this copy of value is. */
+    uint64_t cseq;
 } state_res;
+
+/* --cluster: every state resource from now on keeps its value in c (NULL:
+ * the state directory). Before state_res_init. */
+void state_res_use_cluster(cluster *c);
+
+/* A change Redis published (cluster.h): taken when seq is newer than the
+ * one held and value is one of sr's; observers are notified. */
+void state_res_apply(state_res *sr, const char *value, uint64_t seq);
 
 /* Take spec and the saved state (or the initial value when there is none).
  * 0, or -1 after logging why: a state file that is not a regular file, is
