@@ -67,6 +67,7 @@ typedef struct bench_opts {
     const char *put_value;        /* --put-value */
     uint32_t rounds;              /* --rounds */
     long server_pid;              /* --server-pid, or 0 */
+    uint16_t put_port;            /* --put-port: the PUT to another port of the host, or 0 */
 } bench_opts;
 
 /* ---- clock, random numbers, signals (net.c) ------------------------------- */
@@ -156,6 +157,8 @@ struct bench_tmpl {
 
 /* Build the request for o's URI: type, code, payload (may be NULL), with
  * Observe: 0 when observe. 0, or a negative TERN_E_* after saying why. */
+/* Like bench_socket_open, to port instead of the server's (0: the server's). */
+int bench_socket_open_port(const bench_opts *o, int rcvbuf, uint16_t port);
 int bench_tmpl_build(bench_tmpl *t, const bench_opts *o, tern_type type, uint8_t code,
                      const uint8_t *payload, size_t len, bool observe);
 void bench_tmpl_free(bench_tmpl *t);

@@ -48,6 +48,8 @@ static const char usage_text[] =
     "      --observe N          register N observers (CON GET, Observe: 0), then PUT\n"
     "  -t, --tokens T           observers per socket (default 1): N/T sockets\n"
     "      --put-value TEXT     the PUT's payload (default ON; ON and OFF alternate)\n"
+    "      --put-port PORT      send the PUT to this port of the same host (another\n"
+    "                           node of a tern-server cluster), not the one observed\n"
     "      --rounds R           PUTs, one after the other (default 1)\n"
     "      --server-pid PID     report the server's memory per observer (VmRSS)\n"
     "  -w, --window N           registrations in flight (default 16)\n"
@@ -171,6 +173,7 @@ enum {
     OPT_PUT_VALUE,
     OPT_ROUNDS,
     OPT_SERVER_PID,
+    OPT_PUT_PORT,
     OPT_GSO
 };
 
@@ -192,6 +195,7 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
         {"put-value", required_argument, NULL, OPT_PUT_VALUE},
         {"rounds", required_argument, NULL, OPT_ROUNDS},
         {"server-pid", required_argument, NULL, OPT_SERVER_PID},
+        {"put-port", required_argument, NULL, OPT_PUT_PORT},
         {"gso", no_argument, NULL, OPT_GSO},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -278,6 +282,11 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
             o->server_pid = (long)v;
             observe_only = true;
             break;
+        case OPT_PUT_PORT:
+            if (!parse_u64(optarg, 1, 65535, &v)) return usage_error("bad --put-port '%s'", optarg);
+            o->put_port = (uint16_t)v;
+            observe_only = true;
+            break;
         case 'h': fputs(usage_text, stdout); return BENCH_EXIT_OK;
         case 'V': printf("tern-bench %s\n", tern_version()); return BENCH_EXIT_OK;
         default:
@@ -291,7 +300,8 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
     if (o->observers && load_only)
         return usage_error("%s", "-m, -p, -f, -N, -s, -d and -n are for load runs, not --observe");
     if (!o->observers && observe_only)
-        return usage_error("%s", "-t, --put-value, --rounds and --server-pid go with --observe");
+        return usage_error("%s", "-t, --put-value, --put-port, --rounds and --server-pid go with "
+                                 "--observe");
     if (file && o->payload) return usage_error("%s", "both -p and -f");
     if (file && (rc = read_file(file, o))) return rc;
     if (o->sockets > o->window)

@@ -22,7 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <netinet/udp.h>
+#include <stddef.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,14 +91,21 @@ static void set_buf(int fd, int force_opt, int opt, int size) {
         (void)setsockopt(fd, SOL_SOCKET, opt, &size, sizeof size);
 }
 
-int bench_socket_open(const bench_opts *o, int rcvbuf) {
+int bench_socket_open(const bench_opts *o, int rcvbuf) { return bench_socket_open_port(o, rcvbuf, 0); }
+
+int bench_socket_open_port(const bench_opts *o, int rcvbuf, uint16_t port) {
+    struct sockaddr_storage to = o->addr;
+    if (port) { /* sin_port and sin6_port sit at the same offset */
+        uint16_t p = htons(port);
+        memcpy((uint8_t *)&to + offsetof(struct sockaddr_in, sin_port), &p, sizeof p);
+    }
     int fd = socket(o->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
     if (rcvbuf > 0) {
         set_buf(fd, SO_RCVBUFFORCE, SO_RCVBUF, rcvbuf);
         set_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF, rcvbuf);
     }
-    if (connect(fd, (const struct sockaddr *)&o->addr, o->addr_len) < 0) {
+    if (connect(fd, (const struct sockaddr *)&to, o->addr_len) < 0) {
         int e = errno;
         close(fd);
         errno = e;

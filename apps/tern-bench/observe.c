@@ -438,7 +438,10 @@ static int setup(obs_run *r) {
         return -1;
     }
     for (uint32_t k = 0; k <= r->n_socks; k++) {
-        int fd = bench_socket_open(o, k == r->n_socks ? 262144 : 0);
+        /* the last socket sends the PUT: to --put-port when given (another
+         * node of a cluster), else to the server observed */
+        int fd = k == r->n_socks ? bench_socket_open_port(o, 262144, o->put_port)
+                                 : bench_socket_open(o, 0);
         if (fd < 0) {
             fprintf(stderr, "tern-bench: cannot open socket %u of %u: %s\n", k + 1,
                     r->n_socks + 1, strerror(errno));

@@ -22,8 +22,13 @@
 #define CLUSTER_BACKOFF_MIN_MS 100
 #define CLUSTER_BACKOFF_MAX_MS 5000
 
-/* Bump seq, set the value, publish the change: one step for Redis. */
+/* Bump seq, set the value, publish the change: one step for Redis. The
+ * value Redis holds already is no change: its number comes back, nothing is
+ * published (a node that had missed it takes it from the reply). */
 static const char put_script[] =
+    "if redis.call('HGET', KEYS[1], 'value') == ARGV[1] then\n"
+    "  return tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')\n"
+    "end\n"
     "local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)\n"
     "redis.call('HSET', KEYS[1], 'value', ARGV[1])\n"
     "redis.call('PUBLISH', ARGV[2], ARGV[3] .. '\\n' .. ARGV[1] .. '\\n' .. seq .. '\\n' .. ARGV[4])\n"

@@ -3,8 +3,8 @@
  * (--cluster redis://HOST:PORT[/DB] --node NAME).
  *
  * A resource's value lives in Redis, in the hash tern:PATH (fields value
- * and seq). A PUT is one Lua script: it bumps seq, sets the value and
- * publishes "PATH\nVALUE\nSEQ\nNODE" on the channel tern:changes, all at
+ * and seq). A PUT is one Lua script: unless Redis holds that value already,
+ * it bumps seq, sets the value and publishes "PATH\nVALUE\nSEQ\nNODE" on the channel tern:changes, all at
  * once, so every node sees every change in the order Redis made them and
  * ends on the same value. A node applies a change only when its seq is
  * newer than the one it holds (its own PUT's reply and the published
