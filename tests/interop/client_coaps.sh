@@ -54,6 +54,22 @@ check "a wrong key: exit 8, no response (exit $rc)" test "$rc" = 8
 indent "$tmp/wrong.err"
 stop_bg "$server_pid"
 
+# libcoap's GnuTLS build: another DTLS stack on the server side.
+if command -v coap-server-gnutls >/dev/null; then
+  unused_udp_port
+  gp=$unused_port
+  show_log_on_failure coap-server-gnutls "$tmp/gnutls.log"
+  bg_run 30 coap-server-gnutls -A 127.0.0.1 -p "$gp" -v 7 -d 1 -k sekrit-42 >"$tmp/gnutls.log" 2>&1
+  g_pid=$bg_pid
+  wait_port "$g_pid" "$tmp/gnutls.log" '.*created DTLS +endpoint 127\.0\.0\.1:([0-9]+).*' coap-server-gnutls
+  tc put "${psk[@]}" "coaps://127.0.0.1:$port/alarm" ON >/dev/null
+  expect_eq "coap-server-gnutls, PSK: GET /alarm after PUT ON -> ON" ON \
+    "$(tc get "${psk[@]}" "coaps://127.0.0.1:$port/alarm")"
+  stop_bg "$g_pid"
+else
+  note "coap-server-gnutls not installed: the GnuTLS server is not tried"
+fi
+
 out=$("$T" get "coaps://127.0.0.1:$sport/alarm" 2>&1)
 rc=$?
 check "coaps without credentials: a usage error (exit $rc)" test "$rc" = 2
