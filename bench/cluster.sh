@@ -11,9 +11,10 @@
 # all on 127.0.0.1, then:
 # 1. PUT /alarm ON, window 1 and 16, 3 s each: standalone, and node A
 #    (every PUT a Lua script in Redis, the 2.04 after its answer);
-# 2. fan-out: N observers on node A, the PUT sent to node C (tern-bench
-#    --put-port), 3 rounds; the same N on the standalone node with the PUT
-#    to itself. Notifications per second = N / time until all had it.
+# 2. fan-out: N observers on the standalone node with the PUT to itself;
+#    N on node A with the PUT sent to node C (tern-bench --put-port); N
+#    spread over A, B and C (--spread) with the PUT on C. 3 rounds each;
+#    notifications per second = N / median time until all had it.
 # Prints a table and the ratios. Needs redis-server, cmake, ninja.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -87,12 +88,15 @@ echo
 echo "== fan-out: observers on one node, the PUT on another (3 rounds)"
 printf '%-34s %9s %16s %18s\n' setup observers "notify all ms" "notifications/s"
 for N in $SIZES; do
-    for setup in solo cross; do
-        if [ "$setup" = solo ]; then
-            args=("coap://127.0.0.1:${PORT[solo]}/alarm"); what="standalone, PUT to itself"
-        else
-            args=(--put-port "${PORT[c]}" "coap://127.0.0.1:${PORT[a]}/alarm"); what="cluster: observers on A, PUT on C"
-        fi
+    for setup in solo cross three; do
+        case $setup in
+        solo) args=("coap://127.0.0.1:${PORT[solo]}/alarm"); what="standalone, PUT to itself" ;;
+        cross) args=(--put-port "${PORT[c]}" "coap://127.0.0.1:${PORT[a]}/alarm")
+               what="cluster: observers on A, PUT on C" ;;
+        three) args=(--spread "${PORT[a]},${PORT[b]},${PORT[c]}" --put-port "${PORT[c]}"
+                     "coap://127.0.0.1:${PORT[a]}/alarm")
+               what="cluster: on A, B and C, PUT on C" ;;
+        esac
         out=$("$B" --json --observe "$N" --rounds 3 --timeout 10000 "${args[@]}")
         ms=$(echo "$out" | js 'j.rounds.map(r=>r.all_ms).sort((a,b)=>a-b)[1]')
         printf '%-34s %9s %16s %18s\n' "$what" "$N" "$ms" "$(node -e "console.log(Math.round($N*1000/$ms))")"

@@ -68,6 +68,8 @@ typedef struct bench_opts {
     uint32_t rounds;              /* --rounds */
     long server_pid;              /* --server-pid, or 0 */
     uint16_t put_port;            /* --put-port: the PUT to another port of the host, or 0 */
+    uint16_t spread_ports[8];     /* --spread: observer socket k to port k % n, or none */
+    uint32_t n_spread;
 } bench_opts;
 
 /* ---- clock, random numbers, signals (net.c) ------------------------------- */

@@ -50,6 +50,8 @@ static const char usage_text[] =
     "      --put-value TEXT     the PUT's payload (default ON; ON and OFF alternate)\n"
     "      --put-port PORT      send the PUT to this port of the same host (another\n"
     "                           node of a tern-server cluster), not the one observed\n"
+    "      --spread PORT,...    observers round robin over these ports of the host\n"
+    "                           (the nodes of a cluster), not the URI's port\n"
     "      --rounds R           PUTs, one after the other (default 1)\n"
     "      --server-pid PID     report the server's memory per observer (VmRSS)\n"
     "  -w, --window N           registrations in flight (default 16)\n"
@@ -174,6 +176,7 @@ enum {
     OPT_ROUNDS,
     OPT_SERVER_PID,
     OPT_PUT_PORT,
+    OPT_SPREAD,
     OPT_GSO
 };
 
@@ -196,6 +199,7 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
         {"rounds", required_argument, NULL, OPT_ROUNDS},
         {"server-pid", required_argument, NULL, OPT_SERVER_PID},
         {"put-port", required_argument, NULL, OPT_PUT_PORT},
+        {"spread", required_argument, NULL, OPT_SPREAD},
         {"gso", no_argument, NULL, OPT_GSO},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -287,6 +291,19 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
             o->put_port = (uint16_t)v;
             observe_only = true;
             break;
+        case OPT_SPREAD: { /* PORT,PORT,...: the observers' sockets, round robin */
+            char *s = optarg, *end;
+            o->n_spread = 0;
+            while (*s && o->n_spread < sizeof o->spread_ports / sizeof o->spread_ports[0]) {
+                unsigned long p = strtoul(s, &end, 10);
+                if (end == s || p == 0 || p > 65535 || (*end && *end != ','))
+                    return usage_error("bad --spread '%s' (PORT,PORT,...)", optarg);
+                o->spread_ports[o->n_spread++] = (uint16_t)p;
+                s = *end ? end + 1 : end;
+            }
+            observe_only = true;
+            break;
+        }
         case 'h': fputs(usage_text, stdout); return BENCH_EXIT_OK;
         case 'V': printf("tern-bench %s\n", tern_version()); return BENCH_EXIT_OK;
         default:

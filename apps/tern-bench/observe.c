@@ -441,6 +441,7 @@ static int setup(obs_run *r) {
         /* the last socket sends the PUT: to --put-port when given (another
          * node of a cluster), else to the server observed */
         int fd = k == r->n_socks ? bench_socket_open_port(o, 262144, o->put_port)
+                 : o->n_spread   ? bench_socket_open_port(o, 0, o->spread_ports[k % o->n_spread])
                                  : bench_socket_open(o, 0);
         if (fd < 0) {
             fprintf(stderr, "tern-bench: cannot open socket %u of %u: %s\n", k + 1,

@@ -8,8 +8,9 @@
 # answers 5.03 with Max-Age and changes nothing, GET the last value with
 # Max-Age 0, observers are kept, and after reconnection a change made while
 # a node could not hear of it reaches that node's observers; a killed node
-# disturbs no other; PUTs of different values on two nodes at once leave
-# every node, Redis and the observer on the same value.
+# disturbs no other; 300 observers spread over the three nodes (tern-bench
+# --spread) all hear of a PUT on C; PUTs of different values on two nodes
+# at once leave every node, Redis and the observer on the same value.
 # Exits 77 (skip) when redis-server or coap-client is missing, unless
 # TERN_REQUIRE_INTEROP=1.
 set -uo pipefail
@@ -17,6 +18,7 @@ set -uo pipefail
 
 need_built "$S" "$T"
 need_libcoap_client
+command -v node >/dev/null || skip "node is not installed"
 command -v redis-server >/dev/null || skip "redis-server is not installed (Debian: redis-server)"
 command -v redis-cli >/dev/null || skip "redis-cli is not installed (Debian: redis-tools)"
 
@@ -111,6 +113,16 @@ wait_until 3 lines2 2
 wait_bg "$obs_pid"
 expect_eq "the observer on A, kept through the outage, sees OFF" "ON OFF" \
   "$(tr '\n' ' ' <"$tmp/obs2.out" | sed 's/ $//')"
+
+# 300 observers spread over the three nodes (tern-bench --spread), the
+# PUT on C: every one is notified, on every node.
+out=$(timeout -k 3 30 "$TERN_BIN/tern-bench" --json --observe 300 --rounds 2 \
+  --spread "${P[a]},${P[b]},${P[c]}" --put-port "${P[c]}" "$(u a)" 2>"$tmp/tb.err")
+expect_eq "tern-bench: 300 observers on A, B and C, 2 PUTs on C: all notified each time" \
+  "300 300" "$(echo "$out" | node -e 'const j=JSON.parse(require("fs").readFileSync(0));
+    console.log(j.rounds.map(r => r.notified).join(" "))' 2>&1)"
+note "$(echo "$out" | node -e 'const j=JSON.parse(require("fs").readFileSync(0));
+    console.log("notify-all times across the three nodes: " + j.rounds.map(r => r.all_ms + " ms").join(", "))' 2>&1)"
 
 # A node killed: the others go on.
 kill -KILL "$(pgrep -n -P "${PID[b]}" tern-server || echo "${PID[b]}")" 2>/dev/null
