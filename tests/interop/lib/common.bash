@@ -254,7 +254,7 @@ start_node_server() {
 # or IPv6), for requests that must find nothing listening.
 _udp_port_in_use() {
   if command -v ss >/dev/null; then
-    ss -Hua "sport = :$1" | grep -q .
+    [ -n "$(ss -Hua "sport = :$1")" ]
   else
     grep -qi ":$(printf '%04X' "$1") " /proc/net/udp /proc/net/udp6 2>/dev/null
   fi
