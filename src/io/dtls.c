@@ -417,6 +417,11 @@ static int ctx_setup(tern_dtls *d, char *why, size_t why_cap) {
         return TERN_E_INVAL;
     }
     SSL_CTX_set_read_ahead(d->ctx, 1);
+    /* No resumption: OpenSSL's session cache would keep an entry for each
+     * handshake (up to 20,480 of them) and a ticket costs a message; a
+     * CoAP session lives long, and a new one is a full handshake. */
+    SSL_CTX_set_session_cache_mode(d->ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(d->ctx, SSL_OP_NO_TICKET);
     if (c->cert_file || c->key_file) {
         if (!c->cert_file || !c->key_file) {
             snprintf(why, why_cap, "a certificate needs both a certificate file and a key file");
