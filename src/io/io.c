@@ -206,12 +206,25 @@ static void io_rx_init(tern_io *io);
 
 /* ---- coaps (dtls.c does the sessions) -------------------------------------- */
 
+/* An error a send returns because an ICMP message for an earlier datagram
+ * (to any peer) is pending on the socket, not because of this one: Linux
+ * fails the next send once with it (IP_RECVERR keeps the details on the
+ * error queue). Retried once, or that datagram would be lost for another
+ * peer's fault - a DTLS handshake then waits a second for its
+ * retransmission, a CON two. */
+static bool io_pending_icmp_error(int e) {
+    return e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH || e == EHOSTDOWN ||
+           e == ENONET || e == EPROTO;
+}
+
 static void io_dtls_send(int fd, const tern_addr *peer, const uint8_t *data, size_t len) {
     /* A full socket buffer loses the datagram, as the network might: DTLS
      * retransmits its handshake, CoAP its CONs. */
-    while (sendto(fd, data, len, 0, (const struct sockaddr *)(const void *)peer->bytes,
-                  peer->len) < 0 &&
-           errno == EINTR) {
+    for (int tries = 0; tries < 3; tries++) {
+        if (sendto(fd, data, len, 0, (const struct sockaddr *)(const void *)peer->bytes,
+                   peer->len) >= 0)
+            return;
+        if (errno != EINTR && !io_pending_icmp_error(errno)) return;
     }
 }
 
@@ -629,16 +642,26 @@ static int io_flush(tern_io *io) {
             msgs[k].msg_hdr.msg_namelen = dg[i].peer->len;
         }
         size_t sent = 0;
+        bool retried = false;
         while (sent < plain) {
             int r = sendmmsg(io->fd, msgs + sent, (unsigned)(plain - sent), 0);
             if (r < 0) {
                 if (errno == EINTR) continue;
+                /* The pending error of an earlier ICMP message (another
+                 * peer's) fails the next send once; the call consumed it,
+                 * so this datagram goes again. */
+                if (io_pending_icmp_error(errno) && !retried) {
+                    retried = true;
+                    continue;
+                }
                 /* A full socket buffer or an unreachable peer loses this
                  * datagram, as the network might: CONs are retransmitted. */
                 sent++;
+                retried = false;
                 continue;
             }
             sent += (size_t)r;
+            retried = false;
         }
         tern_engine_sent(io->eng, n);
         if (n < IO_BATCH) return 0;

@@ -9,8 +9,11 @@
 #include "tern_test.h"
 #include "test_io_fixture.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -191,6 +194,56 @@ static void test_io_reuse_port_shares_a_port(void **state) {
     tern_io_free(b);
 }
 
+/* A UDP socket with an ICMP error pending (an earlier answer went to a
+ * port that had closed) fails its next send once with that error. The
+ * datagram of that send belongs to another peer: it must still go (RFC
+ * 8085 5.2 asks to act on ICMP errors, not to lose other traffic to them).
+ * Client A asks with a NON and closes its socket: the answer draws an ICMP
+ * port unreachable, which waits on the server's socket. Before the server
+ * reads anything again, its own client sends a NON request to B (a NON is
+ * never retransmitted): B gets it. */
+static void test_io_icmp_error_pending_loses_no_other_peers_datagram(void **state) {
+    (void)state;
+    tern_io *srv = open_io(0);
+    tern_resource_def def = {.path = "/hello", .get = get_hello};
+    assert_int_equal(tern_server_add_resource(tern_io_server(srv), &def, NULL), 0);
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(tern_io_port(srv))};
+    inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    /* NON GET /hello, MID 0x1234, token 0x42 */
+    const uint8_t get[] = {0x51, 0x01, 0x12, 0x34, 0x42, 0xB5, 'h', 'e', 'l', 'l', 'o'};
+    int a = socket(AF_INET, SOCK_DGRAM, 0);
+    assert_true(a >= 0);
+    assert_int_equal(sendto(a, get, sizeof get, 0, (struct sockaddr *)&to, sizeof to),
+                     (ssize_t)sizeof get);
+    close(a);
+    struct pollfd ps = {.fd = tern_io_fd(srv), .events = POLLIN};
+    assert_int_equal(poll(&ps, 1, 1000), 1);
+    assert_int_equal(tern_io_step(srv, 0), 0); /* A answered; the ICMP error comes back */
+
+    int b = socket(AF_INET, SOCK_DGRAM, 0);
+    assert_true(b >= 0);
+    struct sockaddr_in bb = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.1", &bb.sin_addr);
+    assert_int_equal(bind(b, (struct sockaddr *)&bb, sizeof bb), 0);
+    socklen_t bl = sizeof bb;
+    getsockname(b, (struct sockaddr *)&bb, &bl);
+    char uri[64];
+    snprintf(uri, sizeof uri, "coap://127.0.0.1:%u/x", ntohs(bb.sin_port));
+    tern_msgb req;
+    tern_msgb_init(&req, TERN_TYPE_NON, TERN_CODE_GET, 0);
+    outcome o = {0};
+    tern_client_op_id id;
+    assert_int_equal(tern_io_request_start(srv, uri, &req, 1000, on_answer, &o, &id), 0);
+    assert_int_equal(tern_io_step(srv, 0), 0); /* the first send since the error */
+    struct pollfd pb = {.fd = b, .events = POLLIN};
+    assert_int_equal(poll(&pb, 1, 500), 1); /* B got the request */
+    uint8_t buf[64];
+    assert_true(recv(b, buf, sizeof buf, 0) >= 4);
+    assert_int_equal(buf[1], TERN_CODE_GET);
+    close(b);
+    tern_io_free(srv);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_io_embedded_in_a_foreign_poll_loop),
@@ -198,6 +251,7 @@ int main(void) {
         cmocka_unit_test(test_rfc7252_s5_7_2_requests_go_through_the_proxy),
         cmocka_unit_test(test_io_socket_buffer_sized),
         cmocka_unit_test(test_io_reuse_port_shares_a_port),
+        cmocka_unit_test(test_io_icmp_error_pending_loses_no_other_peers_datagram),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
