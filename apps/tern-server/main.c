@@ -383,16 +383,23 @@ static int psk_lookup(void *ctx, const char *identity, uint8_t *key, size_t cap)
     return (int)e->key_len;
 }
 
-/* tern_server_config.authorize: the allow lines, for the identity the peer
- * proved over coaps (none over plain coap). */
-static uint8_t authorize(void *ctx, const tern_addr *peer, uint8_t method, const char *path) {
-    const server *s = ctx;
-    if (!authz_has_rules(&s->az, path)) return 0;
+/* The allow lines for a path that has some. */
+static uint8_t authorize_lines(const server *s, const tern_addr *peer, uint8_t method,
+                               const char *path) {
     bool secure = tern_io_peer_secure(peer);
     char id[AUTHZ_IDENTITY_MAX + 1];
     const char *identity = NULL;
     if (secure && tern_io_peer_identity(s->io, peer, id, sizeof id) > 0) identity = id;
     return authz_allowed(&s->az, method, path, identity) ? 0 : authz_denied_code(secure);
+}
+
+/* tern_server_config.authorize: the allow lines, for the identity the peer
+ * proved over coaps (none over plain coap). Without lines it costs a test
+ * per request (it runs for every one). */
+static uint8_t authorize(void *ctx, const tern_addr *peer, uint8_t method, const char *path) {
+    const server *s = ctx;
+    if (s->az.n == 0 || !authz_has_rules(&s->az, path)) return 0;
+    return authorize_lines(s, peer, method, path);
 }
 
 /* The allow lines of c into s->az: 0, or -1 (they were checked when read,
@@ -446,9 +453,12 @@ static tern_io *open_server(server *s) {
     tern_server_config sc;
     tern_endpoint_config ec;
     size_tables(o, &sc, &ec);
-    /* Always: a reload may bring the first allow lines (none: one test). */
-    sc.authorize = authorize;
-    sc.authorize_ctx = s;
+    /* With allow lines, or a config file whose reload may bring some; not
+     * otherwise (a call per request). */
+    if (s->az.n || s->config_path) {
+        sc.authorize = authorize;
+        sc.authorize_ctx = s;
+    }
     tern_io_dtls_config dc;
     tern_io_dtls_config_default(&dc);
     dc.server = true;

@@ -92,20 +92,5 @@ int tern_iop_addr_format(const tern_addr *a, char *out, size_t cap) {
     return n;
 }
 
-/* The mark: in sockaddr_in6, sin6_flowinfo (bytes 4-7); in sockaddr_in,
- * the first byte of sin_zero (byte 8). Both are zero in the canonical
- * form above. */
-static size_t mark_at(const tern_addr *a) {
-    sa_family_t fam;
-    memcpy(&fam, a->bytes, sizeof fam);
-    return fam == AF_INET6 ? offsetof(struct sockaddr_in6, sin6_flowinfo)
-                           : offsetof(struct sockaddr_in, sin_zero);
-}
-
-#define TERN_IOP_SECURE_MARK 0x5Cu
-
-void tern_iop_addr_mark_secure(tern_addr *a) { a->bytes[mark_at(a)] = TERN_IOP_SECURE_MARK; }
-void tern_iop_addr_unmark(tern_addr *a) { a->bytes[mark_at(a)] = 0; }
-bool tern_iop_addr_is_secure(const tern_addr *a) {
-    return a->len > mark_at(a) && a->bytes[mark_at(a)] == TERN_IOP_SECURE_MARK;
-}
+void tern_iop_addr_mark_secure(tern_addr *a) { a->bytes[tern_iop_mark_at(a)] = TERN_IOP_SECURE_MARK; }
+void tern_iop_addr_unmark(tern_addr *a) { a->bytes[tern_iop_mark_at(a)] = 0; }

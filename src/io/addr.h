@@ -3,7 +3,10 @@
 #ifndef TERN_IO_ADDR_H
 #define TERN_IO_ADDR_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "tern/endpoint.h"
@@ -22,6 +25,19 @@ int tern_iop_addr_format(const tern_addr *a, char *out, size_t cap);
  * section 9.1). io sends such a datagram through its session, unmarked. */
 void tern_iop_addr_mark_secure(tern_addr *a);
 void tern_iop_addr_unmark(tern_addr *a);
-bool tern_iop_addr_is_secure(const tern_addr *a);
+
+/* The mark: in sockaddr_in6, sin6_flowinfo (bytes 4-7); in sockaddr_in,
+ * the first byte of sin_zero (byte 8). Both are zero in the canonical
+ * form. Inline: io_flush asks it of every datagram. */
+#define TERN_IOP_SECURE_MARK 0x5Cu
+static inline size_t tern_iop_mark_at(const tern_addr *a) {
+    sa_family_t fam;
+    memcpy(&fam, a->bytes, sizeof fam);
+    return fam == AF_INET6 ? offsetof(struct sockaddr_in6, sin6_flowinfo)
+                           : offsetof(struct sockaddr_in, sin_zero);
+}
+static inline bool tern_iop_addr_is_secure(const tern_addr *a) {
+    return a->len > tern_iop_mark_at(a) && a->bytes[tern_iop_mark_at(a)] == TERN_IOP_SECURE_MARK;
+}
 
 #endif

@@ -70,6 +70,9 @@ struct tern_io {
     tern_io_icmp_fn icmp_trace;
     void *trace_ctx;
     bool no_group_requests; /* tern_io_config's */
+    /* Bound to one unicast address: Linux delivers no multicast or
+     * broadcast datagram to such a socket, so none is looked for. */
+    bool unicast_bound;
     bool proxied;     /* tern_io_config.proxy: */
     tern_addr proxy;  /* its address */
     uint8_t rx[IO_BATCH][IO_DGRAM_MAX];
@@ -146,6 +149,24 @@ uint32_t tern_io_socket_buffer(const tern_io *io) {
     return (uint32_t)v / 2; /* Linux reports twice what it grants the data */
 }
 
+/* A socket address that names one unicast address (not "::", "0.0.0.0"
+ * or a group)? */
+static bool io_unicast(const struct sockaddr_storage *ss) {
+    if (ss->ss_family == AF_INET) {
+        uint32_t a = ntohl(((const struct sockaddr_in *)(const void *)ss)->sin_addr.s_addr);
+        return a != 0 && (a >> 28) != 0xE && a != 0xFFFFFFFFu;
+    }
+    const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr;
+    if (IN6_IS_ADDR_UNSPECIFIED(a6) || IN6_IS_ADDR_MULTICAST(a6)) return false;
+    if (IN6_IS_ADDR_V4MAPPED(a6)) {
+        uint32_t a;
+        memcpy(&a, &a6->s6_addr[12], 4);
+        a = ntohl(a);
+        return a != 0 && (a >> 28) != 0xE && a != 0xFFFFFFFFu;
+    }
+    return true;
+}
+
 static int io_open_socket(tern_io *io, const char *host, uint16_t port, uint32_t buffer,
                           bool reuse_port, int *fd_out, uint16_t *port_out) {
     struct addrinfo hints = {0}, *res = NULL;
@@ -190,6 +211,7 @@ static int io_open_socket(tern_io *io, const char *host, uint16_t port, uint32_t
             getsockname(fd, (struct sockaddr *)&ss, &sl);
             *port_out = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                                        : ((struct sockaddr_in *)&ss)->sin_port);
+            if (fd_out == &io->fd) io->unicast_bound = io_unicast(&ss);
             *fd_out = fd;
             io->family = ai->ai_family;
             err = 0;
@@ -588,8 +610,10 @@ static int io_receive(tern_io *io, int fd) {
             }
             /* RFC 7252 section 8: a request to a group address is answered
              * differently (the endpoint's TERN_RX_MULTICAST). */
-            unsigned flags =
-                tern_iop_came_to_group(&io->nets, &msgs[i].msg_hdr, now) ? TERN_RX_MULTICAST : 0;
+            unsigned flags = !io->unicast_bound &&
+                                     tern_iop_came_to_group(&io->nets, &msgs[i].msg_hdr, now)
+                                 ? TERN_RX_MULTICAST
+                                 : 0;
             if (flags && io->no_group_requests) continue; /* another socket answers it */
             tern_engine_recv_flags(io->eng, &peer, io->rx[i], msgs[i].msg_len, now, flags);
         }
@@ -628,8 +652,9 @@ static int io_flush(tern_io *io) {
         if (n == 0) return 0;
         size_t plain = 0;
         memset(msgs, 0, n * sizeof msgs[0]);
+        bool dtls = io->dtls_srv || io->dtls_cli; /* else no peer is marked */
         for (size_t i = 0; i < n; i++) {
-            if (tern_iop_addr_is_secure(dg[i].peer)) {
+            if (dtls && tern_iop_addr_is_secure(dg[i].peer)) {
                 io_dtls_write(io, &dg[i]);
                 continue;
             }
