@@ -192,9 +192,15 @@ typedef struct op_rec {
     uint64_t raw_at_start;
     uint8_t tkl; /* an observation's token */
     uint8_t tok[TERN_TOKEN_MAX];
-    bool has_last; /* the last notification delivered */
-    uint32_t last_seq;
-    uint64_t last_ms;
+    /* RFC 7641 section 3.4 compares a notification with the last one the
+     * client *received* - which may be block 0 of a block-wise one whose
+     * rest never came, so never delivered. deliver() mirrors the client's
+     * rule on each datagram with the observation's token: the newest
+     * accepted (recv_*), and the one before the datagram being received
+     * (prev_*), which on_event checks a delivered notification against. */
+    bool has_recv, has_prev;
+    uint32_t recv_seq, prev_seq;
+    uint64_t recv_ms, prev_ms;
 } op_rec;
 
 typedef struct harness {
@@ -400,12 +406,9 @@ static void on_event(void *ctx, tern_client *cli, tern_client_op_id id, const te
         const tern_msg *m = ev->resp;
         bool notification = m->type != TERN_TYPE_ACK && m->token_len == r->tkl &&
                             memcmp(m->token, r->tok, r->tkl) == 0;
-        if (notification && r->has_last && h->n_raw == r->raw_at_start &&
-            !tern_observe_is_fresher(r->last_seq, r->last_ms, ev->observe, now_ms))
+        if (notification && r->has_prev && h->n_raw == r->raw_at_start &&
+            !tern_observe_is_fresher(r->prev_seq, r->prev_ms, ev->observe, now_ms))
             abort();
-        r->has_last = true;
-        r->last_seq = ev->observe;
-        r->last_ms = now_ms;
     }
     /* A response exists only while a datagram is being received. */
     if (ev->resp) {
@@ -683,9 +686,37 @@ static void advance_to(harness *h, uint64_t to) {
     if (to > h->now) h->now = to;
 }
 
+/* The client's freshness state for the observations buf is addressed to:
+ * a 2.xx with Observe and an observation's token from its server. An ACK
+ * (the answer to a registration) is taken whatever its number, anything
+ * else when fresher (RFC 7641 sections 3.4, 3.3.1). */
+static void mirror_freshness(harness *h, unsigned k, const uint8_t *buf, size_t len) {
+    tern_msg m;
+    uint32_t obs;
+    if (tern_msg_parse(&m, buf, len) != 0 || TERN_CODE_CLASS(m.code) != 2 ||
+        tern_msg_get_uint(&m, TERN_OPT_OBSERVE, &obs) != 0)
+        return;
+    for (unsigned i = 0; i < h->n_ids; i++) {
+        op_rec *r = &h->recs[h->ids[i]];
+        if (r->status != ID_LIVE || !r->observe || r->group || r->srv != k ||
+            m.token_len != r->tkl || memcmp(m.token, r->tok, r->tkl) != 0)
+            continue;
+        r->has_prev = r->has_recv;
+        r->prev_seq = r->recv_seq;
+        r->prev_ms = r->recv_ms;
+        if (m.type == TERN_TYPE_ACK || !r->has_recv ||
+            tern_observe_is_fresher(r->recv_seq, r->recv_ms, obs, h->now)) {
+            r->has_recv = true;
+            r->recv_seq = obs;
+            r->recv_ms = h->now;
+        }
+    }
+}
+
 static void deliver(harness *h, unsigned k, const uint8_t *buf, size_t len, bool is_raw) {
     server *sv = &h->srv[k];
     if (is_raw) h->n_raw++;
+    mirror_freshness(h, k, buf, len);
     if (buf != sv->last) {
         memcpy(sv->last, buf, len);
         sv->last_len = len;
