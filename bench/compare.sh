@@ -280,6 +280,22 @@ start_server() {
         die "$name: the first PUT /alarm was not answered (log: $log)"
 }
 
+# load_flags TYPE: tern-bench's flags for CON or NON load (into flags).
+load_flags() {
+    if [ "$1" = NON ]; then flags=(-N --timeout "$NON_TIMEOUT")
+    else flags=(--timeout "$CON_TIMEOUT"); fi
+}
+
+# say_rps OK FILE: the line of a load run (its rate and timeouts).
+say_rps() {
+    if [ "$1" = 1 ]; then
+        node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1]));
+            console.log(`${Math.round(j.rps)} answers/s, timeouts ${j.timeouts}`)' "$2"
+    else
+        say "no answer"
+    fi
+}
+
 # bench_run OUTFILE ARGS... : tern-bench --json on core 1; its JSON line to
 # OUTFILE. Exit status 1 (nothing answered) still leaves a report.
 bench_run() {
@@ -309,8 +325,7 @@ for rep in $(seq "$REPS"); do
         for w in $WINDOWS; do
             for s in $SERVERS; do
                 n=$((n + 1))
-                if [ "$type" = NON ]; then flags=(-N --timeout "$NON_TIMEOUT")
-                else flags=(--timeout "$CON_TIMEOUT"); fi
+                load_flags "$type"
                 f="$OUT/raw/get-$s-$type-w$w-r$rep.json"
                 printf '  [%3d/%d] %-8s %s w=%-3s run %d: ' "$n" "$total" "$s" "$type" "$w" "$rep"
                 d0=$(sock_drops "${PORT[$s]}")
@@ -320,12 +335,7 @@ for rep in $(seq "$REPS"); do
                     "coap://127.0.0.1:${PORT[$s]}/alarm" && ok=1
                 echo $(($(sock_drops "${PORT[$s]}") - d0)) >"${f%.json}.sockdrops"
                 echo "$(($(cpu_ticks "${SPID[$s]}") - c0)) $CLK_TCK" >"${f%.json}.cpu"
-                if [ "$ok" = 1 ]; then
-                    node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1]));
-                        console.log(`${Math.round(j.rps)} answers/s, timeouts ${j.timeouts}`)' "$f"
-                else
-                    say "no answer"
-                fi
+                say_rps "$ok" "$f"
             done
         done
     done
@@ -391,16 +401,13 @@ done
 for rep in $(seq "$REPS"); do
     for type in CON NON; do
         for s in ceiling tern tern-w2; do
-            if [ "$type" = NON ]; then flags=(-N --timeout "$NON_TIMEOUT")
-            else flags=(--timeout "$CON_TIMEOUT"); fi
+            load_flags "$type"
             f="$OUT/raw/scale-$s-$type-r$rep.json"
             printf '  %-8s %s run %d: ' "$s" "$type" "$rep"
-            if bench_run "$f" "${flags[@]}" -w 256 -s 4 -d "$DUR" "coap://127.0.0.1:${SPORT[$s]}/alarm"; then
-                node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1]));
-                    console.log(`${Math.round(j.rps)} answers/s, timeouts ${j.timeouts}`)' "$f"
-            else
-                say "no answer"
-            fi
+            ok=0
+            bench_run "$f" "${flags[@]}" -w 256 -s 4 -d "$DUR" \
+                "coap://127.0.0.1:${SPORT[$s]}/alarm" && ok=1
+            say_rps "$ok" "$f"
         done
     done
 done

@@ -140,15 +140,19 @@ static bool attach(cluster *c, watch *w) {
 
 /* ---- changes ---------------------------------------------------------------- */
 
-/* Remember the newest change of path, then hand it on. */
-static void changed(cluster *c, const char *path, const char *value, uint64_t seq) {
-    for (size_t i = 0; i < c->n_paths; i++) {
-        if (strcmp(c->paths[i], path) != 0) continue;
-        if (seq > c->seqs[i]) {
+/* Keep the newest change seen of path (to put back into a Redis that
+ * lost it). */
+static void remember(cluster *c, const char *path, const char *value, uint64_t seq) {
+    for (size_t i = 0; i < c->n_paths; i++)
+        if (strcmp(c->paths[i], path) == 0 && seq > c->seqs[i]) {
             c->seqs[i] = seq;
             snprintf(c->values[i], sizeof c->values[i], "%s", value);
         }
-    }
+}
+
+/* Remember the newest change of path, then hand it on. */
+static void changed(cluster *c, const char *path, const char *value, uint64_t seq) {
+    remember(c, path, value, seq);
     c->on_change(c->ctx, path, value, seq);
 }
 
@@ -375,14 +379,7 @@ static void on_put(redisAsyncContext *ac, void *r, void *priv) {
     bool ok = reply && reply->type == REDIS_REPLY_INTEGER;
     uint64_t seq = ok ? (uint64_t)reply->integer : 0;
     p->used = false;
-    if (ok && ac) {
-        cluster *c = ((watch *)ac->ev.data)->c;
-        for (size_t i = 0; i < c->n_paths; i++)
-            if (strcmp(c->paths[i], p->path) == 0 && seq > c->seqs[i]) {
-                c->seqs[i] = seq;
-                snprintf(c->values[i], sizeof c->values[i], "%s", p->value);
-            }
-    }
+    if (ok && ac) remember(((watch *)ac->ev.data)->c, p->path, p->value, seq);
     p->done(p->ctx, ok, seq);
 }
 

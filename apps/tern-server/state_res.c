@@ -133,28 +133,35 @@ typedef struct cluster_put_ctx {
 } cluster_put_ctx;
 static cluster_put_ctx g_puts[64];
 
-static void cluster_put_done(void *ctx, bool ok, uint64_t seq) {
-    cluster_put_ctx *p = ctx;
+/* 5.03 with Max-Age (RFC 7252 5.9.3.4): the cluster store cannot take a
+ * PUT now; nothing changed. */
+static uint8_t cluster_unavailable(tern_server_response *resp, const char *why) {
+    tern_server_response_diag(resp, "the cluster store (Redis) %s; try again", why);
+    tern_server_response_add_uint(resp, TERN_OPT_MAX_AGE, CLUSTER_RETRY_S);
+    return TERN_CODE_SERVICE_UNAVAILABLE;
+}
+
+/* Answer the deferred PUT of p (ok: Redis took it as change seq). */
+static void cluster_answer(cluster_put_ctx *p, bool ok, uint64_t seq, const char *why) {
     p->used = false;
     if (ok) state_res_apply(p->sr, p->value, seq);
     tern_server_response *resp = tern_server_respond_begin(p->srv, p->id);
     if (resp == NULL) return; /* the request timed out meanwhile */
     uint8_t code = TERN_CODE_CHANGED;
-    if (ok) {
-        tern_server_response_text(resp, p->sr->value);
-    } else {
-        tern_server_response_diag(resp, "the cluster store (Redis) did not take it; try again");
-        tern_server_response_add_uint(resp, TERN_OPT_MAX_AGE, CLUSTER_RETRY_S);
-        code = TERN_CODE_SERVICE_UNAVAILABLE;
-    }
+    if (ok) tern_server_response_text(resp, p->sr->value);
+    else code = cluster_unavailable(resp, why);
     tern_server_respond(p->srv, resp, code, tern_io_now());
+}
+
+static void cluster_put_done(void *ctx, bool ok, uint64_t seq) {
+    cluster_answer(ctx, ok, seq, "did not take it");
 }
 
 /* --cluster: the 2.04 waits for Redis (a separate response, RFC 7252
  * 5.2.2, when it takes longer than the ACK delay); without Redis, 5.03 with
  * Max-Age and nothing changes. */
-static uint8_t put_through_cluster(tern_server_request *req, tern_server_response *resp, state_res *sr,
-                           const char *next, const char *from) {
+static uint8_t put_through_cluster(tern_server_request *req, tern_server_response *resp,
+                                   state_res *sr, const char *next, const char *from) {
     /* Even a PUT of the value held goes to Redis: this node's copy may be
      * behind (the script publishes nothing when Redis holds it already). */
     cluster_put_ctx *p = NULL;
@@ -164,19 +171,11 @@ static uint8_t put_through_cluster(tern_server_request *req, tern_server_respons
     if (p == NULL || !cluster_up(g_cluster) || tern_server_request_defer(req, &id) < 0) {
         app_log(APP_LOG_WARN, "%s: PUT %s from %s refused: the cluster store is not reachable",
                 sr->spec.path, next, from);
-        tern_server_response_diag(resp, "the cluster store (Redis) is not reachable; try again");
-        tern_server_response_add_uint(resp, TERN_OPT_MAX_AGE, CLUSTER_RETRY_S);
-        return TERN_CODE_SERVICE_UNAVAILABLE;
+        return cluster_unavailable(resp, "is not reachable");
     }
     *p = (cluster_put_ctx){true, sr, tern_server_request_server(req), id, next};
     if (cluster_put(g_cluster, sr->spec.path, next, cluster_put_done, p) < 0) {
-        p->used = false;
-        tern_server_response *r = tern_server_respond_begin(p->srv, id);
-        if (r) {
-            tern_server_response_diag(r, "the cluster store (Redis) is not reachable; try again");
-            tern_server_response_add_uint(r, TERN_OPT_MAX_AGE, CLUSTER_RETRY_S);
-            tern_server_respond(p->srv, r, TERN_CODE_SERVICE_UNAVAILABLE, tern_io_now());
-        }
+        cluster_answer(p, false, 0, "is not reachable");
         return TERN_DEFER;
     }
     app_log(APP_LOG_DEBUG, "%s: PUT %s from %s sent to the cluster store", sr->spec.path, next, from);

@@ -35,6 +35,7 @@
 #include "base/config.h"
 #include "base/ilist.h"
 #include "base/keyhash.h"
+#include "base/slots.h"
 #include "io/addr.h"
 
 #define DTLS_MTU 1280                 /* IPv6's minimum: never fragmented */
@@ -66,7 +67,8 @@ struct tern_dtls {
     tern_dtls_deliver_fn deliver;
     void *cb_ctx;
     dtls_sess *v;
-    uint32_t cap, mask, *buckets, free_head, n_used, n_handshaking;
+    uint32_t cap, mask, *buckets, n_handshaking;
+    tern_slots slots; /* free sessions: hnext */
     tern_ilist handshaking, idle;
     dtls_sess listener; /* server: the SSL object that answers cookies */
     tern_hkey hkey;
@@ -160,10 +162,9 @@ static bool sess_attach(tern_dtls *d, dtls_sess *s, SSL *ssl) {
 }
 
 static dtls_sess *sess_new(tern_dtls *d, const tern_addr *peer, SSL *ssl, uint64_t now) {
-    if (d->free_head == TERN_NIL) return NULL;
-    uint32_t i = d->free_head;
+    if (!tern_slots_any(&d->slots)) return NULL;
+    uint32_t i = TERN_SLOTS_TAKE(&d->slots, d->v, hnext);
     dtls_sess *s = &d->v[i];
-    d->free_head = s->hnext;
     memset(s, 0, sizeof *s);
     s->d = d;
     s->used = true;
@@ -171,15 +172,13 @@ static dtls_sess *sess_new(tern_dtls *d, const tern_addr *peer, SSL *ssl, uint64
     s->started = s->last = now;
     if (!sess_attach(d, s, ssl)) {
         s->used = false;
-        s->hnext = d->free_head;
-        d->free_head = i;
+        TERN_SLOTS_GIVE(&d->slots, d->v, hnext, i);
         return NULL;
     }
     uint32_t b = sess_bucket(d, peer);
     s->hnext = d->buckets[b];
     d->buckets[b] = i;
     TERN_ILIST_APPEND(&d->handshaking, d->v, link, i);
-    d->n_used++;
     d->n_handshaking++;
     return s;
 }
@@ -199,9 +198,7 @@ static void sess_end(tern_dtls *d, dtls_sess *s, bool notify) {
     if (!s->established) d->n_handshaking--;
     else d->st.sessions--;
     s->used = false;
-    s->hnext = d->free_head;
-    d->free_head = i;
-    d->n_used--;
+    TERN_SLOTS_GIVE(&d->slots, d->v, hnext, i);
 }
 
 static void sess_touch(tern_dtls *d, dtls_sess *s, uint64_t now) {
@@ -329,7 +326,7 @@ static bool listener_reset(tern_dtls *d) {
  * one idle long enough to go. */
 static bool make_room(tern_dtls *d, uint64_t now) {
     if (d->n_handshaking >= d->cfg.max_handshakes) return false;
-    if (d->free_head != TERN_NIL) return true;
+    if (tern_slots_any(&d->slots)) return true;
     if (d->idle.head == TERN_NIL) return false;
     dtls_sess *oldest = &d->v[d->idle.head];
     if (now - oldest->last < DTLS_EVICT_IDLE_MS) return false;
@@ -517,8 +514,7 @@ int tern_dtls_new(tern_dtls **out, const tern_io_dtls_config *in, bool server,
     BIO_meth_set_ctrl(d->bio_method, dtls_bio_ctrl);
     BIO_meth_set_create(d->bio_method, dtls_bio_create);
     for (uint32_t i = 0; i < nb; i++) d->buckets[i] = TERN_NIL;
-    for (uint32_t i = 0; i < d->cap; i++) d->v[i].hnext = i + 1 < d->cap ? i + 1 : TERN_NIL;
-    d->free_head = d->cap ? 0 : TERN_NIL;
+    tern_slots_init(&d->slots, d->cap);
     tern_ilist_init(&d->handshaking);
     tern_ilist_init(&d->idle);
     if ((e = ctx_setup(d, why, why_cap)) < 0 || (server && !listener_reset(d))) {
@@ -532,7 +528,7 @@ int tern_dtls_new(tern_dtls **out, const tern_io_dtls_config *in, bool server,
 void tern_dtls_free(tern_dtls *d) {
     if (d == NULL) return;
     if (d->v)
-        for (uint32_t i = 0; i < d->cap; i++)
+        for (uint32_t i = 0; i < tern_slots_end(&d->slots); i++)
             if (d->v[i].used) sess_end(d, &d->v[i], true);
     SSL_free(d->listener.ssl);
     SSL_CTX_free(d->ctx);
