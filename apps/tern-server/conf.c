@@ -24,6 +24,7 @@ static const char *const key_names[CONF_N_KEYS] = {
     [CONF_PER_PEER] = "max-observers-per-peer",
     [CONF_PER_ADDRESS] = "max-observers-per-address",
     [CONF_LIVENESS] = "liveness",
+    [CONF_MAX_AGE] = "max-age",
     [CONF_AMPLIFICATION] = "amplification-limit",
     [CONF_LOG_LEVEL] = "log-level",
     [CONF_PLUGTEST] = "plugtest",
@@ -170,6 +171,11 @@ int conf_set(conf *c, const char *name, const char *value, char *err, size_t cap
     case CONF_LIVENESS:
         snprintf(range, sizeof range, "seconds, %lu to %lu", LIVENESS_MIN_S, LIVENESS_MAX_S);
         if (parse_uint(value, LIVENESS_MIN_S, LIVENESS_MAX_S, &c->liveness_s) < 0)
+            rc = bad_value(name, value, range, err, cap);
+        break;
+    case CONF_MAX_AGE:
+        snprintf(range, sizeof range, "seconds, 1 to %lu", LIVENESS_MAX_S + 60);
+        if (parse_uint(value, 1, LIVENESS_MAX_S + 60, &c->max_age_s) < 0)
             rc = bad_value(name, value, range, err, cap);
         break;
     case CONF_AMPLIFICATION: {
@@ -320,6 +326,7 @@ static void apply(conf *out, const conf *in) {
     TAKE(CONF_PER_PEER, per_peer);
     TAKE(CONF_PER_ADDRESS, per_address);
     TAKE(CONF_LIVENESS, liveness_s);
+    TAKE(CONF_MAX_AGE, max_age_s);
     TAKE(CONF_AMPLIFICATION, amplification);
     TAKE(CONF_LOG_LEVEL, log_level);
     TAKE(CONF_PLUGTEST, plugtest);
@@ -422,6 +429,7 @@ bool conf_differs(const conf *a, const conf *b, enum conf_key key) {
     case CONF_PER_PEER: return a->per_peer != b->per_peer;
     case CONF_PER_ADDRESS: return a->per_address != b->per_address;
     case CONF_LIVENESS: return a->liveness_s != b->liveness_s;
+    case CONF_MAX_AGE: return a->max_age_s != b->max_age_s;
     case CONF_AMPLIFICATION: return a->amplification != b->amplification;
     case CONF_LOG_LEVEL: return a->log_level != b->log_level;
     case CONF_PLUGTEST: return a->plugtest != b->plugtest;

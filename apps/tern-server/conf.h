@@ -30,6 +30,7 @@ enum conf_key {
     CONF_PER_PEER,
     CONF_PER_ADDRESS,
     CONF_LIVENESS,
+    CONF_MAX_AGE,
     CONF_AMPLIFICATION,
     CONF_LOG_LEVEL,
     CONF_PLUGTEST,
@@ -66,6 +67,7 @@ typedef struct conf {
     unsigned long max_observers;
     unsigned long per_peer, per_address; /* 0 until conf_merge: derived */
     unsigned long liveness_s;
+    unsigned long max_age_s; /* Max-Age on notifications; 0: liveness + 60 */
     uint32_t amplification; /* 0: the library's default; TERN_AMPLIFICATION_UNLIMITED */
     app_log_level log_level;
     bool plugtest, no_alarm;

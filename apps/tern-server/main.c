@@ -75,7 +75,10 @@ static void usage(FILE *out) {
             "                        ports together (default: half --max-observers)\n"
             "      --liveness SECONDS  an observer idle that long gets a confirmable\n"
             "                        notification; one that does not answer is removed\n"
-            "                        (default 120; Max-Age is this plus 60)\n"
+            "                        (default 120)\n"
+            "      --max-age SECONDS   Max-Age on notifications: when a client, not hearing\n"
+            "                        from the server that long, registers again (default:\n"
+            "                        --liveness plus 60)\n"
             "      --amplification-limit N  answers to an unverified address at most N\n"
             "                        times the request's size (default 3; 0 or off: none)\n"
             "      --notify con|non  state notifications confirmable (default: a lost\n"
@@ -126,6 +129,7 @@ static int parse_args(int argc, char **argv, server *s) {
         OPT_PER_PEER,
         OPT_PER_ADDRESS,
         OPT_LIVENESS,
+        OPT_MAX_AGE,
         OPT_AMPLIFICATION,
         OPT_PLUGTEST,
         OPT_LOG_LEVEL,
@@ -153,6 +157,7 @@ static int parse_args(int argc, char **argv, server *s) {
         {"max-observers-per-peer", required_argument, NULL, OPT_PER_PEER},
         {"max-observers-per-address", required_argument, NULL, OPT_PER_ADDRESS},
         {"liveness", required_argument, NULL, OPT_LIVENESS},
+        {"max-age", required_argument, NULL, OPT_MAX_AGE},
         {"amplification-limit", required_argument, NULL, OPT_AMPLIFICATION},
         {"plugtest", no_argument, NULL, OPT_PLUGTEST},
         {"notify", required_argument, NULL, OPT_NOTIFY},
@@ -334,6 +339,7 @@ static void size_tables(const conf *o, tern_server_config *sc, tern_endpoint_con
     sc->max_observers_per_peer = (uint32_t)o->per_peer;
     sc->max_observers_per_address = share(o->per_address, n);
     sc->notify_con_interval_ms = (uint64_t)o->liveness_s * 1000u;
+    sc->notify_max_age_s = (uint32_t)o->max_age_s; /* 0: liveness + 60 */
     sc->amplification_limit = o->amplification; /* 0: the library's default */
     uint32_t n_obs = sc->max_observers;
     ec->max_exchanges = (n_obs < SERVER_CONS_IN_FLIGHT ? n_obs : SERVER_CONS_IN_FLIGHT) + 64;
@@ -533,7 +539,8 @@ static void log_limits(const conf *o) {
     app_log(APP_LOG_INFO,
             "observers: at most %lu, %lu per peer, %lu per address; liveness check after %lu s "
             "idle (Max-Age %lu s); amplification limit %s",
-            o->max_observers, o->per_peer, o->per_address, o->liveness_s, o->liveness_s + 60, amp);
+            o->max_observers, o->per_peer, o->per_address, o->liveness_s,
+            o->max_age_s ? o->max_age_s : o->liveness_s + 60, amp);
 }
 
 /* ---- SIGHUP --------------------------------------------------------------- */
@@ -647,7 +654,7 @@ static void reload_config(server *s) {
     s->eff.n_specs = ne.n_specs;
     static const enum conf_key bound[] = {
         CONF_PORT,     CONF_BIND,        CONF_STATE_DIR, CONF_MAX_OBSERVERS, CONF_PER_PEER,
-        CONF_PER_ADDRESS, CONF_LIVENESS, CONF_AMPLIFICATION, CONF_PLUGTEST, CONF_NOTIFY,
+        CONF_PER_ADDRESS, CONF_LIVENESS, CONF_MAX_AGE, CONF_AMPLIFICATION, CONF_PLUGTEST, CONF_NOTIFY,
         CONF_WORKERS, CONF_PSK_FILE, CONF_CERT, CONF_KEY, CONF_CA, CONF_COAPS_PORT,
         CONF_SECURE_ONLY, CONF_PSK_HINT, CONF_CLUSTER, CONF_NODE};
     for (size_t i = 0; i < sizeof bound / sizeof bound[0]; i++) {
