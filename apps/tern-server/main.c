@@ -18,15 +18,14 @@
 
 #include "app_log.h"
 #include "authz.h"
-#include "cluster.h"
 #include "conf.h"
 #include "plugtest.h"
 #include "pskfile.h"
 #include "service.h"
 #include "spec.h"
 #include "state_res.h"
-#include "store.h"
 #include "tern/io.h"
+#include "tern/state_redis.h"
 #include "tern/version.h"
 #include "workers.h"
 
@@ -110,13 +109,13 @@ typedef struct server {
     conf cli, file, eff; /* the command line's, the file's, in effect */
     const char *config_path;
     char dir[CONF_DIR_MAX];
-    store st;
-    state_res res[CONF_MAX_RESOURCES]; /* served while .res != NULL */
+    tern_state_backend *files; /* the state directory, without --cluster */
+    state_res res[CONF_MAX_RESOURCES]; /* in use while .st != NULL */
     tern_io *io;
     int hup_fd;
     psk_table psk; /* --psk-file */
     authz az;      /* the allow lines in effect */
-    cluster *cl;   /* --cluster, or NULL */
+    tern_state_redis *cl; /* --cluster, or NULL */
     svc_source cl_source;
 } server;
 
@@ -239,21 +238,21 @@ static int read_config(server *s) {
     return -1;
 }
 
-/* --cluster: a change Redis published, to the resource it names. */
-static void cluster_change(void *ctx, const char *path, const char *value, uint64_t seq) {
-    server *s = ctx;
-    for (size_t i = 0; i < CONF_MAX_RESOURCES; i++)
-        if (s->res[i].res && strcmp(s->res[i].spec.path, path) == 0)
-            state_res_apply(&s->res[i], value, seq);
-}
+static int cluster_timeout(void *ctx) { return tern_state_redis_timeout_ms(((server *)ctx)->cl); }
+static void cluster_run(void *ctx) { tern_state_redis_step(((server *)ctx)->cl); }
 
-static int cluster_timeout(void *ctx) { return cluster_timeout_ms(((server *)ctx)->cl); }
-static void cluster_run(void *ctx) { cluster_step(((server *)ctx)->cl); }
+/* What the Redis backend has to say, in tern-server's log. */
+static void cluster_log(void *ctx, tern_state_redis_level level, const char *msg) {
+    (void)ctx;
+    static const app_log_level levels[] = {APP_LOG_ERROR, APP_LOG_WARN, APP_LOG_INFO,
+                                           APP_LOG_DEBUG};
+    app_log(levels[level <= TERN_STATE_REDIS_DEBUG ? level : TERN_STATE_REDIS_DEBUG], "%s", msg);
+}
 
 /* The loop's extra source with --cluster, else NULL. */
 static const svc_source *cluster_source(server *s) {
     if (s->cl == NULL) return NULL;
-    s->cl_source = (svc_source){cluster_fd(s->cl), cluster_timeout, cluster_run, s};
+    s->cl_source = (svc_source){tern_state_redis_fd(s->cl), cluster_timeout, cluster_run, s};
     return &s->cl_source;
 }
 
@@ -265,11 +264,12 @@ static int open_cluster(server *s) {
     if (!o->node[0] && gethostname(o->node, sizeof o->node - 1) < 0)
         snprintf(o->node, sizeof o->node, "node");
     char why[512], u[4 * CONF_BIND_MAX];
-    if (cluster_open(&s->cl, o->cluster, o->node, cluster_change, s, why, sizeof why) < 0) {
-        app_log(APP_LOG_ERROR, "%s", why);
+    if (tern_state_redis_open(&s->cl, o->cluster, o->node, cluster_log, NULL, why, sizeof why) <
+        0) {
+        app_log(APP_LOG_ERROR, "--cluster: %s", why);
         return 1;
     }
-    state_res_use_cluster(s->cl);
+    state_res_use_backend(tern_state_redis_backend(s->cl), NULL, true);
     app_log(APP_LOG_INFO, "cluster: node %s, state in %s", o->node,
             app_log_escs(u, sizeof u, o->cluster));
     return -1;
@@ -290,21 +290,23 @@ static int collect_resources(server *s) {
         app_log(APP_LOG_ERROR, "no resources to serve (no-alarm and no resource)");
         return 2;
     }
-    if (s->eff.state_dir[0]) snprintf(s->dir, sizeof s->dir, "%s", s->eff.state_dir);
-    else store_default_dir(s->dir, sizeof s->dir);
-    if (store_open(&s->st, s->dir, err, sizeof err) < 0) {
-        app_log(APP_LOG_ERROR,
-                "%s; tern-server keeps every state there and does not start without it", err);
-        return 1;
+    if (s->cl == NULL) { /* --cluster: the states are in Redis */
+        if (s->eff.state_dir[0]) snprintf(s->dir, sizeof s->dir, "%s", s->eff.state_dir);
+        else tern_state_file_default_dir(s->dir, sizeof s->dir);
+        if (tern_state_file_open(&s->files, s->dir, err, sizeof err) < 0) {
+            app_log(APP_LOG_ERROR,
+                    "%s; tern-server keeps every state there and does not start without it", err);
+            return 1;
+        }
+        state_res_use_backend(s->files, s->dir, false);
     }
     /* Every bad state file is reported, then the start refused. */
     int bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (state_res_init(&s->res[i], &specs[i], &s->st) < 0) bad++;
-        s->res[i].notify_non = s->eff.notify_non;
-    }
+    for (size_t i = 0; i < n; i++)
+        if (state_res_init(&s->res[i], &specs[i], s->eff.notify_non) < 0) bad++;
     if (bad) {
-        store_close(&s->st);
+        tern_state_file_close(s->files);
+        s->files = NULL;
         return 1;
     }
     return -1;
@@ -527,7 +529,7 @@ static tern_io *open_server(server *s) {
 
 static size_t n_served(const server *s) {
     size_t n = 0;
-    for (size_t i = 0; i < CONF_MAX_RESOURCES; i++) n += s->res[i].res != NULL;
+    for (size_t i = 0; i < CONF_MAX_RESOURCES; i++) n += state_res_served(&s->res[i]);
     return n;
 }
 
@@ -553,7 +555,8 @@ static unsigned long long monotonic_usec(void) {
 
 static state_res *find_served(server *s, const char *path) {
     for (size_t i = 0; i < CONF_MAX_RESOURCES; i++)
-        if (s->res[i].res && strcmp(s->res[i].spec.path, path) == 0) return &s->res[i];
+        if (state_res_served(&s->res[i]) && strcmp(s->res[i].spec.path, path) == 0)
+            return &s->res[i];
     return NULL;
 }
 
@@ -567,7 +570,6 @@ static state_res *find_served(server *s, const char *path) {
 static void reload_config(server *s) {
     static conf nf, ne;
     static state_spec want[CONF_MAX_RESOURCES];
-    static state_res fresh[CONF_MAX_RESOURCES];
     char err[1024], f[1024];
     size_t n_want = 0, added = 0, removed = 0, updated = 0;
     if (s->config_path == NULL) {
@@ -585,16 +587,23 @@ static void reload_config(server *s) {
         app_log(APP_LOG_ERROR, "reload: %s; nothing changed", err);
         return;
     }
-    /* New resources first, into fresh[]: a bad state file stops it all. */
-    bool is_new[CONF_MAX_RESOURCES] = {false};
+    /* New resources first, each made in an entry not in use (where it
+     * stays: its state's ctx points there); a bad state file stops it all.
+     * Entries in use and not served cannot be: removal frees them. */
+    size_t fresh[CONF_MAX_RESOURCES]; /* want[i]'s entry, or SIZE_MAX */
     int bad = 0;
     for (size_t i = 0; i < n_want; i++) {
+        fresh[i] = SIZE_MAX;
         if (find_served(s, want[i].path)) continue;
-        is_new[i] = true;
-        if (state_res_init(&fresh[i], &want[i], &s->st) < 0) bad++;
-        fresh[i].notify_non = s->eff.notify_non;
+        size_t k = 0;
+        while (k < CONF_MAX_RESOURCES && s->res[k].st) k++;
+        if (k == CONF_MAX_RESOURCES) break; /* cannot be: at most that many wanted */
+        if (state_res_init(&s->res[k], &want[i], s->eff.notify_non) < 0) bad++;
+        else fresh[i] = k;
     }
     if (bad) {
+        for (size_t i = 0; i < n_want; i++)
+            if (fresh[i] != SIZE_MAX) state_res_free(&s->res[fresh[i]]);
         app_log(APP_LOG_ERROR, "reload: a new resource's state file is refused; nothing changed");
         return;
     }
@@ -602,35 +611,32 @@ static void reload_config(server *s) {
     uint64_t now = tern_io_now();
     for (size_t i = 0; i < CONF_MAX_RESOURCES; i++) {
         state_res *sr = &s->res[i];
-        if (sr->res == NULL) continue;
+        if (!state_res_served(sr)) continue;
         size_t j = 0;
         while (j < n_want && strcmp(want[j].path, sr->spec.path) != 0) j++;
         if (j < n_want) continue;
-        unsigned n_obs = tern_resource_observer_count(sr->res);
-        state_res_remove(srv, sr, now);
+        unsigned n_obs = tern_resource_observer_count(tern_state_resource(sr->st));
+        state_res_remove(sr, now);
         app_log(APP_LOG_INFO, "%s removed (%u observer%s told 4.04; its state file stays)",
                 sr->spec.path, n_obs, n_obs == 1 ? "" : "s");
-        memset(sr, 0, sizeof *sr);
+        state_res_free(sr);
         removed++;
     }
     for (size_t i = 0; i < n_want; i++) {
-        if (!is_new[i]) {
+        if (fresh[i] == SIZE_MAX) {
             state_res *sr = find_served(s, want[i].path);
             if (sr && !state_spec_same_values(&sr->spec, &want[i]) &&
                 state_res_update(sr, &want[i]) == 0)
                 updated++;
             continue;
         }
-        size_t k = 0;
-        while (k < CONF_MAX_RESOURCES && s->res[k].res) k++;
-        if (k == CONF_MAX_RESOURCES) break; /* cannot be: at most that many wanted */
-        s->res[k] = fresh[i]; /* copied first: the resource's ctx is where it lives */
-        if (state_res_add(srv, &s->res[k]) == 0) {
-            app_log(APP_LOG_INFO, "%s added: %s (accepted: %s)", s->res[k].spec.path,
-                    s->res[k].value, s->res[k].accepted);
+        state_res *sr = &s->res[fresh[i]];
+        if (state_res_add(srv, sr) == 0) {
+            app_log(APP_LOG_INFO, "%s added: %s (accepted: %s)", sr->spec.path,
+                    tern_state_value(sr->st), tern_state_accepted(sr->st));
             added++;
         } else {
-            memset(&s->res[k], 0, sizeof s->res[k]);
+            state_res_free(sr);
         }
     }
     /* What a reload can change, changed; the rest waits for a restart. */
@@ -688,7 +694,7 @@ static void take_changes(void *ctx) {
     server *s = ctx;
     wk_drain();
     for (size_t i = 0; i < CONF_MAX_RESOURCES; i++)
-        if (s->res[i].res) state_res_sync(&s->res[i]);
+        if (state_res_served(&s->res[i])) state_res_sync(&s->res[i]);
 }
 
 /* How many workers: --workers, one per core when 0; one for --plugtest
@@ -716,19 +722,13 @@ int main(int argc, char **argv) {
     if (status < 0) status = open_cluster(&s);
     if (status < 0) status = collect_resources(&s);
     if (status < 0) status = load_credentials(&s);
-    if (status < 0 && s.cl) {
-        char why[256];
-        if (cluster_start(s.cl, why, sizeof why) < 0) {
-            app_log(APP_LOG_ERROR, "cluster: %s", why);
-            status = 1;
-        }
-    }
+    if (status < 0 && s.cl) tern_state_redis_start(s.cl);
     if (status >= 0) return status;
     unsigned workers = n_workers(&s.eff);
     if (wk_setup(workers) < 0) return 1;
     s.io = open_server(&s);
     if (s.io == NULL) {
-        store_close(&s.st);
+        tern_state_file_close(s.files);
         return 1;
     }
     if (wk_active()) {
@@ -754,9 +754,12 @@ int main(int argc, char **argv) {
     char h[4 * CONF_BIND_MAX], d[1024];
     app_log_escs(h, sizeof h, s.eff.bind_host);
     const char *lb = strchr(h, ':') ? "[" : "", *rb = strchr(h, ':') ? "]" : "";
+    char where[1100];
+    if (s.cl) snprintf(where, sizeof where, "Redis (--cluster)");
+    else snprintf(where, sizeof where, "\"%s\"", app_log_escs(d, sizeof d, s.dir));
     if (!s.eff.secure_only)
-        app_log(APP_LOG_INFO, "listening on coap://%s%s%s:%u, state in \"%s\"", lb, h, rb,
-                (unsigned)tern_io_port(s.io), app_log_escs(d, sizeof d, s.dir));
+        app_log(APP_LOG_INFO, "listening on coap://%s%s%s:%u, state in %s", lb, h, rb,
+                (unsigned)tern_io_port(s.io), where);
     if (conf_coaps(&s.eff))
         app_log(APP_LOG_INFO, "listening on coaps://%s%s%s:%u (DTLS 1.2; %zu PSK identit%s%s%s)%s",
                 lb, h, rb, (unsigned)tern_io_coaps_port(s.io), s.psk.n, s.psk.n == 1 ? "y" : "ies",
@@ -772,9 +775,9 @@ int main(int argc, char **argv) {
                 app_log_escs(f, sizeof f, s.config_path));
     }
     for (size_t i = 0; i < CONF_MAX_RESOURCES; i++)
-        if (s.res[i].res)
-            app_log(APP_LOG_INFO, "%s = %s (accepted: %s)", s.res[i].spec.path, s.res[i].value,
-                    s.res[i].accepted);
+        if (state_res_served(&s.res[i]))
+            app_log(APP_LOG_INFO, "%s = %s (accepted: %s)", s.res[i].spec.path,
+                    tern_state_value(s.res[i].st), tern_state_accepted(s.res[i].st));
     log_limits(&s.eff);
     if (wk_active())
         app_log(APP_LOG_INFO, "%u workers, each a process with its own socket on the port",
@@ -789,8 +792,9 @@ int main(int argc, char **argv) {
     app_log(APP_LOG_INFO, "stopping");
     tern_io_free(s.io);
     if (s.eff.plugtest) plugtest_free();
-    store_close(&s.st);
+    for (size_t i = 0; i < CONF_MAX_RESOURCES; i++) state_res_free(&s.res[i]);
+    tern_state_file_close(s.files);
     psk_free(&s.psk);
-    cluster_close(s.cl);
+    tern_state_redis_close(s.cl);
     return rc < 0 ? 1 : 0;
 }

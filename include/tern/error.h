@@ -30,7 +30,8 @@ enum {
     TERN_E_UNREACHABLE = -13, /* the network reported the peer unreachable (ICMP) */
     TERN_E_NOMEM = -14,     /* out of memory (creating an object) */
     TERN_E_ADDRINUSE = -15, /* the address and port are taken (io layer) */
-    TERN_E_ACCESS = -16     /* the operating system denied permission (io layer) */
+    TERN_E_ACCESS = -16,    /* the operating system denied permission (io layer) */
+    TERN_E_UNAVAILABLE = -17 /* a service it depends on cannot be reached now (a state backend) */
 };
 
 /* A short English name for a TERN_E_* value; never NULL. */

@@ -323,6 +323,11 @@ TERN_API const char *tern_code_name(uint8_t code);
 /* Write "c.dd" into out (at least 5 bytes). */
 TERN_API void tern_code_format(uint8_t code, char out[5]);
 
+/* Bytes quoted for people (a log line, a diagnostic payload): printable
+ * ASCII as it is, \" \\ \n \r \t, the rest as \xNN; cut at a whole escape
+ * with "..." when out (cap bytes) is too small. Returns out. */
+TERN_API const char *tern_text_escape(char *out, size_t cap, const void *data, size_t len);
+
 /* One line describing a message, like Wireshark's info column:
  * CON GET mid=0x1234 tok=a1b2 Uri-Path:"alarm" Observe:0 | "ON"
  * Truncated to fit cap; returns the length it wanted (snprintf style). */

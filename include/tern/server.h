@@ -257,6 +257,9 @@ TERN_API bool tern_server_request_is_observe(const tern_server_request *req);
  * TERN_DEFER. TERN_E_FULL when max_deferred answers are pending (answer
  * 5.03 then), TERN_E_STATE for a notification. */
 TERN_API int tern_server_request_defer(tern_server_request *req, tern_endpoint_req_id *id);
+/* Would tern_server_request_defer succeed now? (Ask before starting work
+ * whose outcome the answer must carry.) */
+TERN_API bool tern_server_request_can_defer(const tern_server_request *req);
 
 /* ---- Responses ------------------------------------------------------------ */
 

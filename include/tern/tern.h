@@ -11,6 +11,7 @@
 #include "tern/linkformat.h"
 #include "tern/endpoint.h"
 #include "tern/server.h"
+#include "tern/state.h"
 #include "tern/client.h"
 #include "tern/engine.h"
 #include "tern/io.h"

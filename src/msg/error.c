@@ -24,6 +24,7 @@ const char *tern_strerror(int err) {
     case TERN_E_NOMEM: return "out of memory";
     case TERN_E_ADDRINUSE: return "address already in use";
     case TERN_E_ACCESS: return "permission denied";
+    case TERN_E_UNAVAILABLE: return "unavailable";
     default: return "unknown error";
     }
 }

@@ -11,6 +11,7 @@
 #include "tern/msg.h"
 
 #include <limits.h>
+#include <string.h>
 
 #define FORMAT_TEXT_MAX 64 /* characters of a value shown before "..." */
 #define FORMAT_HEX_MAX 32  /* bytes of a value shown as hex before "..." */
@@ -232,4 +233,45 @@ int tern_msg_format(const tern_msg *msg, char *out, size_t cap) {
 
     if (f.cap > 0) f.buf[f.len < f.cap ? f.len : f.cap - 1] = '\0';
     return f.len > INT_MAX ? INT_MAX : (int)f.len;
+}
+
+const char *tern_text_escape(char *out, size_t cap, const void *data, size_t len) {
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = data;
+    size_t n = 0, safe = 0; /* safe: a whole-escape boundary with room for "..." */
+    if (cap == 0) return out;
+    for (size_t i = 0; i < len; i++) {
+        char e[5];
+        size_t k = 0;
+        unsigned char c = p[i];
+        if (c == '\\' || c == '"') {
+            e[k++] = '\\';
+            e[k++] = (char)c;
+        } else if (c == '\n' || c == '\r' || c == '\t') {
+            e[k++] = '\\';
+            e[k++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+        } else if (c < 0x20 || c > 0x7E) {
+            e[k++] = '\\';
+            e[k++] = 'x';
+            e[k++] = hex[c >> 4];
+            e[k++] = hex[c & 15];
+        } else {
+            e[k++] = (char)c;
+        }
+        /* Room for this escape, and for "..." if more is to come. */
+        size_t need = n + k + (i + 1 < len ? 3 : 0);
+        if (need >= cap) {
+            n = safe;
+            if (n + 3 < cap) {
+                memcpy(out + n, "...", 3);
+                n += 3;
+            }
+            break;
+        }
+        memcpy(out + n, e, k);
+        n += k;
+        if (n + 3 < cap) safe = n;
+    }
+    out[n < cap ? n : cap - 1] = '\0';
+    return out;
 }

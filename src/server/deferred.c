@@ -64,6 +64,10 @@ int tern_server_request_defer(tern_server_request *req, tern_endpoint_req_id *id
     return 0;
 }
 
+bool tern_server_request_can_defer(const tern_server_request *req) {
+    return !req->notification && req->srv->def_free.head != TERN_NIL;
+}
+
 static srv_deferred *find(tern_server *srv, tern_endpoint_req_id id) {
     for (uint32_t i = srv->def_live.head; i != TERN_NIL; i = srv->def[i].link.next)
         if (srv->def[i].id == id) return &srv->def[i];

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* store.c - atomic, durable state files (see store.h).
+/* state_file.c - the file backend of state resources (tern/state.h):
+ * atomic, durable state files.
  *
  * Why each step: the temp file keeps a half-written state from ever being
  * read; fsync(file) puts its bytes on disk before the rename can make them
  * visible; rename(2) replaces the old file in one step; fsync(dir) makes the
- * rename itself durable. Only then does the caller send 2.04. A file name
+ * rename itself durable. Only then is the store done, and the 2.04 may
+ * leave. A file name
  * is the resource path percent-encoded ("/a/b" -> "a%2Fb.state"), so every
  * path has its own file and none can climb out of the directory.
  *
@@ -13,7 +15,8 @@
  * or a wrong owner stops the start with a reason instead of turning every
  * later PUT into 5.03. A state file is looked at before it is opened: a
  * FIFO or a device would block the start or act on being opened. */
-#include "store.h"
+#include "tern/msg.h"
+#include "tern/state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,12 +27,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "app_log.h"
 
 /* The probe written at start: as large as the largest state file. */
-#define STORE_PROBE_BYTES 64
+#define STORE_PROBE_BYTES TERN_STATE_VALUE_MAX
+/* Max-Age on the 5.03 of a PUT refused for a full disk. */
+#define FULL_RETRY_S 30
 
-void store_default_dir(char *out, size_t cap) {
+typedef struct store {
+    tern_state_backend be; /* first: the backend handed out is the store */
+    int dirfd;
+    char dir[4096];
+} store;
+
+void tern_state_file_default_dir(char *out, size_t cap) {
     const char *env = getenv("STATE_DIRECTORY");
     if (env && *env) {
         size_t n = strcspn(env, ":");
@@ -59,9 +69,11 @@ static const char *write_failure(int e, char *buf, size_t cap) {
     }
 }
 
-int store_open(store *st, const char *dir, char *why, size_t cap) {
+static void store_close(store *st);
+
+static int store_open(store *st, const char *dir, char *why, size_t cap) {
     char d[1024], reason[160];
-    app_log_escs(d, sizeof d, dir);
+    tern_text_escape(d, sizeof d, dir, strlen(dir));
     st->dirfd = -1;
     snprintf(st->dir, sizeof st->dir, "%s", dir);
     if (*dir == '\0') {
@@ -117,7 +129,7 @@ int store_open(store *st, const char *dir, char *why, size_t cap) {
     return 0;
 }
 
-void store_close(store *st) {
+static void store_close(store *st) {
     if (st->dirfd >= 0) close(st->dirfd);
     st->dirfd = -1;
 }
@@ -141,7 +153,9 @@ static void file_name(const char *path, const char *suffix, char *out, size_t ca
     snprintf(out + n, cap - n, "%s", suffix);
 }
 
-void store_file(const store *st, const char *path, char *out, size_t cap) {
+void tern_state_file_name(const tern_state_backend *be, const char *path, char *out,
+                          size_t cap) {
+    const store *st = (const store *)be;
     char name[512];
     file_name(path, ".state", name, sizeof name);
     snprintf(out, cap, "%s/%s", st->dir, name);
@@ -157,25 +171,28 @@ static const char *kind_of(mode_t m) {
     return "not a regular file";
 }
 
-int store_load(store *st, const char *path, char *out, size_t cap, size_t *len, char *why,
-               size_t why_cap) {
+static int store_load(tern_state_backend *be, tern_state *state, const char *path,
+                      const char *initial, char *out, size_t cap, uint64_t *version, char *why,
+                      size_t why_cap) {
+    (void)state, (void)initial; /* no file: the state starts from initial */
+    store *st = (store *)be;
     char name[512], full[4700], f[1024];
     file_name(path, ".state", name, sizeof name);
-    store_file(st, path, full, sizeof full);
-    app_log_escs(f, sizeof f, full);
-    *len = 0;
+    tern_state_file_name(be, path, full, sizeof full);
+    tern_text_escape(f, sizeof f, full, strlen(full));
+    *version = 0;
     out[0] = '\0';
     /* Look first: opening a FIFO or a device may block or act. */
     struct stat sb;
     if (fstatat(st->dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
         if (errno == ENOENT) return 0;
         snprintf(why, why_cap, "state file \"%s\": %s", f, strerror(errno));
-        return -1;
+        return TERN_E_SYSTEM;
     }
     if (!S_ISREG(sb.st_mode)) {
         snprintf(why, why_cap, "state file \"%s\" is %s, not a regular file", f,
                  kind_of(sb.st_mode));
-        return -1;
+        return TERN_E_SYSTEM;
     }
     /* Then open without blocking and look again at what was opened (it may
      * have been replaced in between). */
@@ -184,20 +201,20 @@ int store_load(store *st, const char *path, char *out, size_t cap, size_t *len, 
         if (errno == ENOENT) return 0;
         snprintf(why, why_cap, "state file \"%s\": %s", f,
                  errno == ELOOP ? "is a symbolic link, not a regular file" : strerror(errno));
-        return -1;
+        return TERN_E_SYSTEM;
     }
     if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
         snprintf(why, why_cap, "state file \"%s\" is %s, not a regular file", f,
                  kind_of(sb.st_mode));
         close(fd);
-        return -1;
+        return TERN_E_SYSTEM;
     }
     if (sb.st_size < 0 || (size_t)sb.st_size >= cap) {
         snprintf(why, why_cap,
                  "state file \"%s\" holds %lld bytes, more than any value (at most %zu)", f,
                  (long long)sb.st_size, cap - 1);
         close(fd);
-        return -1;
+        return TERN_E_SYSTEM;
     }
     size_t n = 0;
     while (n < cap - 1) {
@@ -206,18 +223,21 @@ int store_load(store *st, const char *path, char *out, size_t cap, size_t *len, 
         if (r < 0) {
             snprintf(why, why_cap, "state file \"%s\" cannot be read: %s", f, strerror(errno));
             close(fd);
-            return -1;
+            return TERN_E_SYSTEM;
         }
         if (r == 0) break;
         n += (size_t)r;
     }
     close(fd);
     out[n] = '\0';
-    *len = n;
+    if (strlen(out) != n) {
+        snprintf(why, why_cap, "state file \"%s\" holds a NUL byte, which no value has", f);
+        return TERN_E_FORMAT;
+    }
     return 1;
 }
 
-int store_save(store *st, const char *path, const char *value) {
+static int save(store *st, const char *path, const char *value) {
     char name[512], tmp[520];
     file_name(path, ".state", name, sizeof name);
     snprintf(tmp, sizeof tmp, "%s.tmp", name);
@@ -239,4 +259,40 @@ int store_save(store *st, const char *path, const char *value) {
         return -1;
     }
     return fsync(st->dirfd);
+}
+
+/* Done before it returns: the 2.04 can be piggybacked. */
+static int store_save(tern_state_backend *be, tern_state *state, const char *path,
+                      const char *value, void *op, uint64_t *version, char *why, size_t why_cap) {
+    (void)state, (void)op;
+    *version = 0; /* one writer: every store is the newest */
+    if (save((store *)be, path, value) == 0) return 0;
+    int e = errno;
+    snprintf(why, why_cap, "%s", strerror(e));
+    /* A full disk may empty: try again later (5.03 with Max-Age). */
+    return e == ENOSPC || e == EDQUOT ? TERN_E_UNAVAILABLE : TERN_E_SYSTEM;
+}
+
+static const tern_state_backend_ops file_ops = {.load = store_load, .store = store_save};
+
+int tern_state_file_open(tern_state_backend **out, const char *dir, char *why, size_t why_cap) {
+    *out = NULL;
+    store *st = calloc(1, sizeof *st);
+    if (st == NULL) {
+        snprintf(why, why_cap, "out of memory");
+        return TERN_E_NOMEM;
+    }
+    st->be = (tern_state_backend){.ops = &file_ops, .retry_after_s = FULL_RETRY_S};
+    if (store_open(st, dir, why, why_cap) < 0) {
+        free(st);
+        return TERN_E_SYSTEM;
+    }
+    *out = &st->be;
+    return 0;
+}
+
+void tern_state_file_close(tern_state_backend *be) {
+    if (be == NULL) return;
+    store_close((store *)be);
+    free(be);
 }
