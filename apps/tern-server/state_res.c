@@ -117,7 +117,10 @@ static void log_event(void *ctx, const tern_state_event *ev) {
                 from);
         break;
     case TERN_STATE_NOT_STORED:
-        if (g_cluster)
+        if (ev->peer == NULL) /* a reload's new initial value */
+            app_log(APP_LOG_ERROR, "%s: cannot store %s, its new initial value: %s; it keeps "
+                    "its old values and state %s", ev->path, ev->value, ev->why, ev->old_value);
+        else if (g_cluster)
             app_log(APP_LOG_WARN, "%s: PUT %s from %s refused: %s", ev->path, ev->value, from,
                     ev->why);
         else

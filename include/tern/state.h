@@ -92,7 +92,8 @@ typedef enum tern_state_event_kind {
     TERN_STATE_CHANGED,     /* old -> value, by a PUT from peer or from elsewhere (peer NULL) */
     TERN_STATE_UNCHANGED,   /* a PUT of the value held: 2.04, nothing changed */
     TERN_STATE_REFUSED,     /* a PUT of bytes that are not a declared value: 4.00 */
-    TERN_STATE_NOT_STORED,  /* the backend could not keep a PUT's value (why): 5.03 or 5.00 */
+    TERN_STATE_NOT_STORED,  /* the backend could not keep a PUT's value (why): 5.03 or 5.00;
+                             * peer NULL: the initial value of tern_state_set_values */
     TERN_STATE_FOREIGN,     /* the backend brought a value that is not declared: ignored */
     TERN_STATE_RESET        /* tern_state_set_values: the value held is no longer declared */
 } tern_state_event_kind;
@@ -139,8 +140,11 @@ TERN_API void tern_state_free(tern_state *st);
  * freed since (tern_io_free) may be served on another. */
 TERN_API int tern_state_serve(tern_state *st, tern_server *srv);
 /* Stop serving it: its observers get a final 4.04 (RFC 7641 3.2). A PUT
- * waiting for the backend is still answered with the backend's outcome.
- * Its value stays kept. */
+ * waiting for the backend is still answered with the backend's outcome,
+ * on its server, which must then live until the outcome comes, or until
+ * tern_state_serve or tern_state_free (after which no earlier PUT is
+ * answered: the server's deferred timeout answers it). Its value stays
+ * kept. */
 TERN_API void tern_state_unserve(tern_state *st, uint64_t now_ms);
 
 TERN_API const char *tern_state_value(const tern_state *st);
@@ -164,8 +168,12 @@ TERN_API void tern_state_stored(tern_state *st, void *op, int rc, uint64_t versi
                                 const char *why, uint64_t now_ms);
 
 /* New declared values (a reload). When the value held is not among them,
- * initial is stored and taken (on_event RESET). 0; TERN_E_INVAL; or the
- * backend's error, with why: nothing changed. */
+ * initial is stored, and with it taken (on_event RESET). 0; TERN_E_INVAL;
+ * TERN_E_STATE while an earlier change of values waits for the backend; or
+ * the backend's error, with why: nothing changed. With a backend that
+ * answers later, the new values take effect once it has the initial one;
+ * if it cannot store it, on_event NOT_STORED (peer NULL) and the old
+ * values stay. */
 TERN_API int tern_state_set_values(tern_state *st, const char *const *values, unsigned n_values,
                                    unsigned initial, char *why, size_t why_cap);
 

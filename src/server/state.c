@@ -22,9 +22,17 @@
 #define STATE_DEFAULT_RETRY_S 5
 #define STATE_ACCEPTED_MAX (TERN_STATE_MAX_VALUES * (TERN_STATE_VALUE_MAX + 2))
 
-/* A PUT (or a reset, has_req false) waiting for the backend. */
+/* The declared values. */
+typedef struct state_decl {
+    char values[TERN_STATE_MAX_VALUES][TERN_STATE_VALUE_MAX];
+    unsigned n_values, initial;
+    char accepted[STATE_ACCEPTED_MAX]; /* "ON, OFF" */
+} state_decl;
+
+/* A PUT, or a reset (tern_state_set_values), waiting for the backend. */
 typedef struct state_waiting {
-    bool used, has_req;
+    bool used, has_req, reset;
+    uint32_t gen; /* the PUT came while served the gen-th time */
     tern_server *srv;
     tern_endpoint_req_id id;
     tern_addr peer;
@@ -33,9 +41,11 @@ typedef struct state_waiting {
 
 struct tern_state {
     char *path, *rt;
-    char values[TERN_STATE_MAX_VALUES][TERN_STATE_VALUE_MAX];
-    unsigned n_values, initial;
-    char accepted[STATE_ACCEPTED_MAX]; /* "ON, OFF" */
+    state_decl decl;
+    /* A reset waiting for the backend: the declaration it brings, taken
+     * once the backend has the new initial value. */
+    bool reset_waiting;
+    state_decl next;
     char value[TERN_STATE_VALUE_MAX];
     uint64_t version;
     tern_state_backend *be;
@@ -45,6 +55,9 @@ struct tern_state {
     void *ctx;
     tern_resource *res;
     tern_server *srv; /* while served */
+    /* Bumped by each tern_state_serve: a PUT from an earlier one is never
+     * answered (its server may be gone, its address another's). */
+    uint32_t serve_gen;
     state_waiting waiting[TERN_STATE_MAX_WAITING];
 };
 
@@ -137,16 +150,17 @@ static uint8_t state_put(tern_server_request *req, tern_server_response *resp) {
     const tern_addr *peer = tern_server_request_peer(req);
     size_t len;
     const uint8_t *p = tern_server_request_payload(req, &len);
-    int k = value_index((const char(*)[TERN_STATE_VALUE_MAX])st->values, st->n_values, p, len);
+    int k = value_index((const char(*)[TERN_STATE_VALUE_MAX])st->decl.values, st->decl.n_values, p, len);
     if (k < 0) {
-        char got[4 * 64 + 8]; /* at most 64 bytes of it, escaped */
+        char got[4 * 64 + 4]; /* 64 bytes at most, escaped, then "..." */
         tern_text_escape(got, sizeof got, p, len < 64 ? len : 64);
+        if (len > 64) strcat(got, "...");
         emit(st, (tern_state_event){.kind = TERN_STATE_REFUSED, .value = (const char *)p,
                                     .value_len = len, .peer = peer});
-        tern_server_response_diag(resp, "got \"%s\"; accepted: %s", got, st->accepted);
+        tern_server_response_diag(resp, "got \"%s\"; accepted: %s", got, st->decl.accepted);
         return TERN_CODE_BAD_REQUEST;
     }
-    const char *next = st->values[k];
+    const char *next = st->decl.values[k];
     refresh(st);
     if (!available(st)) return not_stored(st, resp, next, peer, TERN_E_UNAVAILABLE,
                                           "the state backend cannot be reached; try again");
@@ -170,8 +184,8 @@ static uint8_t state_put(tern_server_request *req, tern_server_response *resp) {
     uint64_t version = 0;
     int rc = st->be->ops->store(st->be, st, st->path, next, w, &version, why, sizeof why);
     if (rc == TERN_STATE_LATER) {
-        *w = (state_waiting){.used = true, .has_req = true, .srv = tern_server_request_server(req),
-                             .peer = *peer};
+        *w = (state_waiting){.used = true, .has_req = true, .gen = st->serve_gen,
+                             .srv = tern_server_request_server(req), .peer = *peer};
         memcpy(w->value, next, strlen(next) + 1); /* a declared value: it fits */
         (void)tern_server_request_defer(req, &w->id); /* can_defer said it would */
         return TERN_DEFER;
@@ -183,6 +197,8 @@ static uint8_t state_put(tern_server_request *req, tern_server_response *resp) {
     return TERN_CODE_CHANGED;
 }
 
+static void finish_reset(tern_state *st, int rc, uint64_t version, const char *why);
+
 void tern_state_stored(tern_state *st, void *op, int rc, uint64_t version, const char *why,
                        uint64_t now_ms) {
     state_waiting *w = op;
@@ -190,10 +206,14 @@ void tern_state_stored(tern_state *st, void *op, int rc, uint64_t version, const
         return;
     state_waiting done = *w;
     w->used = false;
+    if (done.reset) {
+        finish_reset(st, rc, version, why);
+        return;
+    }
     /* Taken or not (a newer change may have come first): the reply to the
      * PUT is the value held now. */
     if (rc == 0) take(st, done.value, version, done.has_req ? &done.peer : NULL);
-    if (!done.has_req) return;
+    if (!done.has_req || done.gen != st->serve_gen) return;
     tern_server_response *resp = tern_server_respond_begin(done.srv, done.id);
     if (resp == NULL) return; /* the request timed out meanwhile */
     uint8_t code = TERN_CODE_CHANGED;
@@ -203,7 +223,7 @@ void tern_state_stored(tern_state *st, void *op, int rc, uint64_t version, const
 }
 
 int tern_state_apply(tern_state *st, const char *value, uint64_t version) {
-    if (value_index((const char(*)[TERN_STATE_VALUE_MAX])st->values, st->n_values, value,
+    if (value_index((const char(*)[TERN_STATE_VALUE_MAX])st->decl.values, st->decl.n_values, value,
                     strlen(value)) < 0) {
         emit(st, (tern_state_event){.kind = TERN_STATE_FOREIGN, .value = value, .version = version});
         return TERN_E_INVAL;
@@ -215,19 +235,19 @@ int tern_state_apply(tern_state *st, const char *value, uint64_t version) {
 
 /* ---- life ----------------------------------------------------------------------- */
 
-static void set_accepted(tern_state *st) {
+static void set_accepted(state_decl *d) {
     size_t n = 0;
-    st->accepted[0] = '\0';
-    for (unsigned i = 0; i < st->n_values; i++) {
-        int w = snprintf(st->accepted + n, sizeof st->accepted - n, "%s%s", i ? ", " : "",
-                         st->values[i]);
+    d->accepted[0] = '\0';
+    for (unsigned i = 0; i < d->n_values; i++) {
+        int w = snprintf(d->accepted + n, sizeof d->accepted - n, "%s%s", i ? ", " : "",
+                         d->values[i]);
         if (w > 0) n += (size_t)w;
     }
 }
 
-/* Copy the declared values into st (checked: 1 to MAX, each 1 to
- * VALUE_MAX - 1 bytes, no two alike, initial one of them). */
-static int set_values(tern_state *st, const char *const *values, unsigned n, unsigned initial) {
+/* Make d from a caller's values (checked: 1 to MAX, each 1 to VALUE_MAX - 1
+ * bytes, no two alike, initial one of them). */
+static int make_decl(state_decl *d, const char *const *values, unsigned n, unsigned initial) {
     if (values == NULL || n == 0 || n > TERN_STATE_MAX_VALUES || initial >= n) return TERN_E_INVAL;
     char copy[TERN_STATE_MAX_VALUES][TERN_STATE_VALUE_MAX];
     for (unsigned i = 0; i < n; i++) {
@@ -237,10 +257,10 @@ static int set_values(tern_state *st, const char *const *values, unsigned n, uns
             return TERN_E_INVAL;
         memcpy(copy[i], values[i], len + 1);
     }
-    memcpy(st->values, copy, sizeof copy);
-    st->n_values = n;
-    st->initial = initial;
-    set_accepted(st);
+    memcpy(d->values, copy, sizeof copy);
+    d->n_values = n;
+    d->initial = initial;
+    set_accepted(d);
     return 0;
 }
 
@@ -268,7 +288,7 @@ int tern_state_new(tern_state **out, const tern_state_def *def, char *why, size_
         tern_state_free(st);
         return TERN_E_NOMEM;
     }
-    if (set_values(st, def->values, def->n_values, def->initial) < 0) {
+    if (make_decl(&st->decl, def->values, def->n_values, def->initial) < 0) {
         snprintf(why, why_cap, "%s: 1 to %d distinct values of 1 to %d bytes, and an initial one",
                  def->path, TERN_STATE_MAX_VALUES, TERN_STATE_VALUE_MAX - 1);
         tern_state_free(st);
@@ -279,7 +299,7 @@ int tern_state_new(tern_state **out, const tern_state_def *def, char *why, size_
     st->max_age_s = def->max_age_s;
     st->on_event = def->on_event;
     st->ctx = def->ctx;
-    set_value(st, st->values[st->initial]);
+    set_value(st, st->decl.values[st->decl.initial]);
     if (st->be && st->be->ops->load) {
         char kept[TERN_STATE_VALUE_MAX + 8];
         uint64_t version = 0;
@@ -290,17 +310,17 @@ int tern_state_new(tern_state **out, const tern_state_def *def, char *why, size_
             return rc;
         }
         if (rc > 0) {
-            int k = value_index((const char(*)[TERN_STATE_VALUE_MAX])st->values, st->n_values, kept,
+            int k = value_index((const char(*)[TERN_STATE_VALUE_MAX])st->decl.values, st->decl.n_values, kept,
                                 strlen(kept));
             if (k < 0) {
                 char q[4 * sizeof kept];
                 tern_text_escape(q, sizeof q, kept, strlen(kept));
                 snprintf(why, why_cap, "holds \"%s\", which is not one of its values (%s)", q,
-                         st->accepted);
+                         st->decl.accepted);
                 tern_state_free(st);
                 return TERN_E_STATE;
             }
-            memcpy(st->value, st->values[k], sizeof st->value);
+            memcpy(st->value, st->decl.values[k], sizeof st->value);
             st->version = version;
         }
     }
@@ -317,6 +337,7 @@ void tern_state_free(tern_state *st) {
 }
 
 int tern_state_serve(tern_state *st, tern_server *srv) {
+    st->serve_gen++;
     /* Served by srv already? (A server freed since may have left its
      * address to srv: its resource is not there then.) */
     if (st->res && st->srv == srv && tern_server_find_resource(srv, st->path) == st->res)
@@ -346,50 +367,80 @@ void tern_state_unserve(tern_state *st, uint64_t now_ms) {
     st->srv = NULL;
 }
 
+static bool declares(const state_decl *d, const char *v) {
+    return value_index((const char(*)[TERN_STATE_VALUE_MAX])d->values, d->n_values, v,
+                       strlen(v)) >= 0;
+}
+
+/* The backend has d's initial value, as change version: d becomes the
+ * declaration, and its initial value the state's (RESET) unless the state
+ * moved on meanwhile to a newer value d declares. */
+static void adopt(tern_state *st, const state_decl *d, uint64_t version) {
+    st->decl = *d;
+    const char *initial = st->decl.values[st->decl.initial];
+    bool newer = version == 0 || version > st->version;
+    if (!newer && declares(&st->decl, st->value)) return;
+    if (version > st->version) st->version = version;
+    if (strcmp(st->value, initial) == 0) return;
+    emit(st, (tern_state_event){.kind = TERN_STATE_RESET, .value = initial, .version = version});
+    set_value(st, initial);
+    if (st->res) tern_resource_changed(st->res);
+}
+
+static void finish_reset(tern_state *st, int rc, uint64_t version, const char *why) {
+    st->reset_waiting = false;
+    if (rc == 0) {
+        adopt(st, &st->next, version);
+        return;
+    }
+    /* The old declaration stays, and the value with it. */
+    emit(st, (tern_state_event){.kind = TERN_STATE_NOT_STORED,
+                                .value = st->next.values[st->next.initial], .why = why ? why : "",
+                                .error = rc});
+}
+
 int tern_state_set_values(tern_state *st, const char *const *values, unsigned n_values,
                           unsigned initial, char *why, size_t why_cap) {
-    tern_state next = {0};
-    if (set_values(&next, values, n_values, initial) < 0) {
+    state_decl next;
+    if (make_decl(&next, values, n_values, initial) < 0) {
         snprintf(why, why_cap, "%s: 1 to %d distinct values of 1 to %d bytes, and an initial one",
                  st->path, TERN_STATE_MAX_VALUES, TERN_STATE_VALUE_MAX - 1);
         return TERN_E_INVAL;
     }
-    bool kept = value_index((const char(*)[TERN_STATE_VALUE_MAX])next.values, next.n_values,
-                            st->value, strlen(st->value)) >= 0;
-    const char *initial_value = next.values[next.initial];
-    uint64_t version = 0;
-    int rc = 0;
-    state_waiting *w = NULL;
-    if (!kept && st->be) {
-        w = waiting_slot(st);
-        if (w == NULL) {
-            snprintf(why, why_cap, "too many changes wait for the state backend");
-            return TERN_E_FULL;
-        }
-        rc = st->be->ops->store(st->be, st, st->path, initial_value, w, &version, why, why_cap);
-        if (rc < 0) return rc;
+    if (st->reset_waiting) {
+        snprintf(why, why_cap, "a change of its values waits for the state backend");
+        return TERN_E_STATE;
     }
-    memcpy(st->values, next.values, sizeof st->values);
-    st->n_values = next.n_values;
-    st->initial = next.initial;
-    memcpy(st->accepted, next.accepted, sizeof st->accepted);
-    if (kept) return 0;
-    emit(st, (tern_state_event){.kind = TERN_STATE_RESET, .value = st->values[st->initial]});
-    if (rc == TERN_STATE_LATER) { /* taken when the backend has it */
-        *w = (state_waiting){.used = true};
-        memcpy(w->value, st->values[st->initial], sizeof w->value);
+    if (declares(&next, st->value)) { /* kept: nothing to store */
+        st->decl = next;
         return 0;
     }
-    /* Taken here rather than by take(): RESET told of the change. */
-    if (version > st->version) st->version = version;
-    set_value(st, st->values[st->initial]);
-    if (st->res) tern_resource_changed(st->res);
+    if (st->be == NULL) {
+        adopt(st, &next, 0);
+        return 0;
+    }
+    state_waiting *w = waiting_slot(st);
+    if (w == NULL) {
+        snprintf(why, why_cap, "too many changes wait for the state backend");
+        return TERN_E_FULL;
+    }
+    uint64_t version = 0;
+    const char *initial_value = next.values[next.initial];
+    int rc = st->be->ops->store(st->be, st, st->path, initial_value, w, &version, why, why_cap);
+    if (rc < 0) return rc;
+    if (rc == TERN_STATE_LATER) { /* the declaration changes when the backend has it */
+        *w = (state_waiting){.used = true, .reset = true};
+        st->next = next;
+        st->reset_waiting = true;
+        return 0;
+    }
+    adopt(st, &next, version);
     return 0;
 }
 
 const char *tern_state_value(const tern_state *st) { return st->value; }
 uint64_t tern_state_version(const tern_state *st) { return st->version; }
 const char *tern_state_path(const tern_state *st) { return st->path; }
-const char *tern_state_accepted(const tern_state *st) { return st->accepted; }
+const char *tern_state_accepted(const tern_state *st) { return st->decl.accepted; }
 tern_resource *tern_state_resource(const tern_state *st) { return st->res; }
 void *tern_state_ctx(const tern_state *st) { return st->ctx; }
