@@ -111,6 +111,8 @@ refused 'state file holding "ON\n"' 'state file ".*/hand/alarm.state" holds "ON\
 check "...and the file is left as it was" test "$(od -An -c "$tmp/hand/alarm.state" | tr -d ' ')" = 'ON\n'
 printf '\033[31mON' >"$tmp/hand/alarm.state"
 refused 'state file holding an escape sequence' 'holds "\\x1b\[31mON"' -- --state-dir "$tmp/hand"
+printf 'ON\000OFF' >"$tmp/hand/alarm.state"
+refused 'state file holding a NUL byte' 'alarm.state" holds a NUL byte' -- --state-dir "$tmp/hand"
 mkdir -p "$tmp/door"
 printf 'AJAR' >"$tmp/door/door.state"
 refused 'a --resource state file with another value' 'door.state" holds "AJAR".*\(OPEN, CLOSED\)' \
