@@ -115,8 +115,7 @@ typedef struct server {
     int hup_fd;
     psk_table psk; /* --psk-file */
     authz az;      /* the allow lines in effect */
-    tern_state_redis *cl; /* --cluster, or NULL */
-    svc_source cl_source;
+    tern_state_redis *cl; /* --cluster, or NULL; driven by io's loop */
 } server;
 
 /* Step 1: the flags, into s->cli. -1 to go on, else the exit status
@@ -238,22 +237,12 @@ static int read_config(server *s) {
     return -1;
 }
 
-static int cluster_timeout(void *ctx) { return tern_state_redis_timeout_ms(((server *)ctx)->cl); }
-static void cluster_run(void *ctx) { tern_state_redis_step(((server *)ctx)->cl); }
-
 /* What the Redis backend has to say, in tern-server's log. */
 static void cluster_log(void *ctx, tern_state_redis_level level, const char *msg) {
     (void)ctx;
     static const app_log_level levels[] = {APP_LOG_ERROR, APP_LOG_WARN, APP_LOG_INFO,
                                            APP_LOG_DEBUG};
     app_log(levels[level <= TERN_STATE_REDIS_DEBUG ? level : TERN_STATE_REDIS_DEBUG], "%s", msg);
-}
-
-/* The loop's extra source with --cluster, else NULL. */
-static const svc_source *cluster_source(server *s) {
-    if (s->cl == NULL) return NULL;
-    s->cl_source = (svc_source){tern_state_redis_fd(s->cl), cluster_timeout, cluster_run, s};
-    return &s->cl_source;
 }
 
 /* Step 2b, --cluster: Redis must answer now, or the node does not start.
@@ -517,6 +506,7 @@ static tern_io *open_server(server *s) {
         if (s->res[i].st) rc = state_res_add(srv, &s->res[i]);
     if (rc == 0 && o->plugtest) rc = plugtest_add(io);
     if (rc == 0) rc = join_groups(o, io);
+    if (rc == 0 && s->cl) rc = tern_state_redis_attach(s->cl, io);
     if (rc == 0) rc = tern_io_catch_signals(io);
     if (rc < 0) {
         app_log(APP_LOG_ERROR, "cannot set up the server: %s", tern_strerror(rc));
@@ -746,7 +736,7 @@ int main(int argc, char **argv) {
             s.io = open_server(&s);
             if (s.io == NULL) _exit(1);
             wk_ready();
-            int rc = svc_run(s.io, s.hup_fd, reload, wk_wake_fd(), take_changes, &s, cluster_source(&s));
+            int rc = svc_run(s.io, s.hup_fd, reload, wk_wake_fd(), take_changes, &s);
             tern_io_free(s.io);
             _exit(rc < 0 ? 1 : 0);
         }
@@ -784,7 +774,7 @@ int main(int argc, char **argv) {
                 wk_count());
     svc_notify("READY=1\nSTATUS=serving %zu state resource%s on port %u", n_served(&s),
                n_served(&s) == 1 ? "" : "s", (unsigned)tern_io_port(s.io));
-    int rc = svc_run(s.io, s.hup_fd, reload, wk_wake_fd(), take_changes, &s, cluster_source(&s));
+    int rc = svc_run(s.io, s.hup_fd, reload, wk_wake_fd(), take_changes, &s);
     svc_notify("STOPPING=1");
     wk_signal_all(SIGTERM);
     wk_reap();

@@ -63,7 +63,7 @@ int svc_catch_hup(void) {
 }
 
 int svc_run(tern_io *io, int hup_fd, void (*on_hup)(void *ctx), int wake_fd,
-            void (*on_wake)(void *ctx), void *ctx, const svc_source *extra) {
+            void (*on_wake)(void *ctx), void *ctx) {
     int ep = epoll_create1(EPOLL_CLOEXEC);
     if (ep < 0) return TERN_E_SYSTEM;
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = tern_io_fd(io)};
@@ -76,10 +76,6 @@ int svc_run(tern_io *io, int hup_fd, void (*on_hup)(void *ctx), int wake_fd,
         ev.data.fd = wake_fd;
         rc = epoll_ctl(ep, EPOLL_CTL_ADD, wake_fd, &ev);
     }
-    if (rc == 0 && extra) {
-        ev.data.fd = extra->fd;
-        rc = epoll_ctl(ep, EPOLL_CTL_ADD, extra->fd, &ev);
-    }
     if (rc < 0) {
         close(ep);
         return TERN_E_SYSTEM;
@@ -88,10 +84,6 @@ int svc_run(tern_io *io, int hup_fd, void (*on_hup)(void *ctx), int wake_fd,
     while (rc == 0 && !tern_io_stopped(io)) {
         struct epoll_event evs[4];
         int wait = tern_io_timeout_ms(io);
-        if (extra) {
-            int t = extra->timeout_ms(extra->ctx);
-            if (t >= 0 && (wait < 0 || t < wait)) wait = t;
-        }
         int n = epoll_wait(ep, evs, 4, wait);
         if (n < 0 && errno != EINTR) {
             rc = TERN_E_SYSTEM;
@@ -104,7 +96,6 @@ int svc_run(tern_io *io, int hup_fd, void (*on_hup)(void *ctx), int wake_fd,
             struct signalfd_siginfo si;
             while (read(hup_fd, &si, sizeof si) == (ssize_t)sizeof si) hup = true;
         }
-        if (extra) extra->step(extra->ctx); /* its answers go out in the step below */
         rc = tern_io_step(io, 0);
         if (rc == 0 && hup && !tern_io_stopped(io)) {
             on_hup(ctx);

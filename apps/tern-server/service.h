@@ -26,17 +26,7 @@ int svc_catch_hup(void);
  * the loop of tern_io_run, embedded (tern_io_fd, tern_io_timeout_ms,
  * tern_io_step), with hup_fd watched beside it; on_hup(ctx) runs in the
  * loop, between steps, once per burst of SIGHUPs. 0, or a TERN_E_* value. */
-/* Another source of work for the loop, embedded as tern_io is: fd is
- * readable when step has work, which must also run once timeout_ms(ctx)
- * (-1: never) has passed. The cluster's Redis connections (cluster.h). */
-typedef struct svc_source {
-    int fd;
-    int (*timeout_ms)(void *ctx);
-    void (*step)(void *ctx);
-    void *ctx;
-} svc_source;
-
 int svc_run(tern_io *io, int hup_fd, void (*on_hup)(void *ctx), int wake_fd,
-            void (*on_wake)(void *ctx), void *ctx, const svc_source *extra);
+            void (*on_wake)(void *ctx), void *ctx);
 
 #endif

@@ -236,6 +236,21 @@ TERN_API int tern_io_catch_signals(tern_io *io);
 TERN_API int tern_io_fd(const tern_io *io);
 TERN_API int tern_io_timeout_ms(tern_io *io);
 
+/* Another source of work for the same loop (a state backend's connections,
+ * tern/state_redis.h): step runs in tern_io_step when fd is readable, and
+ * when timeout_ms (-1: no deadline) has run out, before the engine's
+ * timers and the sending, so what it answers goes out in the same round.
+ * tern_io_fd and tern_io_timeout_ms take it into account. */
+typedef struct tern_io_source {
+    int fd;
+    int (*timeout_ms)(void *ctx);
+    void (*step)(void *ctx);
+    void *ctx;
+} tern_io_source;
+#define TERN_IO_MAX_SOURCES 4
+/* 0; TERN_E_FULL beyond TERN_IO_MAX_SOURCES; TERN_E_SYSTEM (epoll). */
+TERN_API int tern_io_add_source(tern_io *io, const tern_io_source *src);
+
 
 /* ---- Requests to a URI, and a blocking call ------------------------------
  * (RFC 7252 sections 5.2, 6.4; RFC 7641 section 3.) The conveniences of an

@@ -13,10 +13,11 @@
  * order). The store's outcome comes when Redis has answered: the PUT's
  * 2.04 is a separate response sent after Redis acknowledged the write.
  *
- * Non-blocking, in the caller's loop: two hiredis connections (commands,
- * and the subscription) whose sockets sit in an epoll set of this module;
- * tern_state_redis_fd is that set, readable when tern_state_redis_step has
- * work, as tern_io_fd is for tern_io_step. Only the start blocks (open, and
+ * Non-blocking, in tern's loop (tern_state_redis_attach) or the caller's:
+ * two hiredis connections (commands, and the subscription) whose sockets
+ * sit in an epoll set of this module; tern_state_redis_fd is that set,
+ * readable when tern_state_redis_step has work, as tern_io_fd is for
+ * tern_io_step. Only the start blocks (open, and
  * each state's load before start): a node that cannot reach Redis does not
  * start. Lost later, Redis is reconnected with back-off (0.1 s doubling to
  * 5 s); meanwhile the backend is unavailable (PUT 5.03 with Max-Age 5, GET
@@ -30,6 +31,7 @@
 #include <stddef.h>
 
 #include "tern/export.h"
+#include "tern/io.h"
 #include "tern/state.h"
 
 #ifdef __cplusplus
@@ -62,9 +64,13 @@ TERN_API void tern_state_redis_start(tern_state_redis *r);
 /* Both connections up: stores can succeed. */
 TERN_API bool tern_state_redis_up(const tern_state_redis *r);
 
-/* The loop: tern_state_redis_fd is readable when tern_state_redis_step has
- * work; step must also run when tern_state_redis_timeout_ms (-1: none) has
- * passed. */
+/* Driven by io's loop (tern_io_add_source): tern_io_run and tern_io_step
+ * step it too. 0, or tern_io_add_source's error. */
+TERN_API int tern_state_redis_attach(tern_state_redis *r, tern_io *io);
+
+/* Or by a loop of the caller's: tern_state_redis_fd is readable when
+ * tern_state_redis_step has work; step must also run when
+ * tern_state_redis_timeout_ms (-1: none) has passed. */
 TERN_API int tern_state_redis_fd(const tern_state_redis *r);
 TERN_API int tern_state_redis_timeout_ms(const tern_state_redis *r);
 TERN_API void tern_state_redis_step(tern_state_redis *r);

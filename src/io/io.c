@@ -62,6 +62,8 @@ struct tern_io {
     tern_dtls *dtls_cli; /* sessions this side opened, over fd (RFC 7983) */
     int epfd;      /* epoll over fd and sigfd */
     int sigfd;     /* -1 until tern_io_catch_signals */
+    tern_io_source sources[TERN_IO_MAX_SOURCES]; /* in epfd too */
+    size_t n_sources;
     int family;    /* AF_INET6 (dual-stack) or AF_INET */
     uint16_t port;
     bool stopped;
@@ -475,10 +477,30 @@ static uint64_t io_next_deadline(const tern_io *io, uint64_t now) {
 int tern_io_timeout_ms(tern_io *io) {
     uint64_t now = tern_io_now();
     uint64_t d = io_next_deadline(io, now);
-    if (d == UINT64_MAX) return -1;
-    if (d <= now) return 0;
-    uint64_t wait = d - now;
-    return wait > INT32_MAX ? INT32_MAX : (int)wait;
+    int wait = -1;
+    if (d != UINT64_MAX) wait = d <= now ? 0 : d - now > INT32_MAX ? INT32_MAX : (int)(d - now);
+    for (size_t i = 0; i < io->n_sources; i++) {
+        int t = io->sources[i].timeout_ms ? io->sources[i].timeout_ms(io->sources[i].ctx) : -1;
+        if (t >= 0 && (wait < 0 || t < wait)) wait = t;
+    }
+    return wait;
+}
+
+int tern_io_add_source(tern_io *io, const tern_io_source *src) {
+    if (src == NULL || src->fd < 0 || src->step == NULL) return TERN_E_INVAL;
+    if (io->n_sources == TERN_IO_MAX_SOURCES) return TERN_E_FULL;
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = src->fd};
+    if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, src->fd, &ev) < 0) return TERN_E_SYSTEM;
+    io->sources[io->n_sources++] = *src;
+    return 0;
+}
+
+/* Step the sources that have work: input (ready[i]) or a deadline run out. */
+static void io_step_sources(tern_io *io, const bool *ready) {
+    for (size_t i = 0; i < io->n_sources; i++) {
+        const tern_io_source *src = &io->sources[i];
+        if (ready[i] || (src->timeout_ms && src->timeout_ms(src->ctx) == 0)) src->step(src->ctx);
+    }
 }
 
 /* Run the engine's timers when due: after every batch of datagrams (so that
@@ -709,7 +731,10 @@ int tern_io_step(tern_io *io, int timeout_ms) {
     int n = epoll_wait(io->epfd, evs, 4, wait);
     if (n < 0 && errno != EINTR) return TERN_E_SYSTEM;
     int rc = 0;
+    bool ready[TERN_IO_MAX_SOURCES] = {false};
     for (int i = 0; i < n; i++) {
+        for (size_t k = 0; k < io->n_sources; k++)
+            if (evs[i].data.fd == io->sources[k].fd) ready[k] = true;
         if (evs[i].data.fd == io->fd || evs[i].data.fd == io->dtls_fd) {
             /* Datagrams first: an answer that arrived before the ICMP error
              * is not lost to it. */
@@ -720,6 +745,7 @@ int tern_io_step(tern_io *io, int timeout_ms) {
             io_read_signals(io);
         }
     }
+    io_step_sources(io, ready);
     io_run_due(io);
     io_flush(io);
     return rc;

@@ -10,6 +10,7 @@
 #include "test_io_fixture.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -44,6 +45,67 @@ static void host_loop_round(tern_io *a, tern_io *b) {
     poll(fds, 2, t);
     assert_int_equal(tern_io_step(a, 0), 0);
     assert_int_equal(tern_io_step(b, 0), 0);
+}
+
+/* tern_io_add_source: another fd and deadline in the same loop. A pipe
+ * with a byte in it makes tern_io_step run the source's step; a source
+ * whose deadline has come is stepped without input; tern_io_fd becomes
+ * readable for it and tern_io_timeout_ms counts its deadline, so a host
+ * loop drives it too; a fifth source is refused. */
+typedef struct pipe_source {
+    int fds[2];
+    int timeout; /* what timeout_ms says */
+    unsigned steps;
+} pipe_source;
+
+static int pipe_timeout(void *ctx) { return ((pipe_source *)ctx)->timeout; }
+static void pipe_step(void *ctx) {
+    pipe_source *p = ctx;
+    char c;
+    while (read(p->fds[0], &c, 1) == 1) {}
+    p->steps++;
+}
+
+static void test_io_source_stepped_in_the_loop(void **state) {
+    (void)state;
+    tern_io *io = open_io(0);
+    pipe_source p = {.timeout = -1};
+    assert_int_equal(pipe2(p.fds, O_NONBLOCK), 0);
+    tern_io_source src = {.fd = p.fds[0], .timeout_ms = pipe_timeout, .step = pipe_step, .ctx = &p};
+    assert_int_equal(tern_io_add_source(io, &src), 0);
+    assert_int_equal(tern_io_timeout_ms(io), -1); /* idle: nobody asks for a wake-up */
+    assert_int_equal(tern_io_step(io, 0), 0);
+    assert_int_equal(p.steps, 0);
+
+    assert_int_equal(write(p.fds[1], "x", 1), 1);
+    struct pollfd pfd = {.fd = tern_io_fd(io), .events = POLLIN};
+    assert_int_equal(poll(&pfd, 1, 1000), 1); /* the host loop hears of it */
+    assert_int_equal(tern_io_step(io, 0), 0);
+    assert_int_equal(p.steps, 1);
+    assert_int_equal(tern_io_step(io, 0), 0); /* drained: not again */
+    assert_int_equal(p.steps, 1);
+
+    p.timeout = 250;
+    assert_int_equal(tern_io_timeout_ms(io), 250);
+    p.timeout = 0; /* due: stepped without input */
+    assert_int_equal(tern_io_timeout_ms(io), 0);
+    assert_int_equal(tern_io_step(io, 0), 0);
+    assert_int_equal(p.steps, 2);
+    p.timeout = -1;
+
+    int more[TERN_IO_MAX_SOURCES][2];
+    for (int i = 0; i < TERN_IO_MAX_SOURCES; i++) {
+        assert_int_equal(pipe2(more[i], O_NONBLOCK), 0);
+        tern_io_source other = {.fd = more[i][0], .step = pipe_step, .ctx = &p};
+        /* sources 2 to MAX fit; the one after is refused */
+        assert_int_equal(tern_io_add_source(io, &other),
+                         i + 1 < TERN_IO_MAX_SOURCES ? 0 : TERN_E_FULL);
+    }
+    assert_int_equal(tern_io_timeout_ms(io), -1); /* no timeout_ms: no deadline */
+    tern_io_free(io);
+    for (int i = 0; i < TERN_IO_MAX_SOURCES; i++) close(more[i][0]), close(more[i][1]);
+    close(p.fds[0]);
+    close(p.fds[1]);
 }
 
 static void test_io_embedded_in_a_foreign_poll_loop(void **state) {
@@ -247,6 +309,7 @@ static void test_io_icmp_error_pending_loses_no_other_peers_datagram(void **stat
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_io_embedded_in_a_foreign_poll_loop),
+        cmocka_unit_test(test_io_source_stepped_in_the_loop),
         cmocka_unit_test(test_io_unknown_path_answers_4_04),
         cmocka_unit_test(test_rfc7252_s5_7_2_requests_go_through_the_proxy),
         cmocka_unit_test(test_io_socket_buffer_sized),

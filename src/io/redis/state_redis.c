@@ -501,3 +501,11 @@ void tern_state_redis_step(tern_state_redis *c) {
     }
     if (c->retry_at && tern_io_now() >= c->retry_at) connect_now(c);
 }
+
+static int source_timeout(void *ctx) { return tern_state_redis_timeout_ms(ctx); }
+static void source_step(void *ctx) { tern_state_redis_step(ctx); }
+
+int tern_state_redis_attach(tern_state_redis *c, tern_io *io) {
+    tern_io_source src = {.fd = c->ep, .timeout_ms = source_timeout, .step = source_step, .ctx = c};
+    return tern_io_add_source(io, &src);
+}
