@@ -9,8 +9,11 @@
  * reachable: 3 peer slots for 4 addresses, 4 exchanges, 4 pending requests,
  * 8 dedup entries, a 4 KB send queue; 3 observers (2 per resource), 2
  * deferred answers, 5 resources. A fake clock. The resources:
- *   /alarm    observable text state: GET; PUT ON or OFF (else 4.00), which
- *             calls tern_resource_changed
+ *   /alarm    a state resource (tern/state.h, src/server/state.c): GET; PUT
+ *             ON or OFF (else 4.00) through a fake backend that answers at
+ *             once or, with byte 1 bit 3, later (op 0x15 brings the oldest
+ *             outcome); op 0x16 switches the backend out of reach and back
+ *             (5.03, Max-Age 0), op 6 on it a change from elsewhere
  *   /slow     observable; GET defers (step 5 answers, or the server's
  *             timeout); POST answers the oldest deferred request from inside
  *             its own handler
@@ -27,7 +30,8 @@
  *            after 20 s / 24 h
  *   byte 1   harness: bits 0-1 datagrams drained after a step (0: all, else
  *            1..3, the rest waits and the send queue fills), bit 2 free
- *            everything without running the clock out first
+ *            everything without running the clock out first, bit 3 the
+ *            state backend answers later
  *   then steps, each starting with an op byte; op & 15 (bits 4-7 are
  *   ignored except where said):
  *     0-3    receive from peer op & 3: delta u8 * 16 ms, length u8, then
@@ -36,8 +40,12 @@
  *            run when it is due
  *     5      answer a deferred request (tern_server_respond_begin/_respond):
  *            slot u8, code u8 (raw, may be no response code), length u8
- *            (payload of length * 16 bytes)
- *     6      change state locally (tern_resource_changed): resource u8
+ *            (payload of length * 16 bytes); with op bit 4 set (0x15) the
+ *            state backend's oldest outcome comes instead: bit 0 of the
+ *            slot byte ok / TERN_E_UNAVAILABLE, the other two bytes unused
+ *     6      change state locally (tern_resource_changed): resource u8; on
+ *            /alarm the backend brings the other value; with op bit 4 set
+ *            (0x16) the backend goes out of reach, or comes back
  *     7      remove the resource, or add it back if absent: resource u8
  *     8-11   peer op & 3 answers a message the server sent it: arg u8,
  *            bit 0 RST / ACK, bits 1-2 how far back (0: the newest),
@@ -53,7 +61,8 @@
  * when a deadline after a tick at T is not after T; when the server counts
  * more observers than configured, or a resource more than its limit, or
  * one that is not observable any; when tern_server_find_resource disagrees
- * with the handles the harness holds; when anything allocates after
+ * with the handles the harness holds; when /alarm holds a value it does
+ * not declare, or its version goes back; when anything allocates after
  * creation (DESIGN.md: tables are allocated once); and when, after the
  * peers have fallen silent and the clock has run out, the server or the
  * endpoint is not idle: every deferred request answered, every observer
@@ -73,6 +82,7 @@
 #include "tern/endpoint.h"
 #include "tern/engine.h"
 #include "tern/server.h"
+#include "tern/state.h"
 
 #define N_PEERS 4
 #define N_DEFER 4 /* more ids remembered than slots: stale ids get tried */
@@ -99,7 +109,13 @@ typedef struct harness {
     tern_addr peers[N_PEERS];
     tern_resource *res[N_RES];
     tern_resource_def defs[N_RES];
-    char alarm[4];
+    tern_state *alarm; /* served at res[R_ALARM] */
+    tern_state_backend be; /* the fake backend below */
+    bool be_later, be_down;
+    uint64_t be_version, alarm_version;
+    void *be_ops[TERN_STATE_MAX_WAITING]; /* outcomes to come, oldest first */
+    char be_values[TERN_STATE_MAX_WAITING][4];
+    unsigned be_n;
     uint32_t version; /* changes the other resources' representations */
     unsigned drain_max; /* 0: all */
     tern_endpoint_req_id deferred[N_DEFER];
@@ -144,24 +160,44 @@ static void forget(harness *h, tern_resource *r) {
         if (h->res[i] == r) h->res[i] = NULL;
 }
 
-static uint8_t alarm_get(tern_server_request *req, tern_server_response *resp) {
-    harness *h = tern_server_request_ctx(req);
-    tern_server_response_text(resp, h->alarm);
-    return TERN_CODE_CONTENT;
+/* ---- /alarm's fake state backend ------------------------------------------ */
+
+static harness *g_h; /* the backend's harness (one at a time) */
+
+static int be_store(tern_state_backend *be, tern_state *st, const char *path, const char *value,
+                    void *op, uint64_t *version, char *why, size_t why_cap) {
+    (void)be, (void)st, (void)path;
+    harness *h = g_h;
+    if (h->be_down) {
+        snprintf(why, why_cap, "out of reach");
+        return TERN_E_UNAVAILABLE;
+    }
+    if (!h->be_later) {
+        *version = ++h->be_version;
+        return 0;
+    }
+    if (h->be_n == TERN_STATE_MAX_WAITING) abort(); /* the state keeps at most that many */
+    h->be_ops[h->be_n] = op;
+    memcpy(h->be_values[h->be_n++], value, strlen(value) + 1);
+    return TERN_STATE_LATER;
 }
 
-static uint8_t alarm_put(tern_server_request *req, tern_server_response *resp) {
-    harness *h = tern_server_request_ctx(req);
-    size_t n;
-    const uint8_t *p = tern_server_request_payload(req, &n);
-    if (!((n == 2 && memcmp(p, "ON", 2) == 0) || (n == 3 && memcmp(p, "OFF", 3) == 0))) {
-        tern_server_response_diag(resp, "payload must be ON or OFF");
-        return TERN_CODE_BAD_REQUEST;
-    }
-    memcpy(h->alarm, p, n);
-    h->alarm[n] = 0;
-    tern_resource_changed(tern_server_request_resource(req));
-    return TERN_CODE_CHANGED;
+static bool be_available(const tern_state_backend *be) {
+    (void)be;
+    return !g_h->be_down;
+}
+
+static const tern_state_backend_ops be_ops = {.store = be_store, .available = be_available};
+
+/* The oldest outcome to come, ok or not. */
+static void be_outcome(harness *h, bool ok) {
+    if (h->be_n == 0) return;
+    void *op = h->be_ops[0];
+    h->be_n--;
+    memmove(h->be_ops, h->be_ops + 1, h->be_n * sizeof h->be_ops[0]);
+    memmove(h->be_values, h->be_values + 1, h->be_n * sizeof h->be_values[0]);
+    tern_state_stored(h->alarm, op, ok ? 0 : TERN_E_UNAVAILABLE, ok ? ++h->be_version : 0,
+                      "out of reach", h->now);
 }
 
 static uint8_t slow_get(tern_server_request *req, tern_server_response *resp) {
@@ -243,16 +279,7 @@ static uint8_t extra_get(tern_server_request *req, tern_server_response *resp) {
 
 static void make_defs(harness *h) {
     tern_resource_def *d = h->defs;
-    d[R_ALARM] = (tern_resource_def){.path = "/alarm",
-                                     .get = alarm_get,
-                                     .put = alarm_put,
-                                     .ctx = h,
-                                     .observable = true,
-                                     .rt = "alarm",
-                                     .iface = "core.a",
-                                     .ct = "0",
-                                     .title = "Alarm",
-                                     .sz = 3};
+    d[R_ALARM] = (tern_resource_def){.path = "/alarm"}; /* a tern_state: its path only */
     d[R_SLOW] = (tern_resource_def){.path = "/slow",
                                     .get = slow_get,
                                     .post = slow_post,
@@ -306,9 +333,13 @@ static int peer_index(const harness *h, const tern_addr *a) {
  * request is received), so this runs at the end of every step and of the
  * run, not after every drain: each lookup hashes and walks a path, and five
  * of them per drain took a quarter of the run time. */
-static void check_table(const harness *h) {
+static void check_table(harness *h) {
     for (unsigned i = 0; i < N_RES; i++)
         if (tern_server_find_resource(h->srv, h->defs[i].path) != h->res[i]) abort();
+    const char *v = tern_state_value(h->alarm);
+    if (strcmp(v, "ON") != 0 && strcmp(v, "OFF") != 0) abort();
+    if (tern_state_version(h->alarm) < h->alarm_version) abort();
+    h->alarm_version = tern_state_version(h->alarm);
 }
 
 static void check_limits(harness *h) {
@@ -390,8 +421,12 @@ static void answer_deferred(harness *h, uint8_t slot, uint8_t code, uint8_t len)
 
 static void change(harness *h, uint8_t which) {
     unsigned i = which % N_RES;
-    if (i == R_ALARM) memcpy(h->alarm, h->alarm[1] == 'N' ? "OFF" : "ON\0", 4);
-    else h->version++;
+    if (i == R_ALARM) { /* from elsewhere: a newer change of the backend's */
+        const char *v = tern_state_value(h->alarm);
+        (void)tern_state_apply(h->alarm, strcmp(v, "ON") == 0 ? "OFF" : "ON", ++h->be_version);
+        return;
+    }
+    h->version++;
     tern_resource_changed(h->res[i]); /* NULL (removed) is a no-op */
 }
 
@@ -401,7 +436,11 @@ static void remove_or_add(harness *h, uint8_t which) {
     bool counting = g_counting;
     g_counting = false;
     unsigned i = which % N_RES;
-    if (h->res[i]) {
+    if (i == R_ALARM) {
+        if (h->res[i]) tern_state_unserve(h->alarm, h->now);
+        else (void)tern_state_serve(h->alarm, h->srv); /* full: stays unserved */
+        h->res[i] = tern_state_resource(h->alarm);
+    } else if (h->res[i]) {
         tern_resource *r = h->res[i];
         h->res[i] = NULL;
         tern_server_remove_resource(h->srv, r, h->now);
@@ -436,7 +475,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memset(h, 0, sizeof *h);
     h->rng = 0x853C49E6748FEA9BULL;
     h->now = 1000;
-    memcpy(h->alarm, "OFF", 4);
+    g_h = h;
+    h->be = (tern_state_backend){.ops = &be_ops, .retry_after_s = 5};
+    h->be_later = data[1] & 8;
+    static const char *const values[] = {"OFF", "ON"};
+    tern_state_def sd = {.path = "/alarm", .values = values, .n_values = 2, .backend = &h->be,
+                         .rt = "alarm", .max_age_s = 0};
+    if (tern_state_new(&h->alarm, &sd, NULL, 0) != 0) abort();
     for (unsigned i = 0; i < N_PEERS; i++) {
         h->peers[i].len = 6;
         h->peers[i].bytes[0] = 10;
@@ -481,7 +526,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     h->ep = tern_engine_endpoint(h->eng);
     h->srv = tern_engine_server(h->eng, NULL);
     if (!h->srv) abort();
-    for (unsigned i = 0; i < R_EXTRA; i++)
+    if (tern_state_serve(h->alarm, h->srv) != 0) abort();
+    h->res[R_ALARM] = tern_state_resource(h->alarm);
+    for (unsigned i = R_ALARM + 1; i < R_EXTRA; i++)
         if (tern_server_add_resource(h->srv, &h->defs[i], &h->res[i]) != 0) abort();
 
     g_allocs = 0;
@@ -509,12 +556,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             break;
         case 5:
             if (size - i < 3) goto out;
-            answer_deferred(h, data[i], data[i + 1], data[i + 2]);
+            if (op & 16) be_outcome(h, data[i] & 1);
+            else answer_deferred(h, data[i], data[i + 1], data[i + 2]);
             i += 3;
             break;
         case 6:
             if (size - i < 1) goto out;
-            change(h, data[i++]);
+            if (op & 16) h->be_down = !h->be_down, i++;
+            else change(h, data[i++]);
             break;
         case 7:
             if (size - i < 1) goto out;
@@ -538,6 +587,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         settle(h);
     }
 out:
+    /* The backend answers what waits (a store never left hanging). */
+    while (h->be_n) be_outcome(h, h->be_n & 1);
+    settle(h);
     if (!(data[1] & 4)) {
         /* The peers fall silent. Deferred requests time out, CON
          * notifications go unanswered and end their observers (RFC 7641
@@ -559,5 +611,6 @@ out:
     g_counting = false;
     if (g_allocs != 0) abort(); /* the hot path allocated */
     tern_engine_free(h->eng);
+    tern_state_free(h->alarm);
     return 0;
 }
