@@ -19,7 +19,9 @@
  * readable when tern_state_redis_step has work, as tern_io_fd is for
  * tern_io_step. Only the start blocks (open, and
  * each state's load before start): a node that cannot reach Redis does not
- * start. Lost later, Redis is reconnected with back-off (0.1 s doubling to
+ * start. A state made later (a reload adding one) is loaded over a short
+ * blocking connection of its own: up to 2 s when Redis does not answer,
+ * and the state is refused then. Lost later, Redis is reconnected with back-off (0.1 s doubling to
  * 5 s); meanwhile the backend is unavailable (PUT 5.03 with Max-Age 5, GET
  * Max-Age 0), and on reconnection every value is read back and applied if
  * it changed. A Redis that came back empty gets the newest values this node
