@@ -11,7 +11,9 @@
 # disturbs no other, and its observer registers again when its Max-Age runs
 # out (RFC 7641 3.3.1), with the node that took over the address; 300 observers spread over the three nodes (tern-bench
 # --spread) all hear of a PUT on C; PUTs of different values on two nodes
-# at once leave every node, Redis and the observer on the same value.
+# at once leave every node, Redis and the observer on the same value; a
+# reload that drops the value a state holds puts its new initial value in
+# Redis before the node takes it.
 # Exits 77 (skip) when redis-server or coap-client is missing, unless
 # TERN_REQUIRE_INTEROP=1.
 set -uo pipefail
@@ -182,3 +184,21 @@ expect_eq "after 20 races, node A agrees with Redis" "$final" "$(cc "$(u a)")"
 expect_eq "...and node C" "$final" "$(cc "$(u c)")"
 wait_bg "$obs_pid"
 expect_eq "...and the observer's last notification" "$final" "$(tail -1 "$tmp/obs3.out")"
+
+# A reload on a node (SIGHUP) that drops the value /window holds: its new
+# initial value goes to Redis first (the script, like a PUT), and the node
+# takes it, with its new values, once Redis has it.
+printf 'no-alarm\n/window=OPEN,SHUT:SHUT\n' >"$tmp/e.conf"
+start_tern_server "$tmp/node-e.log" --cluster "$url" --node e --config "$tmp/e.conf"
+ue="coap://127.0.0.1:$port/window"
+expect_eq "node E: GET /window -> SHUT (the initial value, now in Redis)" SHUT "$(cc "$ue")"
+expect_eq "...Redis holds SHUT" SHUT "$(rc_ hget tern:/window value)"
+printf 'no-alarm\n/window=OPEN,TILTED:TILTED\n' >"$tmp/e.conf"
+kill -HUP "$(pgrep -n -P "$server_pid" tern-server || echo "$server_pid")"
+reset_logged() { grep -q 'accepted values now OPEN, TILTED; its state SHUT is not among them, so it is now TILTED' "$tmp/node-e.log"; }
+wait_until 5 reset_logged
+check "node E logged the reset after Redis took TILTED" reset_logged
+expect_eq "...Redis holds TILTED" TILTED "$(rc_ hget tern:/window value)"
+expect_eq "...GET /window -> TILTED" TILTED "$(cc "$ue")"
+out=$(cc -m put -e SHUT "$ue")
+expect_like "...PUT SHUT -> 4.00 naming OPEN and TILTED" '*4.00*OPEN, TILTED*' "$out"
