@@ -373,9 +373,11 @@ int tern_cl_start(tern_client *cli, const tern_addr *peer, tern_msgb *req, uint3
 /* ---- what a response may carry (RFC 7252 section 5.4) -------------------- */
 
 /* The critical options a client acts on in a response: Block1 and Block2
- * (RFC 7959). The others of the registry are request options, OSCORE and
- * the Q-Block options are not implemented: in a response all of them are
- * unrecognised. */
+ * (RFC 7959). The other critical options of the registry are request
+ * options, or belong to OSCORE (RFC 8613) and Q-Block (RFC 9177), which
+ * tern does not speak (README, "What tern does not do"): in a response each
+ * of them is unrecognised, and the response is rejected (RFC 7252 5.4.1)
+ * rather than taken without the protection or the blocks it announces. */
 static bool client_understands(uint16_t num) {
     return num == TERN_OPT_BLOCK1 || num == TERN_OPT_BLOCK2;
 }

@@ -151,20 +151,21 @@ uint32_t tern_io_socket_buffer(const tern_io *io) {
     return (uint32_t)v / 2; /* Linux reports twice what it grants the data */
 }
 
+/* An IPv4 address (host order) that is neither 0.0.0.0, a multicast group
+ * (224/4) nor the limited broadcast. */
+static bool io_unicast4(uint32_t a) { return a != 0 && (a >> 28) != 0xE && a != 0xFFFFFFFFu; }
+
 /* A socket address that names one unicast address (not "::", "0.0.0.0"
  * or a group)? */
 static bool io_unicast(const struct sockaddr_storage *ss) {
-    if (ss->ss_family == AF_INET) {
-        uint32_t a = ntohl(((const struct sockaddr_in *)(const void *)ss)->sin_addr.s_addr);
-        return a != 0 && (a >> 28) != 0xE && a != 0xFFFFFFFFu;
-    }
+    if (ss->ss_family == AF_INET)
+        return io_unicast4(ntohl(((const struct sockaddr_in *)(const void *)ss)->sin_addr.s_addr));
     const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr;
     if (IN6_IS_ADDR_UNSPECIFIED(a6) || IN6_IS_ADDR_MULTICAST(a6)) return false;
     if (IN6_IS_ADDR_V4MAPPED(a6)) {
         uint32_t a;
         memcpy(&a, &a6->s6_addr[12], 4);
-        a = ntohl(a);
-        return a != 0 && (a >> 28) != 0xE && a != 0xFFFFFFFFu;
+        return io_unicast4(ntohl(a));
     }
     return true;
 }

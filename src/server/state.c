@@ -77,12 +77,14 @@ static void set_value(tern_state *st, const char *v) {
     st->value[n] = '\0';
 }
 
-static int value_index(const char (*values)[TERN_STATE_VALUE_MAX], unsigned n, const void *v,
-                       size_t len) {
-    for (unsigned i = 0; i < n; i++)
-        if (strlen(values[i]) == len && memcmp(values[i], v, len) == 0) return (int)i;
+/* The index of the declared value that is v's len bytes, or -1. */
+static int value_index(const state_decl *d, const void *v, size_t len) {
+    for (unsigned i = 0; i < d->n_values; i++)
+        if (strlen(d->values[i]) == len && memcmp(d->values[i], v, len) == 0) return (int)i;
     return -1;
 }
+
+static bool declares(const state_decl *d, const char *v) { return value_index(d, v, strlen(v)) >= 0; }
 
 static bool available(const tern_state *st) {
     return st->be == NULL || st->be->ops->available == NULL || st->be->ops->available(st->be);
@@ -150,7 +152,7 @@ static uint8_t state_put(tern_server_request *req, tern_server_response *resp) {
     const tern_addr *peer = tern_server_request_peer(req);
     size_t len;
     const uint8_t *p = tern_server_request_payload(req, &len);
-    int k = value_index((const char(*)[TERN_STATE_VALUE_MAX])st->decl.values, st->decl.n_values, p, len);
+    int k = value_index(&st->decl, p, len);
     if (k < 0) {
         char got[4 * 64 + 4]; /* 64 bytes at most, escaped, then "..." */
         tern_text_escape(got, sizeof got, p, len < 64 ? len : 64);
@@ -223,8 +225,7 @@ void tern_state_stored(tern_state *st, void *op, int rc, uint64_t version, const
 }
 
 int tern_state_apply(tern_state *st, const char *value, uint64_t version) {
-    if (value_index((const char(*)[TERN_STATE_VALUE_MAX])st->decl.values, st->decl.n_values, value,
-                    strlen(value)) < 0) {
+    if (!declares(&st->decl, value)) {
         emit(st, (tern_state_event){.kind = TERN_STATE_FOREIGN, .value = value, .version = version});
         return TERN_E_INVAL;
     }
@@ -246,21 +247,24 @@ static void set_accepted(state_decl *d) {
 }
 
 /* Make d from a caller's values (checked: 1 to MAX, each 1 to VALUE_MAX - 1
- * bytes, no two alike, initial one of them). */
-static int make_decl(state_decl *d, const char *const *values, unsigned n, unsigned initial) {
-    if (values == NULL || n == 0 || n > TERN_STATE_MAX_VALUES || initial >= n) return TERN_E_INVAL;
-    char copy[TERN_STATE_MAX_VALUES][TERN_STATE_VALUE_MAX];
-    for (unsigned i = 0; i < n; i++) {
+ * bytes, no two alike, initial one of them). TERN_E_INVAL, saying so in
+ * why, leaves d as it was. */
+static int make_decl(state_decl *d, const char *path, const char *const *values, unsigned n,
+                     unsigned initial, char *why, size_t why_cap) {
+    state_decl next = {.n_values = 0, .initial = initial};
+    bool ok = values != NULL && n > 0 && n <= TERN_STATE_MAX_VALUES && initial < n;
+    for (unsigned i = 0; ok && i < n; i++) {
         size_t len = values[i] ? strlen(values[i]) : 0;
-        if (len == 0 || len >= TERN_STATE_VALUE_MAX) return TERN_E_INVAL;
-        if (value_index((const char(*)[TERN_STATE_VALUE_MAX])copy, i, values[i], len) >= 0)
-            return TERN_E_INVAL;
-        memcpy(copy[i], values[i], len + 1);
+        ok = len > 0 && len < TERN_STATE_VALUE_MAX && value_index(&next, values[i], len) < 0;
+        if (ok) memcpy(next.values[next.n_values++], values[i], len + 1);
     }
-    memcpy(d->values, copy, sizeof copy);
-    d->n_values = n;
-    d->initial = initial;
-    set_accepted(d);
+    if (!ok) {
+        snprintf(why, why_cap, "%s: 1 to %d distinct values of 1 to %d bytes, and an initial one",
+                 path, TERN_STATE_MAX_VALUES, TERN_STATE_VALUE_MAX - 1);
+        return TERN_E_INVAL;
+    }
+    set_accepted(&next);
+    *d = next;
     return 0;
 }
 
@@ -288,9 +292,8 @@ int tern_state_new(tern_state **out, const tern_state_def *def, char *why, size_
         tern_state_free(st);
         return TERN_E_NOMEM;
     }
-    if (make_decl(&st->decl, def->values, def->n_values, def->initial) < 0) {
-        snprintf(why, why_cap, "%s: 1 to %d distinct values of 1 to %d bytes, and an initial one",
-                 def->path, TERN_STATE_MAX_VALUES, TERN_STATE_VALUE_MAX - 1);
+    if (make_decl(&st->decl, def->path, def->values, def->n_values, def->initial, why, why_cap) <
+        0) {
         tern_state_free(st);
         return TERN_E_INVAL;
     }
@@ -310,8 +313,7 @@ int tern_state_new(tern_state **out, const tern_state_def *def, char *why, size_
             return rc;
         }
         if (rc > 0) {
-            int k = value_index((const char(*)[TERN_STATE_VALUE_MAX])st->decl.values, st->decl.n_values, kept,
-                                strlen(kept));
+            int k = value_index(&st->decl, kept, strlen(kept));
             if (k < 0) {
                 char q[4 * sizeof kept];
                 tern_text_escape(q, sizeof q, kept, strlen(kept));
@@ -367,11 +369,6 @@ void tern_state_unserve(tern_state *st, uint64_t now_ms) {
     st->srv = NULL;
 }
 
-static bool declares(const state_decl *d, const char *v) {
-    return value_index((const char(*)[TERN_STATE_VALUE_MAX])d->values, d->n_values, v,
-                       strlen(v)) >= 0;
-}
-
 /* The backend has d's initial value, as change version: d becomes the
  * declaration, and its initial value the state's (RESET) unless the state
  * moved on meanwhile to a newer value d declares. */
@@ -402,11 +399,8 @@ static void finish_reset(tern_state *st, int rc, uint64_t version, const char *w
 int tern_state_set_values(tern_state *st, const char *const *values, unsigned n_values,
                           unsigned initial, char *why, size_t why_cap) {
     state_decl next;
-    if (make_decl(&next, values, n_values, initial) < 0) {
-        snprintf(why, why_cap, "%s: 1 to %d distinct values of 1 to %d bytes, and an initial one",
-                 st->path, TERN_STATE_MAX_VALUES, TERN_STATE_VALUE_MAX - 1);
-        return TERN_E_INVAL;
-    }
+    int rc = make_decl(&next, st->path, values, n_values, initial, why, why_cap);
+    if (rc < 0) return rc;
     if (st->reset_waiting) {
         snprintf(why, why_cap, "a change of its values waits for the state backend");
         return TERN_E_STATE;
@@ -426,7 +420,7 @@ int tern_state_set_values(tern_state *st, const char *const *values, unsigned n_
     }
     uint64_t version = 0;
     const char *initial_value = next.values[next.initial];
-    int rc = st->be->ops->store(st->be, st, st->path, initial_value, w, &version, why, why_cap);
+    rc = st->be->ops->store(st->be, st, st->path, initial_value, w, &version, why, why_cap);
     if (rc < 0) return rc;
     if (rc == TERN_STATE_LATER) { /* the declaration changes when the backend has it */
         *w = (state_waiting){.used = true, .reset = true};
