@@ -48,7 +48,8 @@ int tern_dtls_write(tern_dtls *d, const tern_addr *peer, const uint8_t *data, si
                     uint64_t now);
 
 uint64_t tern_dtls_next_deadline(const tern_dtls *d, uint64_t now);
-/* Handshake retransmissions, and idle sessions closed. */
+/* What is due now: handshake retransmissions and timeouts, idle sessions
+ * closed; nothing else (so it may run at every step). NULL: nothing. */
 void tern_dtls_tick(tern_dtls *d, uint64_t now);
 
 /* The identity a peer (plain address) authenticated with: the PSK
