@@ -169,9 +169,17 @@ wait_bg() {
   return "$rc"
 }
 
-# stop_bg PID [SIGNAL]: signal a bg_run process (default TERM) and wait.
+# stop_bg PID [SIGNAL]: signal a bg_run process's command (default TERM)
+# and wait. The signal goes to the command itself, not through timeout(1):
+# timeout follows a signal it passes on with SIGCONT, and a SIGCONT that
+# lands while LeakSanitizer stops the process at exit (sanitizer builds)
+# undoes the ptrace stop it waits for, and the process never ends until
+# timeout's KILL (seen here as "tern observe" or tern-server, killed 3 s
+# after a clean stop). Timeout itself only if the command has gone.
 stop_bg() {
-  kill -"${2:-TERM}" "$1" 2>/dev/null
+  local cmd
+  cmd=$(pgrep -P "$1" | head -1)
+  kill -"${2:-TERM}" "${cmd:-$1}" 2>/dev/null
   wait_bg "$1"
 }
 
